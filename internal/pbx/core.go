@@ -1,0 +1,608 @@
+package pbx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/eventbus"
+)
+
+// CDRWriter persists finished calls. InsertCDR must return only once the
+// row is durable: the core publishes call.ended after it returns, and a CRM
+// that saw the event must find the CDR even if switchboard is killed.
+type CDRWriter interface {
+	InsertCDR(ctx context.Context, c *CDR) error
+}
+
+// Engine is what the core needs from a telephony engine to carry out
+// commands. Facts flow the other way, through Core's reporting methods.
+type Engine interface {
+	// Originate creates the first channel (ringing From) and returns its call
+	// at once; the rest of the call proceeds asynchronously.
+	Originate(ctx context.Context, req OriginateRequest) (Call, error)
+	// Hangup ends one channel (and with it a two-party call).
+	Hangup(ctx context.Context, tenant, uniqueID, cause string) error
+}
+
+// Core holds the live state of every tenant and is the Service the API
+// adapters call. It is safe for concurrent use.
+type Core struct {
+	log  *slog.Logger
+	now  func() time.Time
+	ids  *IDs
+	bus  *eventbus.Bus[Event]
+	cdrs CDRWriter
+
+	mu      sync.Mutex
+	engine  Engine
+	tenants map[string]*tenantState
+	closing bool
+}
+
+type tenantState struct {
+	name     string
+	domain   string
+	exts     map[string]*extState
+	calls    map[string]*callState // by call id
+	channels map[string]*Channel   // by unique id
+}
+
+type extState struct {
+	number, name string
+	reg          *Registration
+	channels     map[string]*Channel // live channels of this extension, by unique id
+	state        DeviceState
+}
+
+type callState struct {
+	call     Call
+	channels []*Channel
+	ended    bool
+}
+
+// Options configure a Core.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// FirstSequence seeds unique ids; pass something larger than any id in
+	// the CDR store (the engine's start time in microseconds works).
+	FirstSequence uint64
+}
+
+// NewCore builds the core for a directory. cdrs must not be nil.
+func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
+	if cdrs == nil {
+		return nil, errors.New("pbx: nil CDR writer")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &Core{
+		log:     opts.Logger.With("component", "pbx"),
+		now:     opts.Now,
+		ids:     NewIDs(opts.Now, opts.FirstSequence),
+		bus:     eventbus.New[Event](),
+		cdrs:    cdrs,
+		tenants: map[string]*tenantState{},
+	}
+	for _, t := range dir.Tenants {
+		if _, dup := c.tenants[t.Name]; dup {
+			return nil, fmt.Errorf("pbx: tenant %q defined twice", t.Name)
+		}
+		ts := &tenantState{name: t.Name, domain: t.Domain, exts: map[string]*extState{},
+			calls: map[string]*callState{}, channels: map[string]*Channel{}}
+		for _, e := range t.Extensions {
+			if _, dup := ts.exts[e.Number]; dup {
+				return nil, fmt.Errorf("pbx: tenant %q: extension %q defined twice", t.Name, e.Number)
+			}
+			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable}
+		}
+		c.tenants[t.Name] = ts
+	}
+	return c, nil
+}
+
+// SetEngine attaches the engine that carries out commands. Engines are
+// built after the core (they report into it), hence the setter.
+func (c *Core) SetEngine(e Engine) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.engine = e
+}
+
+// Close ends every event subscription. Calls must have been ended by the
+// engine first.
+func (c *Core) Close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.bus.Close()
+}
+
+// Subscribe returns a subscription to tenant's events ("" for all tenants).
+func (c *Core) Subscribe(tenant string, buf int) *eventbus.Subscription[Event] {
+	return c.bus.Subscribe(tenant, buf)
+}
+
+// IDs exposes the id generator to engines.
+func (c *Core) IDs() *IDs { return c.ids }
+
+// Now is the core's clock, shared with engines so timestamps agree.
+func (c *Core) Now() time.Time { return c.now() }
+
+// TenantNames lists the configured tenants.
+func (c *Core) TenantNames() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := make([]string, 0, len(c.tenants))
+	for n := range c.tenants {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// HasExtension reports whether number is an extension of tenant.
+func (c *Core) HasExtension(tenant, number string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	return t != nil && t.exts[number] != nil
+}
+
+// ---- Facts reported by engines ----
+
+// SetRegistration records a device registering (reg != nil) or going away.
+func (c *Core) SetRegistration(tenant, number string, reg *Registration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil || t.exts[number] == nil {
+		return
+	}
+	e := t.exts[number]
+	if reg != nil {
+		r := *reg
+		e.reg = &r
+	} else {
+		e.reg = nil
+	}
+	c.updateExtLocked(t, e, true)
+}
+
+// ChannelSpec describes a new channel.
+type ChannelSpec struct {
+	Tech         string // "SIP"
+	Peer         string // extension number or trunk name, used in the channel name
+	Exten        string // the extension this channel belongs to, "" for a trunk
+	IsTrunk      bool
+	Dir          Direction
+	CallerIDNum  string
+	CallerIDName string
+}
+
+// NewCall creates a call with its first channel and publishes call.new and
+// channel.new.
+func (c *Core) NewCall(tenant, from, to string, originated bool, first ChannelSpec) (*Channel, Call, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return nil, Call{}, ErrShuttingDown
+	}
+	t := c.tenants[tenant]
+	if t == nil {
+		return nil, Call{}, fmt.Errorf("new call in %q: %w", tenant, ErrUnknownTenant)
+	}
+	ch := c.newChannelLocked(t, "", first)
+	ch.CallID = ch.UniqueID
+	cs := &callState{call: Call{ID: ch.UniqueID, Tenant: tenant, From: from, To: to, Created: ch.Created, Originated: originated}, channels: []*Channel{ch}}
+	t.calls[cs.call.ID] = cs
+	c.publishLocked(tenant, Event{Type: EvCallNew, Call: cs.snapshot()})
+	c.publishChannelLocked(t, EvChannelNew, ch, "")
+	return ch, *cs.snapshot(), nil
+}
+
+// AddChannel adds a further channel (the dialled side) to a call.
+func (c *Core) AddChannel(tenant, callID string, spec ChannelSpec) (*Channel, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return nil, ErrUnknownTenant
+	}
+	cs := t.calls[callID]
+	if cs == nil || cs.ended {
+		return nil, fmt.Errorf("add channel to call %s: %w", callID, ErrNotFound)
+	}
+	ch := c.newChannelLocked(t, callID, spec)
+	cs.channels = append(cs.channels, ch)
+	c.publishChannelLocked(t, EvChannelNew, ch, "")
+	return ch, nil
+}
+
+func (c *Core) newChannelLocked(t *tenantState, callID string, s ChannelSpec) *Channel {
+	tech := s.Tech
+	if tech == "" {
+		tech = "SIP"
+	}
+	st := ChanDown
+	if s.Dir == Inbound {
+		st = ChanRing
+	}
+	ch := &Channel{
+		Name: c.ids.ChannelName(tech, s.Peer), UniqueID: c.ids.UniqueID(), Tenant: t.name, CallID: callID,
+		Peer: s.Peer, Exten: s.Exten, IsTrunk: s.IsTrunk, Dir: s.Dir, State: st,
+		CallerIDNum: s.CallerIDNum, CallerIDName: s.CallerIDName, Created: c.now(),
+	}
+	t.channels[ch.UniqueID] = ch
+	if e := t.exts[s.Exten]; e != nil {
+		e.channels[ch.UniqueID] = ch
+		c.updateExtLocked(t, e, false)
+	}
+	return ch
+}
+
+// SetChannelState moves a channel to a new state. Moving to ChanUp marks it
+// answered; the first answered outbound channel answers the call.
+func (c *Core) SetChannelState(ch *Channel, st ChannelState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[ch.Tenant]
+	live := t.channels[ch.UniqueID]
+	if live == nil || live.State == st || live.State == ChanHangup {
+		return
+	}
+	live.State = st
+	if st == ChanUp && live.Answered.IsZero() {
+		live.Answered = c.now()
+	}
+	c.publishChannelLocked(t, EvChannelState, live, "")
+	if e := t.exts[live.Exten]; e != nil {
+		c.updateExtLocked(t, e, false)
+	}
+}
+
+// SetCallerID updates what a channel presents (e.g. once the far side is known).
+func (c *Core) SetCallerID(ch *Channel, num, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if live := c.tenants[ch.Tenant].channels[ch.UniqueID]; live != nil {
+		live.CallerIDNum, live.CallerIDName = num, name
+	}
+}
+
+// CallAnswered marks the call as connected end to end.
+func (c *Core) CallAnswered(tenant, callID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	cs := t.calls[callID]
+	if cs == nil || !cs.call.Answered.IsZero() {
+		return
+	}
+	cs.call.Answered = c.now()
+	c.publishLocked(tenant, Event{Type: EvCallAnswered, Call: cs.snapshot()})
+}
+
+// HangupChannel records that a channel ended.
+func (c *Core) HangupChannel(ch *Channel, cause string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[ch.Tenant]
+	live := t.channels[ch.UniqueID]
+	if live == nil {
+		return
+	}
+	live.State = ChanHangup
+	delete(t.channels, ch.UniqueID)
+	c.publishChannelLocked(t, EvChannelHangup, live, cause)
+	if e := t.exts[live.Exten]; e != nil {
+		delete(e.channels, ch.UniqueID)
+		c.updateExtLocked(t, e, false)
+	}
+}
+
+// EndCall writes the call's CDR durably, then removes the call and publishes
+// call.ended. Channels still live are hung up first. The CDR is returned.
+func (c *Core) EndCall(ctx context.Context, tenant, callID string, status EndStatus, q Quality) (CDR, error) {
+	c.mu.Lock()
+	t := c.tenants[tenant]
+	var cs *callState
+	if t != nil {
+		cs = t.calls[callID]
+	}
+	if cs == nil || cs.ended {
+		c.mu.Unlock()
+		return CDR{}, fmt.Errorf("end call %s: %w", callID, ErrNotFound)
+	}
+	cs.ended = true
+	for _, ch := range cs.channels {
+		if t.channels[ch.UniqueID] != nil {
+			c.mu.Unlock()
+			c.HangupChannel(ch, string(status))
+			c.mu.Lock()
+		}
+	}
+	cdr := c.buildCDR(cs, status, q)
+	c.mu.Unlock()
+
+	// The write happens outside the lock: it waits for an fsync.
+	err := c.cdrs.InsertCDR(ctx, &cdr)
+	if err != nil {
+		c.log.Error("cdr write failed", "call_id", callID, "tenant", tenant, "err", err)
+	}
+
+	c.mu.Lock()
+	delete(t.calls, callID)
+	c.publishLocked(tenant, Event{Type: EvCallEnded, Call: cs.snapshot(), CDR: &cdr, Cause: string(status)})
+	c.mu.Unlock()
+	if err != nil {
+		return cdr, fmt.Errorf("end call %s: write cdr: %w", callID, err)
+	}
+	return cdr, nil
+}
+
+func (c *Core) buildCDR(cs *callState, status EndStatus, q Quality) CDR {
+	end := c.now()
+	first := cs.channels[0]
+	cdr := CDR{
+		Tenant: cs.call.Tenant, CallDate: cs.call.Created, AnswerDate: cs.call.Answered, EndDate: end,
+		CLID: fmt.Sprintf("%q <%s>", first.CallerIDName, first.CallerIDNum),
+		Src:  cs.call.From, Dst: cs.call.To, Channel: first.Name, LastApp: "Dial",
+		Duration: int(end.Sub(cs.call.Created).Round(time.Second) / time.Second),
+		UniqueID: cs.call.ID, EndStatus: string(status), Disposition: status.Disposition(),
+		CallID: q.CallID, Codec: q.Codec, PDDMillis: int(q.PDD / time.Millisecond), LastSIPResponse: q.LastSIPResponse,
+		HangupBy: q.HangupBy, SrcUserAgent: q.SrcUserAgent, DstUserAgent: q.DstUserAgent, SrcIP: q.SrcIP, DstIP: q.DstIP,
+		RTPPacketsAB: q.PacketsAB, RTPPacketsBA: q.PacketsBA, LossAB: q.LossAB, LossBA: q.LossBA,
+		JitterABMillis: q.JitterABMillis, JitterBAMillis: q.JitterBAMillis, MOS: q.MOS,
+	}
+	if cs.call.Originated {
+		cdr.LastApp = "Originate"
+	}
+	if len(cs.channels) > 1 {
+		cdr.DstChannel = cs.channels[len(cs.channels)-1].Name
+	}
+	if !cs.call.Answered.IsZero() {
+		cdr.BillSec = int(end.Sub(cs.call.Answered).Round(time.Second) / time.Second)
+		if status != EndAnswer {
+			// An answered call always bills as ANSWERED whatever ended it.
+			cdr.Disposition = DispAnswered
+		}
+	}
+	return cdr
+}
+
+func (cs *callState) snapshot() *Call {
+	c := cs.call
+	c.Channels = make([]Channel, len(cs.channels))
+	for i, ch := range cs.channels {
+		c.Channels[i] = *ch
+	}
+	return &c
+}
+
+// updateExtLocked recomputes an extension's device state and publishes a
+// change (or always, for registration updates, so clients see contacts).
+func (c *Core) updateExtLocked(t *tenantState, e *extState, force bool) {
+	st := deviceState(e)
+	if st == e.state && !force {
+		return
+	}
+	e.state = st
+	x := e.snapshot(t.name)
+	c.publishLocked(t.name, Event{Type: EvExtensionState, Extension: &x})
+}
+
+// deviceState derives the Asterisk-style state from live channels: talking
+// wins over ringing (and combines with it as 9, "in use and ringing", as
+// Asterisk does), a device with no channels is idle when registered.
+func deviceState(e *extState) DeviceState {
+	var up, hold, ringing, dialing bool
+	for _, ch := range e.channels {
+		switch ch.State {
+		case ChanUp:
+			up = true
+		case ChanHold:
+			hold = true
+		case ChanHangup:
+		default: // not answered yet
+			if ch.Dir == Outbound {
+				ringing = true // we are alerting this device
+			} else {
+				dialing = true // the device placed a call that is not answered yet
+			}
+		}
+	}
+	switch {
+	case hold:
+		return StateOnHold
+	case up && ringing:
+		return StateInUse | StateRinging
+	case up:
+		return StateInUse
+	case ringing:
+		return StateRinging
+	case dialing:
+		return StateConnecting
+	case e.reg != nil:
+		return StateIdle
+	}
+	return StateUnavailable
+}
+
+func (e *extState) snapshot(tenant string) Extension {
+	x := Extension{Tenant: tenant, Number: e.number, Name: e.name, State: e.state, StateText: e.state.String(), Registered: e.reg != nil}
+	if e.reg != nil {
+		x.Contact, x.UserAgent = e.reg.Contact, e.reg.UserAgent
+	}
+	return x
+}
+
+func (c *Core) publishChannelLocked(t *tenantState, typ EventType, ch *Channel, cause string) {
+	snap := *ch
+	c.publishLocked(t.name, Event{Type: typ, Channel: &snap, Cause: cause})
+}
+
+func (c *Core) publishLocked(tenant string, e Event) {
+	e.Time = c.now()
+	c.bus.Publish(tenant, e)
+}
+
+// ---- Service: queries and commands for API adapters ----
+
+// Extensions lists a tenant's extensions, sorted by number.
+func (c *Core) Extensions(tenant string) ([]Extension, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return nil, ErrUnknownTenant
+	}
+	out := make([]Extension, 0, len(t.exts))
+	for _, e := range t.exts {
+		out = append(out, e.snapshot(tenant))
+	}
+	slices.SortFunc(out, func(a, b Extension) int {
+		if len(a.Number) != len(b.Number) {
+			return len(a.Number) - len(b.Number)
+		}
+		return strings.Compare(a.Number, b.Number)
+	})
+	return out, nil
+}
+
+// Extension returns one extension; unknown numbers give StateNotFound and
+// ErrUnknownExten so adapters can report -1 as the specs do.
+func (c *Core) Extension(tenant, number string) (Extension, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return Extension{State: StateNotFound}, ErrUnknownTenant
+	}
+	e := t.exts[number]
+	if e == nil {
+		return Extension{Tenant: tenant, Number: number, State: StateNotFound, StateText: StateNotFound.String()}, ErrUnknownExten
+	}
+	return e.snapshot(tenant), nil
+}
+
+// Calls lists a tenant's live calls, oldest first.
+func (c *Core) Calls(tenant string) ([]Call, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return nil, ErrUnknownTenant
+	}
+	out := make([]Call, 0, len(t.calls))
+	for _, cs := range t.calls {
+		if !cs.ended {
+			out = append(out, *cs.snapshot())
+		}
+	}
+	slices.SortFunc(out, func(a, b Call) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+// Originate starts click-to-call.
+func (c *Core) Originate(ctx context.Context, req OriginateRequest) (Call, error) {
+	if req.From == "" || req.To == "" {
+		return Call{}, fmt.Errorf("originate: from and to are required: %w", ErrInvalidArgument)
+	}
+	if !validNumber(req.To) {
+		return Call{}, fmt.Errorf("originate: %q is not a dialable number: %w", req.To, ErrInvalidArgument)
+	}
+	c.mu.Lock()
+	t := c.tenants[req.Tenant]
+	eng := c.engine
+	var e *extState
+	if t != nil {
+		e = t.exts[req.From]
+	}
+	c.mu.Unlock()
+	switch {
+	case t == nil:
+		return Call{}, fmt.Errorf("originate: %w", ErrUnknownTenant)
+	case e == nil:
+		return Call{}, fmt.Errorf("originate from %s: %w", req.From, ErrUnknownExten)
+	case eng == nil:
+		return Call{}, fmt.Errorf("originate: no engine: %w", ErrNotSupported)
+	}
+	if req.RingTimeout <= 0 {
+		req.RingTimeout = 30 * time.Second
+	}
+	return eng.Originate(ctx, req)
+}
+
+// Hangup ends a call or channel named by call id, channel unique id or
+// channel name.
+func (c *Core) Hangup(ctx context.Context, tenant, id string) error {
+	c.mu.Lock()
+	t := c.tenants[tenant]
+	eng := c.engine
+	var targets []string
+	if t != nil {
+		if cs := t.calls[id]; cs != nil {
+			for _, ch := range cs.channels {
+				if t.channels[ch.UniqueID] != nil {
+					targets = append(targets, ch.UniqueID)
+				}
+			}
+		} else if ch := t.channels[id]; ch != nil {
+			targets = append(targets, ch.UniqueID)
+		} else {
+			for _, ch := range t.channels {
+				if ch.Name == id {
+					targets = append(targets, ch.UniqueID)
+				}
+			}
+		}
+	}
+	c.mu.Unlock()
+	if t == nil {
+		return fmt.Errorf("hangup: %w", ErrUnknownTenant)
+	}
+	if len(targets) == 0 {
+		return fmt.Errorf("hangup %s: %w", id, ErrNotFound)
+	}
+	if eng == nil {
+		return fmt.Errorf("hangup: no engine: %w", ErrNotSupported)
+	}
+	var errs []error
+	for _, u := range targets {
+		if err := eng.Hangup(ctx, tenant, u, "api"); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validNumber accepts what a dialplan can route: digits with an optional
+// leading + and the * and # of feature codes, at most 32 characters.
+func validNumber(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9', r == '*', r == '#':
+		case r == '+' && i == 0 && len(s) > 1:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidNumber is validNumber for engines and adapters.
+func ValidNumber(s string) bool { return validNumber(s) }

@@ -1,0 +1,30 @@
+package pbx
+
+import "time"
+
+// EventType names an event on the core's stream. The strings are the native
+// API's wire names too; dialects translate them.
+type EventType string
+
+const (
+	EvExtensionState EventType = "extension.state"
+	EvChannelNew     EventType = "channel.new"
+	EvChannelState   EventType = "channel.state"
+	EvChannelHangup  EventType = "channel.hangup"
+	EvCallNew        EventType = "call.new"
+	EvCallAnswered   EventType = "call.answered"
+	EvCallEnded      EventType = "call.ended"
+)
+
+// Event is one fact published by the core. Exactly the fields relevant to
+// Type are set.
+type Event struct {
+	Type      EventType  `json:"type"`
+	Time      time.Time  `json:"time"`
+	Extension *Extension `json:"extension,omitempty"`
+	Channel   *Channel   `json:"channel,omitempty"`
+	Call      *Call      `json:"call,omitempty"`
+	CDR       *CDR       `json:"cdr,omitempty"`
+	// Cause is the hangup cause or end status where one applies.
+	Cause string `json:"cause,omitempty"`
+}

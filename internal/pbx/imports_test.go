@@ -1,0 +1,47 @@
+package pbx
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCoreImportsNoWireOrStorage keeps the domain core free of protocol and
+// storage packages, so every engine and dialect can depend on it.
+func TestCoreImportsNoWireOrStorage(t *testing.T) {
+	allowedProject := map[string]bool{"github.com/switchboard-pbx/switchboard/internal/eventbus": true}
+	forbidden := []string{"net/http", "database/sql", "net", "github.com/emiago/sipgo", "encoding/xml"}
+	files, _ := filepath.Glob("*.go")
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			for _, bad := range forbidden {
+				if p == bad || strings.HasPrefix(p, bad+"/") && bad != "net" {
+					t.Errorf("%s imports %s", f, p)
+				}
+			}
+			if strings.HasPrefix(p, "github.com/switchboard-pbx/") && !allowedProject[p] {
+				t.Errorf("%s imports project package %s", f, p)
+			}
+			if strings.Contains(p, ".") && !strings.HasPrefix(p, "github.com/switchboard-pbx/") {
+				t.Errorf("%s imports third-party %s", f, p)
+			}
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package pbx
+
+import "time"
+
+// Directory is the static part of the PBX the core needs: which tenants and
+// extensions exist. Credentials stay with the engine and the auth layer.
+type Directory struct {
+	Tenants []TenantEntry
+}
+
+// TenantEntry is one tenant of the directory.
+type TenantEntry struct {
+	Name       string
+	Domain     string
+	Extensions []ExtensionEntry
+}
+
+// ExtensionEntry is one extension of the directory.
+type ExtensionEntry struct {
+	Number string
+	Name   string
+}
+
+// Direction of a channel as seen from switchboard.
+type Direction string
+
+const (
+	Inbound  Direction = "inbound"  // the remote party called us
+	Outbound Direction = "outbound" // we called the remote party
+)
+
+// Channel is a snapshot of one call leg. Name and UniqueID never change.
+type Channel struct {
+	Name     string       `json:"name"`
+	UniqueID string       `json:"uniqueid"`
+	Tenant   string       `json:"tenant"`
+	CallID   string       `json:"call_id"` // the switchboard call (linked id)
+	Peer     string       `json:"peer"`    // extension number or trunk name
+	Exten    string       `json:"exten,omitempty"`
+	IsTrunk  bool         `json:"trunk"`
+	Dir      Direction    `json:"direction"`
+	State    ChannelState `json:"state"`
+	// CallerID is what this channel presents: for an inbound channel the
+	// caller, for an outbound channel the party it is connected to.
+	CallerIDNum  string    `json:"callerid_num"`
+	CallerIDName string    `json:"callerid_name,omitempty"`
+	Created      time.Time `json:"created"`
+	Answered     time.Time `json:"answered,omitzero"`
+}
+
+// Call is a snapshot of a call: the channels switchboard bridges.
+type Call struct {
+	ID       string    `json:"id"` // the first channel's unique id (Asterisk's linkedid)
+	Tenant   string    `json:"tenant"`
+	From     string    `json:"from"`
+	To       string    `json:"to"`
+	Channels []Channel `json:"channels"`
+	Created  time.Time `json:"created"`
+	Answered time.Time `json:"answered,omitzero"`
+	// Originated calls were started through the API (click-to-call).
+	Originated bool `json:"originated"`
+}
+
+// Extension is a snapshot of an extension and its device state.
+type Extension struct {
+	Tenant     string      `json:"tenant"`
+	Number     string      `json:"number"`
+	Name       string      `json:"name"`
+	State      DeviceState `json:"state"`
+	StateText  string      `json:"state_text"`
+	Registered bool        `json:"registered"`
+	Contact    string      `json:"contact,omitempty"`
+	UserAgent  string      `json:"user_agent,omitempty"`
+}
+
+// Registration is what an engine reports when a device (un)registers.
+type Registration struct {
+	Contact   string
+	UserAgent string
+	SourceIP  string
+	Expires   time.Time
+}
+
+// Quality carries what the engine measured on a call's signalling and media
+// path; the core copies it into the CDR.
+type Quality struct {
+	CallID          string
+	Codec           string
+	PDD             time.Duration
+	LastSIPResponse int
+	HangupBy        string
+	SrcUserAgent    string
+	DstUserAgent    string
+	SrcIP           string
+	DstIP           string
+	PacketsAB       uint64
+	PacketsBA       uint64
+	LossAB          float64
+	LossBA          float64
+	JitterABMillis  float64
+	JitterBAMillis  float64
+	MOS             float64
+}
+
+// OriginateRequest is click-to-call: ring From, and when it answers dial To.
+type OriginateRequest struct {
+	Tenant string
+	From   string // an extension of the tenant
+	To     string // an extension or an external number
+	// CallerID shown to From while it rings; default To.
+	CallerID string
+	// RingTimeout bounds how long each side may ring; default 30 s.
+	RingTimeout time.Duration
+}
