@@ -1,0 +1,489 @@
+package sipengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"github.com/switchboard-pbx/switchboard/internal/media"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// leg is one SIP dialog of a call with its anchored RTP socket.
+type leg struct {
+	call      *call
+	ch        *pbx.Channel
+	sipCallID string
+	srv       *sipgo.DialogServerSession // when the remote called us
+	cli       *sipgo.DialogClientSession // when we called the remote
+	rtp       *media.Leg
+	localSDP  []byte
+	userAgent string
+	ip        string
+}
+
+func (l *leg) ctx() context.Context {
+	if l.srv != nil {
+		return l.srv.Context()
+	}
+	if l.cli != nil {
+		return l.cli.Context()
+	}
+	return nil
+}
+
+// call is one B2BUA call: leg a (the caller, or the first party of a
+// click-to-call) and leg b (the dialled party). One goroutine, run, owns
+// the call's progress; other goroutines only signal it.
+type call struct {
+	e          *Engine
+	t          *tenant
+	id         string
+	from, to   string
+	originated bool
+
+	a, b    *leg     // written by the call's goroutine only
+	chanIDs []string // unique ids of the call's channels; guarded by e.mu
+
+	stopOnce sync.Once
+	stopCh   chan struct{} // closed to request a hangup
+	stopBy   string
+	done     chan struct{} // closed when the CDR is written
+
+	mu        sync.Mutex
+	status    pbx.EndStatus
+	lastCode  int
+	hangupBy  string
+	started   time.Time
+	firstRing time.Time
+	codec     media.Codec
+	history   []HistoryEntry
+}
+
+// HistoryEntry is one SIP message of a call, kept for the SIP ladder and
+// PCAP export.
+type HistoryEntry struct {
+	Time   time.Time
+	Out    bool // sent by switchboard
+	Src    string
+	Dst    string
+	Leg    string // "a" or "b"
+	Line   string // request line or status line
+	Length int
+	Raw    string
+}
+
+func (c *call) record(l *leg, out bool, m sip.Message) {
+	if m == nil {
+		return
+	}
+	name := "a"
+	if l == c.b && l != nil {
+		name = "b"
+	}
+	raw := m.String()
+	line := raw
+	if i := strings.Index(raw, "\r\n"); i >= 0 {
+		line = raw[:i]
+	}
+	h := HistoryEntry{Time: time.Now(), Out: out, Src: m.Source(), Dst: m.Destination(), Leg: name, Line: line, Length: len(raw), Raw: raw}
+	c.mu.Lock()
+	if len(c.history) < maxHistory {
+		c.history = append(c.history, h)
+	}
+	c.mu.Unlock()
+}
+
+// hangup asks the call to end; by names who asked (api, system, ...).
+func (c *call) hangup(by string) {
+	c.stopOnce.Do(func() {
+		c.stopBy = by
+		close(c.stopCh)
+	})
+}
+
+func (c *call) setEnd(status pbx.EndStatus, code int, by string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status == "" {
+		c.status, c.lastCode, c.hangupBy = status, code, by
+	}
+}
+
+func newCall(e *Engine, t *tenant, from, to string, originated bool) *call {
+	return &call{e: e, t: t, from: from, to: to, originated: originated,
+		stopCh: make(chan struct{}), done: make(chan struct{}), started: time.Now()}
+}
+
+// target is where leg b goes.
+type target struct {
+	ext     *Extension
+	bind    *binding
+	trunk   *Trunk
+	number  string // dialled number as sent
+	display string
+}
+
+// route decides where a dialled number goes within tenant t.
+func (e *Engine) route(t *tenant, number string) (target, pbx.EndStatus, int) {
+	if x := t.exts[number]; x != nil {
+		b := e.reg.lookup(t.Name, number)
+		if b == nil {
+			return target{ext: x}, pbx.EndChanUnavail, sip.StatusTemporarilyUnavailable
+		}
+		return target{ext: x, bind: b, number: number}, "", 0
+	}
+	for _, tr := range t.trunks {
+		if len(number) >= len(tr.Prefix) && number[:len(tr.Prefix)] == tr.Prefix {
+			n := number
+			if tr.Strip > 0 && tr.Strip < len(n) {
+				n = n[tr.Strip:]
+			}
+			return target{trunk: tr, number: n}, "", 0
+		}
+	}
+	return target{}, pbx.EndCongestion, sip.StatusNotFound
+}
+
+// offer builds our SDP for a new outgoing leg, preferring pref.
+func (e *Engine) offerSDP(l *media.Leg, pref *media.Codec) []byte {
+	codecs := []media.Codec{media.PCMU, media.PCMA}
+	if pref != nil && pref.PT == media.PCMA.PT {
+		codecs = []media.Codec{media.PCMA, media.PCMU}
+	}
+	return media.BuildSDP(media.SessionDesc{
+		Addr: netip.AddrPortFrom(e.cfg.AdvertiseIP, l.LocalAddr().Port()), Codecs: codecs,
+		DTMFPT: 101, Direction: "sendrecv", Ptime: 20,
+	}, rand.Uint64N(1<<62), 1)
+}
+
+func (e *Engine) answerSDP(l *media.Leg, codec media.Codec, dtmfPT uint8) []byte {
+	return media.BuildSDP(media.SessionDesc{
+		Addr: netip.AddrPortFrom(e.cfg.AdvertiseIP, l.LocalAddr().Port()), Codecs: []media.Codec{codec},
+		DTMFPT: dtmfPT, Direction: "sendrecv", Ptime: 20,
+	}, rand.Uint64N(1<<62), 1)
+}
+
+var errAnswerTimeout = errors.New("no answer")
+
+// dial creates leg b of c (or leg a of a click-to-call) towards tgt and
+// waits until it answers or fails. onRing is called on the first 18x.
+// It returns the leg (answered) or the final SIP code and end status.
+func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum, callerName string, pref *media.Codec, onRing func()) (*leg, pbx.EndStatus, int) {
+	e := c.e
+	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString()}
+	rtp, err := e.cfg.Ports.NewLeg()
+	if err != nil {
+		e.log.Error("no rtp port", "call", c.id, "err", err)
+		e.core.HangupChannel(ch, "congestion")
+		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
+	}
+	l.rtp = rtp
+	l.localSDP = e.offerSDP(rtp, pref)
+
+	var ruri sip.Uri
+	var dest, transport string
+	var user, pass string
+	if tgt.bind != nil {
+		ruri = tgt.bind.contact
+		dest, transport = tgt.bind.source, tgt.bind.transport
+	} else {
+		host, port, _ := sip.ParseAddr(tgt.trunk.Address)
+		ruri = sip.Uri{Scheme: "sip", User: tgt.number, Host: host, Port: port}
+		dest, transport = tgt.trunk.Address, tgt.trunk.Transport
+		user, pass = tgt.trunk.Username, tgt.trunk.Password
+		if tgt.trunk.CallerID != "" {
+			callerNum = tgt.trunk.CallerID
+		}
+	}
+	req := sip.NewRequest(sip.INVITE, ruri)
+	req.SetBody(l.localSDP)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	cid := sip.CallIDHeader(l.sipCallID)
+	req.AppendHeader(&cid)
+	fromURI := sip.Uri{Scheme: "sip", User: callerNum, Host: c.t.Domain}
+	from := &sip.FromHeader{DisplayName: callerName, Address: fromURI, Params: sip.NewParams()}
+	from.Params.Add("tag", uuid.NewString()[:8])
+	req.AppendHeader(from)
+	toURI := sip.Uri{Scheme: "sip", User: tgt.number, Host: c.t.Domain}
+	if tgt.trunk != nil {
+		toURI.Host = ruri.Host
+		toURI.Port = ruri.Port
+	}
+	req.AppendHeader(&sip.ToHeader{Address: toURI, Params: sip.NewParams()})
+	if transport == "" {
+		transport = "udp"
+	}
+	req.SetTransport(transport)
+	req.SetDestination(dest)
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+
+	e.addDialog(l)
+	e.core.SetChannelState(ch, pbx.ChanDialing)
+	cli, err := e.dua.WriteInvite(ctx, req)
+	if err != nil {
+		e.log.Warn("invite failed", "call", c.id, "dest", dest, "err", err)
+		l.rtp.Close()
+		e.core.HangupChannel(ch, "congestion")
+		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
+	}
+	e.mu.Lock()
+	l.cli = cli
+	e.mu.Unlock()
+	c.record(l, true, req)
+	rang := false
+	err = cli.WaitAnswer(ctx, sipgo.AnswerOptions{
+		Username: user, Password: pass,
+		OnResponse: func(res *sip.Response) error {
+			c.record(l, false, res)
+			c.mu.Lock()
+			c.lastCode = res.StatusCode
+			c.mu.Unlock()
+			if (res.StatusCode == 180 || res.StatusCode == 183) && !rang {
+				rang = true
+				c.mu.Lock()
+				if c.firstRing.IsZero() {
+					c.firstRing = time.Now()
+				}
+				c.mu.Unlock()
+				e.core.SetChannelState(ch, pbx.ChanRinging)
+				if onRing != nil {
+					onRing()
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		code := sip.StatusServiceUnavailable
+		status := pbx.EndCongestion
+		var dr *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &dr):
+			code = dr.Res.StatusCode
+			status = pbx.EndStatusFromSIP(code)
+			if code == 401 || code == 407 {
+				status, code = pbx.EndCongestion, sip.StatusServiceUnavailable
+			}
+		case errors.Is(context.Cause(ctx), errAnswerTimeout):
+			code, status = sip.StatusRequestTimeout, pbx.EndNoAnswer
+		case ctx.Err() != nil:
+			code, status = sip.StatusRequestTerminated, pbx.EndCancel
+		}
+		e.log.Debug("dial failed", "call", c.id, "code", code, "status", status, "err", err)
+		l.rtp.Close()
+		_ = cli.Close()
+		e.core.HangupChannel(ch, string(status))
+		return nil, status, code
+	}
+	res := cli.InviteResponse
+	l.userAgent = headerValue(res, "Server")
+	if l.userAgent == "" {
+		l.userAgent = headerValue(res, "User-Agent")
+	}
+	l.ip = sourceIP(res.Source())
+	ackCtx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := cli.Ack(ackCtx); err != nil {
+		e.log.Warn("ack failed", "call", c.id, "err", err)
+	}
+	answer, err := media.ParseSDP(res.Body())
+	var codec media.Codec
+	if err == nil {
+		codec, err = media.Negotiate(answer, []media.Codec{media.PCMU, media.PCMA})
+	}
+	if err != nil {
+		e.log.Warn("unusable sdp answer", "call", c.id, "err", err)
+		c.byeLeg(l)
+		l.rtp.Close()
+		e.core.HangupChannel(ch, "congestion")
+		return nil, pbx.EndCongestion, sip.StatusNotAcceptableHere
+	}
+	l.rtp.SetRemote(answer.Addr, codec, answer.DTMFPT)
+	e.core.SetChannelState(ch, pbx.ChanUp)
+	return l, pbx.EndAnswer, res.StatusCode
+}
+
+// addChannel adds a channel to the call in the core and remembers its id
+// so API hangups can find the call while that channel still rings.
+func (c *call) addChannel(spec pbx.ChannelSpec) (*pbx.Channel, error) {
+	ch, err := c.e.core.AddChannel(c.t.Name, c.id, spec)
+	if err != nil {
+		return nil, err
+	}
+	c.e.mu.Lock()
+	c.chanIDs = append(c.chanIDs, ch.UniqueID)
+	c.e.mu.Unlock()
+	return ch, nil
+}
+
+// setLeg publishes a or b under the engine lock (Hangup and BYE handling
+// read them from other goroutines).
+func (c *call) setLeg(isB bool, l *leg) {
+	c.e.mu.Lock()
+	if isB {
+		c.b = l
+	} else {
+		c.a = l
+	}
+	c.e.mu.Unlock()
+}
+
+// byeLeg ends one answered leg with a bounded wait.
+func (c *call) byeLeg(l *leg) {
+	if l == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	var err error
+	switch {
+	case l.cli != nil:
+		if l.cli.LoadState() == sip.DialogStateEnded {
+			return
+		}
+		err = l.cli.Bye(ctx)
+	case l.srv != nil:
+		if l.srv.LoadState() == sip.DialogStateEnded {
+			return
+		}
+		err = l.srv.Bye(ctx)
+	}
+	if err != nil {
+		c.e.log.Debug("bye failed", "call", c.id, "leg", l.ch.Name, "err", err)
+	}
+}
+
+// bridge relays media between the answered legs until one side hangs up or
+// a hangup is requested; then it tears everything down.
+func (c *call) bridge() {
+	e := c.e
+	relay := media.NewRelay(c.a.rtp, c.b.rtp)
+	relay.Start()
+	c.mu.Lock()
+	c.codec = c.a.rtp.Codec()
+	c.mu.Unlock()
+	e.core.CallAnswered(c.t.Name, c.id)
+
+	var by string
+	select {
+	case <-c.a.ctx().Done():
+		by = "caller"
+		c.byeLeg(c.b)
+	case <-c.b.ctx().Done():
+		by = "callee"
+		c.byeLeg(c.a)
+	case <-c.stopCh:
+		by = c.stopBy
+		var wg sync.WaitGroup
+		for _, l := range []*leg{c.a, c.b} {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.byeLeg(l) }()
+		}
+		wg.Wait()
+	}
+	relay.Stop()
+	c.setEnd(pbx.EndAnswer, 200, by)
+}
+
+// finish closes media, writes the CDR and forgets the call.
+func (c *call) finish() {
+	e := c.e
+	defer close(c.done)
+	defer e.untrack(c)
+	q := c.quality()
+	for _, l := range []*leg{c.a, c.b} {
+		if l != nil && l.rtp != nil {
+			l.rtp.Close()
+		}
+	}
+	c.mu.Lock()
+	status := c.status
+	c.mu.Unlock()
+	if status == "" {
+		status = pbx.EndCongestion
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := e.core.EndCall(ctx, c.t.Name, c.id, status, q); err != nil {
+		e.log.Error("end call", "call", c.id, "err", err)
+	}
+	if e.cfg.OnCallEnd != nil {
+		c.mu.Lock()
+		h := c.history
+		c.mu.Unlock()
+		e.cfg.OnCallEnd(CallRecord{Tenant: c.t.Name, UniqueID: c.id, History: h})
+	}
+}
+
+func (c *call) quality() pbx.Quality {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := pbx.Quality{LastSIPResponse: c.lastCode, HangupBy: c.hangupBy, Codec: c.codec.Name}
+	if !c.firstRing.IsZero() {
+		q.PDD = c.firstRing.Sub(c.started)
+	}
+	if c.a != nil {
+		q.CallID, q.SrcUserAgent, q.SrcIP = c.a.sipCallID, c.a.userAgent, c.a.ip
+	}
+	if c.b != nil {
+		q.DstUserAgent, q.DstIP = c.b.userAgent, c.b.ip
+	}
+	if c.a != nil && c.b != nil && c.a.rtp != nil && c.b.rtp != nil {
+		sa, sb := c.a.rtp.Stats(), c.b.rtp.Stats()
+		q.PacketsAB, q.LossAB, q.JitterABMillis = sa.PacketsRecv, sa.LossFraction, sa.JitterMillis
+		q.PacketsBA, q.LossBA, q.JitterBAMillis = sb.PacketsRecv, sb.LossFraction, sb.JitterMillis
+		if sa.PacketsRecv > 0 || sb.PacketsRecv > 0 {
+			q.MOS = min(mosOf(sa), mosOf(sb))
+		}
+	}
+	return q
+}
+
+func mosOf(s media.Stats) float64 {
+	if s.PacketsRecv == 0 {
+		return 5 // no traffic that way: do not let silence drag the score
+	}
+	return s.MOS
+}
+
+// CallRecord is handed to Config.OnCallEnd after the CDR is written.
+type CallRecord struct {
+	Tenant   string
+	UniqueID string
+	History  []HistoryEntry
+}
+
+// Hangup implements pbx.Engine.
+func (e *Engine) Hangup(_ context.Context, tenant, uniqueID, cause string) error {
+	e.mu.Lock()
+	var found *call
+	for _, c := range e.calls {
+		if c.t.Name != tenant {
+			continue
+		}
+		if c.id == uniqueID {
+			found = c
+		}
+		for _, id := range c.chanIDs {
+			if id == uniqueID {
+				found = c
+			}
+		}
+	}
+	e.mu.Unlock()
+	if found == nil {
+		return fmt.Errorf("hangup %s: %w", uniqueID, pbx.ErrNotFound)
+	}
+	found.hangup(cause)
+	return nil
+}

@@ -1,0 +1,411 @@
+// Package sipengine is switchboard's embedded SIP PBX on sipgo: registrar
+// with digest authentication, a B2BUA that anchors every call's RTP through
+// internal/media, trunks to carriers and click-to-call. It drives the domain
+// core (internal/pbx) by reporting facts and implements pbx.Engine for the
+// commands. Only cmd/switchboard (and tests) import it; API dialects never do.
+package sipengine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/media"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// Defaults, named so the reason stays next to the number.
+const (
+	// DefaultRingTimeout bounds how long a dialled party may ring; long
+	// enough for a person to reach a desk phone, short enough that a CRM's
+	// click-to-call does not hang for minutes.
+	DefaultRingTimeout = 30 * time.Second
+	// nonceLifetime is how long a digest challenge stays valid. Phones answer
+	// within milliseconds; a short lifetime limits replay.
+	nonceLifetime = 5 * time.Minute
+	// udpBufferBytes is the socket buffer asked of the kernel: sipgo never
+	// enlarges it and the default drops packets above a few thousand calls/s.
+	udpBufferBytes = 4 << 20
+	// byeTimeout bounds every in-dialog request we send while ending a call.
+	byeTimeout = 5 * time.Second
+	// maxHistory caps SIP messages kept per call (SIP history, PCAP later).
+	maxHistory = 64
+)
+
+// Config is what the engine needs; cmd/switchboard translates the config
+// file into it so the engine never depends on the file format.
+type Config struct {
+	// Listen is the SIP address for UDP and TCP; port 0 picks a free port.
+	Listen string
+	// Transports to serve: "udp", "tcp". Default both.
+	Transports []string
+	// AdvertiseIP goes into Contact and SDP; default the listen IP.
+	AdvertiseIP netip.Addr
+	Tenants     []Tenant
+	// Ports allocates RTP sockets; the engine does not close it.
+	Ports       *media.PortAllocator
+	RingTimeout time.Duration
+	UserAgent   string
+	Logger      *slog.Logger
+	// OnCallEnd, if set, receives each call's SIP history after its CDR is
+	// written (SIP ladder and PCAP export build on it).
+	OnCallEnd func(CallRecord)
+}
+
+// Tenant is one PBX: its SIP domain (also the digest realm), extensions and
+// trunks.
+type Tenant struct {
+	Name       string
+	Domain     string
+	Extensions []Extension
+	Trunks     []Trunk
+}
+
+// Extension carries the SIP credentials of one extension. HA1 is
+// MD5(number:domain:password); it is what we keep when the operator gave a
+// password, so the plaintext need not stay in memory.
+type Extension struct {
+	Number string
+	Name   string
+	HA1    string
+}
+
+// Trunk is a SIP peer that carries calls to numbers outside the tenant.
+type Trunk struct {
+	Name      string
+	Address   string // host:port
+	Transport string // udp or tcp
+	Username  string
+	Password  string
+	// Prefix selects the numbers this trunk carries ("" = any external).
+	Prefix string
+	// Strip removes that many leading digits before dialling.
+	Strip int
+	// CallerID replaces the caller's number towards the carrier, if set.
+	CallerID string
+}
+
+// Engine is the SIP PBX. Build it with New, run it with Start, stop it
+// with Close.
+type Engine struct {
+	cfg  Config
+	log  *slog.Logger
+	core *pbx.Core
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	dua    *sipgo.DialogUA
+
+	udpConn net.PacketConn
+	tcpLn   net.Listener
+	addr    netip.AddrPort
+
+	tenants  map[string]*tenant // by name
+	byDomain map[string]*tenant
+	nonceKey []byte
+
+	reg *registrar
+
+	mu      sync.Mutex
+	calls   map[string]*call // by call id (linked id)
+	dialogs map[string]*leg  // by SIP Call-ID of each leg
+	closing bool
+
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+type tenant struct {
+	Tenant
+	exts   map[string]*Extension
+	trunks []*Trunk
+}
+
+// New builds the engine and binds its sockets (so Addr is known before
+// Start); nothing is served until Start.
+func New(core *pbx.Core, cfg Config) (*Engine, error) {
+	if cfg.Ports == nil {
+		return nil, errors.New("sipengine: no RTP port allocator")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RingTimeout <= 0 {
+		cfg.RingTimeout = DefaultRingTimeout
+	}
+	if len(cfg.Transports) == 0 {
+		cfg.Transports = []string{"udp", "tcp"}
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "switchboard"
+	}
+	e := &Engine{
+		cfg: cfg, log: cfg.Logger.With("component", "sipengine"), core: core,
+		tenants: map[string]*tenant{}, byDomain: map[string]*tenant{},
+		calls: map[string]*call{}, dialogs: map[string]*leg{},
+		nonceKey: make([]byte, 32),
+	}
+	if _, err := rand.Read(e.nonceKey); err != nil {
+		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
+	}
+	for i := range cfg.Tenants {
+		t := &tenant{Tenant: cfg.Tenants[i], exts: map[string]*Extension{}}
+		for j := range t.Extensions {
+			x := &t.Extensions[j]
+			t.exts[x.Number] = x
+		}
+		for j := range t.Trunks {
+			t.trunks = append(t.trunks, &t.Trunks[j])
+		}
+		e.tenants[t.Name] = t
+		e.byDomain[t.Domain] = t
+	}
+	if err := e.bind(); err != nil {
+		return nil, err
+	}
+	if !cfg.AdvertiseIP.IsValid() || cfg.AdvertiseIP.IsUnspecified() {
+		e.cfg.AdvertiseIP = e.addr.Addr()
+	}
+	if e.cfg.AdvertiseIP.IsUnspecified() {
+		e.closeSockets()
+		return nil, errors.New("sipengine: listening on a wildcard address needs an advertise IP")
+	}
+
+	var err error
+	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()))
+	if err != nil {
+		e.closeSockets()
+		return nil, fmt.Errorf("sipengine: user agent: %w", err)
+	}
+	e.srv, err = sipgo.NewServer(e.ua, sipgo.WithServerLogger(e.log))
+	if err != nil {
+		e.closeSockets()
+		return nil, fmt.Errorf("sipengine: server: %w", err)
+	}
+	e.client, err = sipgo.NewClient(e.ua, sipgo.WithClientHostname(e.cfg.AdvertiseIP.String()), sipgo.WithClientPort(int(e.addr.Port())))
+	if err != nil {
+		e.closeSockets()
+		return nil, fmt.Errorf("sipengine: client: %w", err)
+	}
+	e.dua = &sipgo.DialogUA{
+		Client: e.client,
+		ContactHDR: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "switchboard",
+			Host: e.cfg.AdvertiseIP.String(), Port: int(e.addr.Port())}},
+	}
+	e.reg = newRegistrar(e)
+	e.srv.OnRegister(e.handleRegister)
+	e.srv.OnInvite(e.handleInvite)
+	e.srv.OnAck(e.handleAck)
+	e.srv.OnBye(e.handleBye)
+	e.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+		// A CANCEL matching a live INVITE is answered by the transaction layer;
+		// one that reaches us matched nothing.
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+	})
+	e.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"))
+		_ = tx.Respond(res)
+	})
+	e.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil))
+	})
+	core.SetEngine(e)
+	return e, nil
+}
+
+// bind opens the UDP socket and a TCP listener on the same port.
+func (e *Engine) bind() error {
+	ap, err := netip.ParseAddrPort(e.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sipengine: listen address %q: %w", e.cfg.Listen, err)
+	}
+	want := map[string]bool{}
+	for _, t := range e.cfg.Transports {
+		want[t] = true
+	}
+	if !want["udp"] {
+		return errors.New("sipengine: udp transport is required")
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		_ = c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, udpBufferBytes)
+			if serr == nil {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, udpBufferBytes)
+			}
+		})
+		return serr
+	}}
+	for attempt := 0; ; attempt++ {
+		pc, err := lc.ListenPacket(context.Background(), "udp", ap.String())
+		if err != nil {
+			return fmt.Errorf("sipengine: listen udp %s: %w", ap, err)
+		}
+		local := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+		if want["tcp"] {
+			ln, err := net.Listen("tcp", netip.AddrPortFrom(ap.Addr(), local.Port()).String())
+			if err != nil {
+				pc.Close()
+				if ap.Port() == 0 && attempt < 10 {
+					continue // the random UDP port was taken on TCP; try another
+				}
+				return fmt.Errorf("sipengine: listen tcp %s: %w", local, err)
+			}
+			e.tcpLn = ln
+		}
+		e.udpConn = pc
+		e.addr = netip.AddrPortFrom(ap.Addr().Unmap(), local.Port())
+		return nil
+	}
+}
+
+func (e *Engine) closeSockets() {
+	if e.udpConn != nil {
+		e.udpConn.Close()
+	}
+	if e.tcpLn != nil {
+		e.tcpLn.Close()
+	}
+}
+
+// Addr is the bound SIP address (UDP, and TCP when enabled).
+func (e *Engine) Addr() netip.AddrPort { return e.addr }
+
+// Start serves SIP until Close. It returns once the listeners run.
+func (e *Engine) Start(ctx context.Context) error {
+	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.srv.ServeUDP(e.udpConn); err != nil && !errors.Is(err, net.ErrClosed) {
+			e.log.Error("udp serve ended", "err", err)
+		}
+	}()
+	if e.tcpLn != nil {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			if err := e.srv.ServeTCP(e.tcpLn); err != nil && !errors.Is(err, net.ErrClosed) {
+				e.log.Error("tcp serve ended", "err", err)
+			}
+		}()
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.reg.expireLoop(e.ctx)
+	}()
+	e.log.Info("sip listening", "addr", e.addr.String(), "transports", e.cfg.Transports)
+	return nil
+}
+
+// Close hangs up every call (each gets its CDR), then stops serving.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	calls := make([]*call, 0, len(e.calls))
+	for _, c := range e.calls {
+		calls = append(calls, c)
+	}
+	e.mu.Unlock()
+	for _, c := range calls {
+		c.hangup("system")
+	}
+	for _, c := range calls {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		}
+	}
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.closeSockets()
+	err := e.ua.Close()
+	e.wg.Wait()
+	return err
+}
+
+// Stats is a snapshot for health checks and benchmarks.
+type Stats struct {
+	ActiveCalls   int
+	Registrations int
+	RTPPortsInUse int
+}
+
+// Stats returns live counters.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	n := len(e.calls)
+	e.mu.Unlock()
+	return Stats{ActiveCalls: n, Registrations: e.reg.count(), RTPPortsInUse: e.cfg.Ports.InUse()}
+}
+
+// tenantFor picks the tenant of a request from its domain; a PBX with a
+// single tenant also accepts phones configured with its IP address.
+func (e *Engine) tenantFor(host string) *tenant {
+	if t := e.byDomain[host]; t != nil {
+		return t
+	}
+	if len(e.tenants) == 1 {
+		for _, t := range e.tenants {
+			return t
+		}
+	}
+	return nil
+}
+
+func (e *Engine) track(c *call) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return false
+	}
+	e.calls[c.id] = c
+	e.wg.Add(1)
+	return true
+}
+
+func (e *Engine) untrack(c *call) {
+	e.mu.Lock()
+	delete(e.calls, c.id)
+	for _, l := range []*leg{c.a, c.b} {
+		if l != nil && e.dialogs[l.sipCallID] == l {
+			delete(e.dialogs, l.sipCallID)
+		}
+	}
+	e.mu.Unlock()
+	e.wg.Done()
+}
+
+func (e *Engine) addDialog(l *leg) {
+	e.mu.Lock()
+	e.dialogs[l.sipCallID] = l
+	e.mu.Unlock()
+}
+
+func (e *Engine) dialog(callID string) *leg {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dialogs[callID]
+}
+
+func (e *Engine) contactURI() string {
+	return "sip:switchboard@" + netip.AddrPortFrom(e.cfg.AdvertiseIP, e.addr.Port()).String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,314 @@
+package sipengine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/media"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+var (
+	errCallerGone = errors.New("caller hung up")
+	errHangupReq  = errors.New("hangup requested")
+)
+
+var reasons = map[int]string{
+	100: "Trying", 180: "Ringing", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+	407: "Proxy Authentication Required", 408: "Request Timeout", 480: "Temporarily Unavailable",
+	481: "Call/Transaction Does Not Exist", 484: "Address Incomplete", 486: "Busy Here",
+	487: "Request Terminated", 488: "Not Acceptable Here", 500: "Server Internal Error",
+	503: "Service Unavailable", 600: "Busy Everywhere", 603: "Decline",
+}
+
+func reason(code int) string {
+	if r, ok := reasons[code]; ok {
+		return r
+	}
+	return "Error"
+}
+
+// trunkFor finds the trunk an INVITE came from. Carriers are trusted by
+// address (as Asterisk's host= peers are), so the match is on the exact
+// source address and port the trunk is configured with.
+func (e *Engine) trunkFor(source string) (*tenant, *Trunk) {
+	src, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return nil, nil
+	}
+	for _, t := range e.tenants {
+		for _, tr := range t.trunks {
+			if ap, err := netip.ParseAddrPort(tr.Address); err == nil && ap.Addr().Unmap() == src.Addr().Unmap() && ap.Port() == src.Port() {
+				return t, tr
+			}
+		}
+	}
+	return nil, nil
+}
+
+func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil {
+		if _, ok := to.Params.Get("tag"); ok {
+			e.handleReInvite(req, tx)
+			return
+		}
+	}
+	e.mu.Lock()
+	closing := e.closing
+	e.mu.Unlock()
+	if closing {
+		e.reply(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil))
+
+	from := req.From()
+	if from == nil || req.CallID() == nil || req.Contact() == nil {
+		e.reply(tx, req, sip.StatusBadRequest, "Missing From, Call-ID or Contact")
+		return
+	}
+	t, trunk := e.trunkFor(req.Source())
+	var callerExt *Extension
+	if trunk == nil {
+		t = e.tenantFor(from.Address.Host)
+		if t == nil {
+			e.reply(tx, req, sip.StatusNotFound, "Unknown Domain")
+			return
+		}
+		now := time.Now()
+		hdr := headerValue(req, "Proxy-Authorization")
+		if hdr == "" {
+			hdr = headerValue(req, "Authorization")
+		}
+		ar := e.verifyDigest(hdr, string(req.Method), t.Domain, now, func(u string) string {
+			if x := t.exts[u]; x != nil {
+				return x.HA1
+			}
+			return ""
+		})
+		if !ar.ok {
+			if ar.why != "no credentials" && ar.why != "stale nonce" {
+				e.log.Warn("invite refused", "tenant", t.Name, "user", ar.user, "source", req.Source(), "reason", ar.why)
+			}
+			res := sip.NewResponseFromRequest(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required", nil)
+			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", e.challenge(t.Domain, ar.stale, now)))
+			_ = tx.Respond(res)
+			return
+		}
+		callerExt = t.exts[ar.user]
+	}
+
+	offer, err := media.ParseSDP(req.Body())
+	var codec media.Codec
+	if err == nil {
+		codec, err = media.Negotiate(offer, []media.Codec{media.PCMU, media.PCMA})
+	}
+	if err != nil {
+		res := sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+		res.AppendHeader(sip.NewHeader("Warning", `399 switchboard "`+sanitizeWarning(err.Error())+`"`))
+		_ = tx.Respond(res)
+		return
+	}
+	dst := req.Recipient.User
+	if !pbx.ValidNumber(dst) {
+		e.reply(tx, req, sip.StatusAddressIncomplete, "Address Incomplete")
+		return
+	}
+
+	c := newCall(e, t, "", dst, false)
+	spec := pbx.ChannelSpec{Dir: pbx.Inbound}
+	if callerExt != nil {
+		c.from = callerExt.Number
+		spec.Peer, spec.Exten, spec.CallerIDNum, spec.CallerIDName = callerExt.Number, callerExt.Number, callerExt.Number, callerExt.Name
+	} else {
+		c.from = from.Address.User
+		spec.Peer, spec.IsTrunk, spec.CallerIDNum, spec.CallerIDName = trunk.Name, true, from.Address.User, from.DisplayName
+	}
+	srv, err := e.dua.ReadInvite(req, tx)
+	if err != nil {
+		e.log.Warn("read invite", "err", err)
+		e.reply(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	ch, snap, err := e.core.NewCall(t.Name, c.from, dst, false, spec)
+	if err != nil {
+		_ = srv.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
+		return
+	}
+	c.id = snap.ID
+	c.chanIDs = []string{ch.UniqueID}
+	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source())}
+	c.setLeg(false, a)
+	c.record(a, false, req)
+	if !e.track(c) {
+		_ = srv.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
+		_, _ = e.core.EndCall(context.Background(), t.Name, c.id, pbx.EndCongestion, pbx.Quality{CallID: a.sipCallID})
+		return
+	}
+	e.addDialog(a)
+	c.runInbound(offer, codec)
+}
+
+func sanitizeWarning(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s) && len(out) < 120; i++ {
+		if b := s[i]; b >= 0x20 && b < 0x7f && b != '"' && b != '\\' {
+			out = append(out, b)
+		}
+	}
+	return string(out)
+}
+
+// respondA sends a final or provisional response on the caller's leg.
+func (c *call) respondA(code int) {
+	res := sip.NewResponseFromRequest(c.a.srv.InviteRequest, code, reason(code), nil)
+	c.record(c.a, true, res)
+	if err := c.a.srv.WriteResponse(res); err != nil {
+		c.e.log.Debug("respond to caller", "call", c.id, "code", code, "err", err)
+	}
+}
+
+func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
+	e := c.e
+	a := c.a
+	defer c.finish()
+
+	rtp, err := e.cfg.Ports.NewLeg()
+	if err != nil {
+		e.log.Error("no rtp port", "call", c.id, "err", err)
+		c.respondA(sip.StatusServiceUnavailable)
+		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
+		return
+	}
+	a.rtp = rtp
+	rtp.SetRemote(offer.Addr, codec, offer.DTMFPT)
+	dtmfPT := offer.DTMFPT
+
+	tgt, status, code := e.route(c.t, c.to)
+	if status != "" {
+		c.respondA(code)
+		c.setEnd(status, code, "system")
+		return
+	}
+	spec := pbx.ChannelSpec{Dir: pbx.Outbound, CallerIDNum: a.ch.CallerIDNum, CallerIDName: a.ch.CallerIDName}
+	if tgt.ext != nil {
+		spec.Peer, spec.Exten = tgt.ext.Number, tgt.ext.Number
+	} else {
+		spec.Peer, spec.IsTrunk = tgt.trunk.Name, true
+	}
+	bch, err := c.addChannel(spec)
+	if err != nil {
+		c.respondA(sip.StatusServiceUnavailable)
+		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
+		return
+	}
+
+	ringCtx, ringDone := c.ringCtx(e.cfg.RingTimeout, a.srv.Context().Done())
+	b, status, code := c.dial(ringCtx, tgt, bch, a.ch.CallerIDNum, a.ch.CallerIDName, &codec, func() { c.respondA(sip.StatusRinging) })
+	cause := ringDone()
+
+	if b == nil {
+		switch {
+		case errors.Is(cause, errCallerGone):
+			c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, "caller")
+		case errors.Is(cause, errHangupReq):
+			c.respondA(sip.StatusRequestTerminated)
+			c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, c.stopBy)
+		default:
+			c.respondA(code)
+			c.setEnd(status, code, "callee")
+		}
+		return
+	}
+	c.setLeg(true, b)
+	if dtmfPT == 0 {
+		dtmfPT = 101
+	}
+	a.localSDP = e.answerSDP(a.rtp, codec, dtmfPT)
+	res := sip.NewSDPResponseFromRequest(a.srv.InviteRequest, a.localSDP)
+	c.record(a, true, res)
+	if err := a.srv.WriteResponse(res); err != nil {
+		// The caller went away while we connected the callee.
+		e.log.Debug("answer caller", "call", c.id, "err", err)
+		c.byeLeg(b)
+		c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, "caller")
+		return
+	}
+	e.core.SetChannelState(a.ch, pbx.ChanUp)
+	c.bridge()
+}
+
+func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	l := e.dialog(req.CallID().Value())
+	if l == nil || len(l.localSDP) == 0 {
+		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	l.call.record(l, false, req)
+	if body := req.Body(); len(body) > 0 {
+		d, err := media.ParseSDP(body)
+		if err != nil {
+			e.reply(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
+		if c, err := media.Negotiate(d, []media.Codec{l.rtp.Codec()}); err == nil {
+			l.rtp.SetRemote(d.Addr, c, d.DTMFPT)
+		}
+		if d.Direction == "sendonly" || d.Direction == "inactive" {
+			e.core.SetChannelState(l.ch, pbx.ChanHold)
+		} else {
+			e.core.SetChannelState(l.ch, pbx.ChanUp)
+		}
+	}
+	res := sip.NewSDPResponseFromRequest(req, l.localSDP)
+	res.AppendHeader(&e.dua.ContactHDR)
+	l.call.record(l, true, res)
+	_ = tx.Respond(res)
+}
+
+func (e *Engine) handleAck(req *sip.Request, tx sip.ServerTransaction) {
+	l, srv, _ := e.dialogSessions(req.CallID().Value())
+	if l == nil {
+		return
+	}
+	l.call.record(l, false, req)
+	if srv != nil {
+		_ = srv.ReadAck(req, tx) // an ACK of a re-INVITE has a later CSeq: not an error for us
+	}
+}
+
+func (e *Engine) handleBye(req *sip.Request, tx sip.ServerTransaction) {
+	l, srv, cli := e.dialogSessions(req.CallID().Value())
+	if l == nil || (srv == nil && cli == nil) {
+		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	l.call.record(l, false, req)
+	var err error
+	if srv != nil {
+		err = srv.ReadBye(req, tx)
+	} else {
+		err = cli.ReadBye(req, tx)
+	}
+	if err != nil {
+		e.log.Debug("bye", "call", l.call.id, "err", err)
+		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}
+}
+
+// dialogSessions reads a leg's sessions under the engine lock; they are
+// set by the call's goroutine while BYEs arrive on others.
+func (e *Engine) dialogSessions(callID string) (*leg, *sipgo.DialogServerSession, *sipgo.DialogClientSession) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.dialogs[callID]
+	if l == nil {
+		return nil, nil, nil
+	}
+	return l, l.srv, l.cli
+}
