@@ -1,0 +1,204 @@
+// Package config is switchboard's configuration file: the typed tree,
+// defaults, validation that reports every error at once with file, line,
+// column and field path, the demo directory, and the production password
+// check. Only cmd/switchboard and internal/node import it; engines and
+// dialects get their own small config structs.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	Listen    Listen    `yaml:"listen"`
+	RTP       RTP       `yaml:"rtp"`
+	Database  Database  `yaml:"database"`
+	DataDir   string    `yaml:"data_dir"` // default "./data"
+	Recording Recording `yaml:"recording"`
+	Demo      bool      `yaml:"demo"`
+	Tenants   []Tenant  `yaml:"tenants"`
+	API       API       `yaml:"api"`
+
+	name string         // file name for messages
+	pos  map[string]pos // field path -> position
+}
+
+// Listen holds the sockets.
+type Listen struct {
+	HTTP          string   `yaml:"http"`           // default 127.0.0.1:8080
+	SIP           string   `yaml:"sip"`            // UDP and TCP; default 127.0.0.1:5060
+	SIPTransports []string `yaml:"sip_transports"` // default [udp, tcp]
+	AdvertiseIP   string   `yaml:"advertise_ip"`   // default: the SIP listen IP
+}
+
+// RTP is the media port range.
+type RTP struct {
+	IP      string        `yaml:"ip"`       // default: the SIP listen IP
+	PortMin int           `yaml:"port_min"` // even; default 10000
+	PortMax int           `yaml:"port_max"` // default 20000
+	Drain   time.Duration `yaml:"drain"`    // rest before a port is reused; default 5s
+}
+
+// Database selects the store.
+type Database struct {
+	Driver string `yaml:"driver"` // sqlite (default)
+	Path   string `yaml:"path"`   // default <data_dir>/switchboard.db
+}
+
+// Recording is where WAV files go.
+type Recording struct {
+	Dir string `yaml:"dir"` // default <data_dir>/recordings
+}
+
+// API holds HTTP API settings.
+type API struct {
+	CORSOrigins []string `yaml:"cors_origins"`
+}
+
+// Tenant is one PBX.
+type Tenant struct {
+	Name        string       `yaml:"name"`
+	Domain      string       `yaml:"domain"` // SIP domain and digest realm; default "<name lowercased>.local"
+	Extensions  []Extension  `yaml:"extensions"`
+	Users       []User       `yaml:"users"`
+	APIKeys     []APIKey     `yaml:"api_keys"`
+	Queues      []Queue      `yaml:"queues"`
+	Conferences []Conference `yaml:"conferences"`
+	Relays      []Relay      `yaml:"relays"`
+	Cameras     []Camera     `yaml:"cameras"`
+	Trunks      []Trunk      `yaml:"trunks"`
+}
+
+// Extension is a phone line.
+type Extension struct {
+	Number   string `yaml:"number"`   // 1-15 digits, unique per tenant
+	Name     string `yaml:"name"`     // caller id name
+	Password string `yaml:"password"` // SIP digest password, or:
+	HA1      string `yaml:"ha1"`      // MD5(number:domain:password) in hex
+	Bot      bool   `yaml:"bot"`      // demo bot phone
+	Record   bool   `yaml:"record"`   // always record
+}
+
+// User is an API or UI account.
+type User struct {
+	Name         string `yaml:"name"`
+	Password     string `yaml:"password"`      // plaintext, hashed at start, or:
+	PasswordHash string `yaml:"password_hash"` // argon2id PHC string
+	Extension    string `yaml:"extension"`     // the user's own phone
+	Role         string `yaml:"role"`          // admin, supervisor, user (default), readonly
+}
+
+// APIKey is a bearer key.
+type APIKey struct {
+	Name      string `yaml:"name"`
+	Key       string `yaml:"key"`        // plaintext, or:
+	KeySHA256 string `yaml:"key_sha256"` // hex SHA-256 of the key
+	Role      string `yaml:"role"`       // default admin
+}
+
+// Queue is an ACD queue.
+type Queue struct {
+	Name        string        `yaml:"name"`
+	Number      string        `yaml:"number"`
+	Strategy    string        `yaml:"strategy"` // ringall (default), leastrecent, fewestcalls, rrmemory, random, linear
+	Members     []string      `yaml:"members"`
+	RingTimeout time.Duration `yaml:"ring_timeout"` // default 15s
+	MaxWait     time.Duration `yaml:"max_wait"`     // 0 = unlimited
+}
+
+// Conference is a meeting room.
+type Conference struct {
+	Name   string `yaml:"name"`
+	Number string `yaml:"number"`
+}
+
+// Relay is a switchable output (door opener).
+type Relay struct {
+	ID   int    `yaml:"id"`
+	Name string `yaml:"name"`
+}
+
+// Camera is an IP camera.
+type Camera struct {
+	ID   int    `yaml:"id"`
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+}
+
+// Trunk is a SIP peer for external numbers.
+type Trunk struct {
+	Name      string `yaml:"name"`
+	Address   string `yaml:"address"`   // host:port
+	Transport string `yaml:"transport"` // udp (default) or tcp
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+	Prefix    string `yaml:"prefix"` // "" = any non-internal number
+	Strip     int    `yaml:"strip"`
+	CallerID  string `yaml:"caller_id"`
+}
+
+type pos struct{ line, col int }
+
+// Load reads, parses, defaults and validates a file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses, defaults and validates data; name prefixes messages.
+func Parse(data []byte, name string) (*Config, error) {
+	c := &Config{name: name, pos: map[string]pos{}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // an empty file is an empty config
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(root.Content) > 0 {
+		record(c.pos, "", root.Content[0])
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func record(m map[string]pos, path string, n *yaml.Node) {
+	if _, ok := m[path]; !ok {
+		m[path] = pos{n.Line, n.Column}
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			m[p] = pos{v.Line, v.Column}
+			record(m, p, v)
+		}
+	case yaml.SequenceNode:
+		for i, v := range n.Content {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			m[p] = pos{v.Line, v.Column}
+			record(m, p, v)
+		}
+	}
+}

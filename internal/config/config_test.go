@@ -1,0 +1,115 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestExampleParsesAndIsProductionReady(t *testing.T) {
+	c, err := Load("testdata/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckProduction(); err != nil {
+		t.Fatalf("example refused: %v", err)
+	}
+	tn := c.Tenant("Acme")
+	if tn == nil || len(tn.Extensions) != 2 || tn.Queues[0].RingTimeout.Seconds() != 20 || tn.Trunks[0].Prefix != "0" {
+		t.Fatalf("parsed %+v", tn)
+	}
+	if c.Database.Path != "data/switchboard.db" || c.RTP.Drain.Seconds() != 5 {
+		t.Fatalf("defaults: %+v %+v", c.Database, c.RTP)
+	}
+}
+
+const base = `tenants:
+  - name: T
+    extensions:
+      - number: "100"
+        password: "long-enough-pass"
+`
+
+func TestValidationErrorsNameLineAndField(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"bad number", base + `      - number: "12a"
+        password: x
+`, []string{`t.yaml:6:17: tenants[0].extensions[1].number: "12a" is not a number`}},
+		{"duplicate number", base + `      - number: "100"
+        password: x
+`, []string{"t.yaml:6:17: tenants[0].extensions[1].number: number 100 already belongs to extension 100"}},
+		{"missing password points at the item", base + `      - number: "101"
+`, []string{"t.yaml:6:9: tenants[0].extensions[1]: password or ha1 is required"}},
+		{"unknown key", base + `        colour: red
+`, []string{"line 6: field colour not found"}},
+		{"queue member and strategy, both reported", base + `    queues:
+      - name: q
+        number: "700"
+        strategy: fastest
+        members: ["999"]
+`, []string{"t.yaml:9:19: tenants[0].queues[0].strategy", `t.yaml:10:19: tenants[0].queues[0].members[0]: "999" is not an extension`}},
+		{"odd rtp port", "rtp:\n  port_min: 10001\n  port_max: 20000\n" + base, []string{"t.yaml:2:13: rtp.port_min: 10001 must be even"}},
+		{"postgres not yet", "database:\n  driver: postgres\n" + base, []string{"database.driver: postgres is not yet supported"}},
+		{"wildcard needs advertise", "listen:\n  sip: 0.0.0.0:5060\n" + base, []string{"listen.advertise_ip: required"}},
+		{"trunk address", base + "    trunks:\n      - name: x\n", []string{"t.yaml:7:9: tenants[0].trunks[0].address: required"}},
+		{"no tenants", "data_dir: /tmp\n", []string{"tenants: at least one tenant is required"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), "t.yaml")
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestDemoDirectory(t *testing.T) {
+	c := Demo()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tn := c.Tenant("MojaCentrala")
+	var bots, phones []string
+	for _, x := range tn.Extensions {
+		if x.Bot {
+			bots = append(bots, x.Number)
+		} else {
+			phones = append(phones, x.Number)
+		}
+	}
+	if strings.Join(bots, ",") != "12,13,42,43,101,105,130,200,1001,1002,1003,1004,1222" || strings.Join(phones, ",") != "2001,2002,2003,2004" {
+		t.Fatalf("bots %v phones %v", bots, phones)
+	}
+	if tn.APIKeys[0].Key != "MyExampleKey" || tn.Queues[0].Number != "7777" || tn.Queues[1].Name != "Kolejka1" ||
+		tn.Conferences[0].Name != "SesjaRady" || tn.Relays[0].ID != 17 || tn.Cameras[0].ID != 44 {
+		t.Fatalf("demo directory: %+v", tn)
+	}
+	if err := c.CheckProduction(); err == nil {
+		t.Fatal("demo passwords pass the production check")
+	} else if strings.Contains(err.Error(), `"demo"`) || strings.Contains(err.Error(), "MyExampleKey\"") {
+		t.Fatalf("production check prints a secret: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	ex, _ := os.ReadFile("testdata/example.yaml")
+	f.Add(ex)
+	f.Add([]byte(base))
+	f.Add([]byte("tenants: [{name: x, extensions: [{number: 1, password: p}]}]"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b, "f.yaml")
+		if err == nil && len(c.Tenants) == 0 {
+			t.Fatal("valid config without tenants")
+		}
+	})
+}

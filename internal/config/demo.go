@@ -1,0 +1,45 @@
+package config
+
+import "fmt"
+
+// Demo returns the demo directory. Its names and numbers are the ones the
+// vendor specs use in their examples, so those example requests work
+// verbatim against `switchboard serve --demo`.
+func Demo() *Config {
+	t := Tenant{Name: "MojaCentrala", Domain: "mojacentrala.local"}
+	names := map[string]string{"42": "Jan", "43": "Robert", "101": "Sekretariat 3"}
+	for _, n := range []string{"12", "13", "42", "43", "101", "105", "130", "200", "1001", "1002", "1003", "1004", "1222"} {
+		name := names[n]
+		if name == "" {
+			name = "Bot " + n
+		}
+		t.Extensions = append(t.Extensions, Extension{Number: n, Name: name, Password: "demo", Bot: true})
+	}
+	for i := 2001; i <= 2004; i++ {
+		n := fmt.Sprint(i)
+		t.Extensions = append(t.Extensions, Extension{Number: n, Name: "Phone " + n, Password: "demo"})
+	}
+	t.Users = append(t.Users, User{Name: "admin", Password: "admin", Role: "admin"})
+	for _, x := range t.Extensions {
+		t.Users = append(t.Users, User{Name: x.Number, Password: "demo", Extension: x.Number, Role: "user"})
+	}
+	t.Users = append(t.Users,
+		User{Name: "viptel", Password: "viptel", Role: "admin"},
+		User{Name: "voipmonitor", Password: "voipmonitor", Role: "admin"})
+	t.APIKeys = []APIKey{{Name: "cloudpbx", Key: "MyExampleKey", Role: "admin"}}
+	t.Trunks = []Trunk{{Name: "pstn"}} // address: the simulated carrier, filled in at start
+	t.Queues = []Queue{
+		{Name: "VMX", Number: "7777", Members: []string{"1001", "1002"}},
+		{Name: "Kolejka1", Number: "7000", Members: []string{"101"}},
+	}
+	t.Conferences = []Conference{{Name: "SesjaRady", Number: "8000"}}
+	t.Relays = []Relay{{ID: 17, Name: "Door"}}
+	t.Cameras = []Camera{{ID: 44, Name: "Entrance"}}
+	c := &Config{
+		Listen: Listen{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060"},
+		RTP:    RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
+		Demo:   true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},
+	}
+	c.ApplyDefaults()
+	return c
+}

@@ -1,0 +1,394 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ApplyDefaults fills every unset field with its documented default.
+func (c *Config) ApplyDefaults() {
+	if c.Listen.HTTP == "" {
+		c.Listen.HTTP = "127.0.0.1:8080"
+	}
+	if c.Listen.SIP == "" {
+		c.Listen.SIP = "127.0.0.1:5060"
+	}
+	if len(c.Listen.SIPTransports) == 0 {
+		c.Listen.SIPTransports = []string{"udp", "tcp"}
+	}
+	if c.RTP.PortMin == 0 && c.RTP.PortMax == 0 {
+		c.RTP.PortMin, c.RTP.PortMax = 10000, 20000
+	}
+	if c.RTP.Drain == 0 {
+		c.RTP.Drain = 5 * time.Second
+	}
+	if c.Database.Driver == "" {
+		c.Database.Driver = "sqlite"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.Database.Path == "" {
+		c.Database.Path = filepath.Join(c.DataDir, "switchboard.db")
+	}
+	if c.Recording.Dir == "" {
+		c.Recording.Dir = filepath.Join(c.DataDir, "recordings")
+	}
+	for i := range c.Tenants {
+		t := &c.Tenants[i]
+		if t.Domain == "" && t.Name != "" {
+			t.Domain = strings.ToLower(t.Name) + ".local"
+		}
+		for j := range t.Users {
+			if t.Users[j].Role == "" {
+				t.Users[j].Role = "user"
+			}
+		}
+		for j := range t.APIKeys {
+			if t.APIKeys[j].Role == "" {
+				t.APIKeys[j].Role = "admin"
+			}
+		}
+		for j := range t.Queues {
+			if t.Queues[j].Strategy == "" {
+				t.Queues[j].Strategy = "ringall"
+			}
+			if t.Queues[j].RingTimeout == 0 {
+				t.Queues[j].RingTimeout = 15 * time.Second
+			}
+		}
+		for j := range t.Trunks {
+			if t.Trunks[j].Transport == "" {
+				t.Trunks[j].Transport = "udp"
+			}
+		}
+	}
+}
+
+var (
+	reTenant = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	reNumber = regexp.MustCompile(`^[0-9]{1,15}$`)
+	reDomain = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+	reHex32  = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+	reHex64  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	roles    = map[string]bool{"admin": true, "supervisor": true, "agent": true, "user": true, "readonly": true}
+	strats   = map[string]bool{"ringall": true, "leastrecent": true, "fewestcalls": true, "rrmemory": true, "random": true, "linear": true}
+)
+
+// errs collects validation errors with their positions.
+type errs struct {
+	c    *Config
+	list []error
+}
+
+func (e *errs) add(path, format string, args ...any) {
+	// A missing field has no position: point at its nearest parent.
+	p, ok := e.c.pos[path]
+	for parent := path; !ok && parent != ""; {
+		i := strings.LastIndexAny(parent, ".[")
+		if i < 0 {
+			parent = ""
+		} else {
+			parent = parent[:i]
+		}
+		p, ok = e.c.pos[parent]
+	}
+	name := e.c.name
+	if name == "" {
+		name = "config"
+	}
+	msg := fmt.Sprintf(format, args...)
+	if ok && p.line > 0 {
+		e.list = append(e.list, fmt.Errorf("%s:%d:%d: %s: %s", name, p.line, p.col, e.fieldPath(path), msg))
+	} else {
+		e.list = append(e.list, fmt.Errorf("%s: %s: %s", name, e.fieldPath(path), msg))
+	}
+}
+
+func (e *errs) fieldPath(p string) string {
+	if p == "" {
+		return "(top level)"
+	}
+	return p
+}
+
+func idx(path string, i int, field string) string {
+	return path + "[" + strconv.Itoa(i) + "]." + field
+}
+
+// Validate checks the whole tree and returns every problem at once.
+func (c *Config) Validate() error {
+	if c.pos == nil {
+		c.pos = map[string]pos{}
+	}
+	e := &errs{c: c}
+	sip, err := netip.ParseAddrPort(c.Listen.SIP)
+	if err != nil {
+		e.add("listen.sip", "%q is not an IP:port", c.Listen.SIP)
+	}
+	if _, err := netip.ParseAddrPort(c.Listen.HTTP); err != nil {
+		e.add("listen.http", "%q is not an IP:port", c.Listen.HTTP)
+	}
+	hasUDP := false
+	for i, tr := range c.Listen.SIPTransports {
+		switch tr {
+		case "udp":
+			hasUDP = true
+		case "tcp":
+		default:
+			e.add("listen.sip_transports["+strconv.Itoa(i)+"]", "%q is not a transport (udp, tcp)", tr)
+		}
+	}
+	if !hasUDP {
+		e.add("listen.sip_transports", "udp is required")
+	}
+	if c.Listen.AdvertiseIP != "" {
+		if ip, err := netip.ParseAddr(c.Listen.AdvertiseIP); err != nil || ip.IsUnspecified() {
+			e.add("listen.advertise_ip", "%q is not a usable IP address", c.Listen.AdvertiseIP)
+		}
+	} else if err == nil && sip.Addr().IsUnspecified() {
+		e.add("listen.advertise_ip", "required when listen.sip is a wildcard address (phones need an address to send to)")
+	}
+	if c.RTP.IP != "" {
+		if _, err := netip.ParseAddr(c.RTP.IP); err != nil {
+			e.add("rtp.ip", "%q is not an IP address", c.RTP.IP)
+		}
+	}
+	switch {
+	case c.RTP.PortMin%2 != 0:
+		e.add("rtp.port_min", "%d must be even (RTP on even ports, RTCP on odd)", c.RTP.PortMin)
+	case c.RTP.PortMin < 1024 || c.RTP.PortMax > 65535:
+		e.add("rtp.port_min", "range %d-%d must lie within 1024-65535", c.RTP.PortMin, c.RTP.PortMax)
+	case c.RTP.PortMax <= c.RTP.PortMin:
+		e.add("rtp.port_max", "%d must be greater than port_min %d", c.RTP.PortMax, c.RTP.PortMin)
+	}
+	if c.RTP.Drain < 0 {
+		e.add("rtp.drain", "must not be negative")
+	}
+	switch c.Database.Driver {
+	case "sqlite":
+	case "postgres":
+		e.add("database.driver", "postgres is not yet supported (scale-out comes later); use sqlite")
+	default:
+		e.add("database.driver", "%q is not a database driver (sqlite)", c.Database.Driver)
+	}
+	if len(c.Tenants) == 0 {
+		e.add("tenants", "at least one tenant is required")
+	}
+	names, domains := map[string]bool{}, map[string]bool{}
+	for i := range c.Tenants {
+		c.validateTenant(e, i, names, domains)
+	}
+	return errors.Join(e.list...)
+}
+
+func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) {
+	t := &c.Tenants[i]
+	tp := "tenants[" + strconv.Itoa(i) + "]"
+	if !reTenant.MatchString(t.Name) {
+		e.add(tp+".name", "%q must be 1-64 letters, digits, - or _", t.Name)
+	} else if names[t.Name] {
+		e.add(tp+".name", "tenant %q defined twice", t.Name)
+	}
+	names[t.Name] = true
+	if !reDomain.MatchString(t.Domain) {
+		e.add(tp+".domain", "%q is not a domain name", t.Domain)
+	} else if domains[t.Domain] {
+		e.add(tp+".domain", "domain %q used by two tenants", t.Domain)
+	}
+	domains[t.Domain] = true
+
+	numbers := map[string]string{} // number -> what owns it
+	claim := func(path, number, what string) {
+		if prev, ok := numbers[number]; ok {
+			e.add(path, "number %s already belongs to %s", number, prev)
+			return
+		}
+		numbers[number] = what
+	}
+	exts := map[string]bool{}
+	for j, x := range t.Extensions {
+		p := idx(tp+".extensions", j, "")
+		p = strings.TrimSuffix(p, ".")
+		if !reNumber.MatchString(x.Number) {
+			e.add(p+".number", "%q is not a number (1-15 digits)", x.Number)
+		} else {
+			claim(p+".number", x.Number, "extension "+x.Number)
+			exts[x.Number] = true
+		}
+		switch {
+		case x.Password == "" && x.HA1 == "":
+			e.add(p, "password or ha1 is required")
+		case x.Password != "" && x.HA1 != "":
+			e.add(p+".ha1", "give password or ha1, not both")
+		case x.HA1 != "" && !reHex32.MatchString(x.HA1):
+			e.add(p+".ha1", "must be 32 hex digits (MD5 of number:domain:password)")
+		}
+	}
+	users := map[string]bool{}
+	for j, u := range t.Users {
+		p := strings.TrimSuffix(idx(tp+".users", j, ""), ".")
+		if u.Name == "" {
+			e.add(p+".name", "required")
+		} else if users[u.Name] {
+			e.add(p+".name", "user %q defined twice", u.Name)
+		}
+		users[u.Name] = true
+		switch {
+		case u.Password == "" && u.PasswordHash == "":
+			e.add(p, "password or password_hash is required")
+		case u.Password != "" && u.PasswordHash != "":
+			e.add(p+".password_hash", "give password or password_hash, not both")
+		case u.PasswordHash != "" && !strings.HasPrefix(u.PasswordHash, "$argon2id$"):
+			e.add(p+".password_hash", "must be an argon2id PHC string ($argon2id$...)")
+		}
+		if u.Extension != "" && !exts[u.Extension] {
+			e.add(p+".extension", "%q is not an extension of tenant %s", u.Extension, t.Name)
+		}
+		if !roles[u.Role] {
+			e.add(p+".role", "%q is not a role (admin, supervisor, agent, user, readonly)", u.Role)
+		}
+	}
+	for j, k := range t.APIKeys {
+		p := strings.TrimSuffix(idx(tp+".api_keys", j, ""), ".")
+		if k.Name == "" {
+			e.add(p+".name", "required")
+		}
+		switch {
+		case k.Key == "" && k.KeySHA256 == "":
+			e.add(p, "key or key_sha256 is required")
+		case k.Key != "" && k.KeySHA256 != "":
+			e.add(p+".key_sha256", "give key or key_sha256, not both")
+		case k.KeySHA256 != "" && !reHex64.MatchString(k.KeySHA256):
+			e.add(p+".key_sha256", "must be 64 hex digits")
+		}
+		if !roles[k.Role] {
+			e.add(p+".role", "%q is not a role", k.Role)
+		}
+	}
+	for j, q := range t.Queues {
+		p := strings.TrimSuffix(idx(tp+".queues", j, ""), ".")
+		if q.Name == "" {
+			e.add(p+".name", "required")
+		}
+		if !reNumber.MatchString(q.Number) {
+			e.add(p+".number", "%q is not a number", q.Number)
+		} else {
+			claim(p+".number", q.Number, "queue "+q.Name)
+		}
+		if !strats[q.Strategy] {
+			e.add(p+".strategy", "%q is not a strategy (ringall, leastrecent, fewestcalls, rrmemory, random, linear)", q.Strategy)
+		}
+		for m, num := range q.Members {
+			if !exts[num] {
+				e.add(p+".members["+strconv.Itoa(m)+"]", "%q is not an extension of tenant %s", num, t.Name)
+			}
+		}
+		if q.RingTimeout < 0 || q.MaxWait < 0 {
+			e.add(p, "durations must not be negative")
+		}
+	}
+	for j, cf := range t.Conferences {
+		p := strings.TrimSuffix(idx(tp+".conferences", j, ""), ".")
+		if cf.Name == "" {
+			e.add(p+".name", "required")
+		}
+		if cf.Number != "" {
+			if !reNumber.MatchString(cf.Number) {
+				e.add(p+".number", "%q is not a number", cf.Number)
+			} else {
+				claim(p+".number", cf.Number, "conference "+cf.Name)
+			}
+		}
+	}
+	relayIDs := map[int]bool{}
+	for j, r := range t.Relays {
+		p := strings.TrimSuffix(idx(tp+".relays", j, ""), ".")
+		if r.ID <= 0 || relayIDs[r.ID] {
+			e.add(p+".id", "must be a unique positive number")
+		}
+		relayIDs[r.ID] = true
+	}
+	camIDs := map[int]bool{}
+	for j, cm := range t.Cameras {
+		p := strings.TrimSuffix(idx(tp+".cameras", j, ""), ".")
+		if cm.ID <= 0 || camIDs[cm.ID] {
+			e.add(p+".id", "must be a unique positive number")
+		}
+		camIDs[cm.ID] = true
+	}
+	for j, tr := range t.Trunks {
+		p := strings.TrimSuffix(idx(tp+".trunks", j, ""), ".")
+		if tr.Name == "" {
+			e.add(p+".name", "required")
+		}
+		if tr.Address == "" {
+			if !c.Demo {
+				e.add(p+".address", "required (host:port)")
+			}
+		} else if _, err := netip.ParseAddrPort(tr.Address); err != nil {
+			e.add(p+".address", "%q is not an IP:port", tr.Address)
+		}
+		if tr.Transport != "udp" && tr.Transport != "tcp" {
+			e.add(p+".transport", "%q is not udp or tcp", tr.Transport)
+		}
+		if tr.Prefix != "" && !reNumber.MatchString(tr.Prefix) {
+			e.add(p+".prefix", "%q is not digits", tr.Prefix)
+		}
+		if tr.Strip < 0 || tr.Strip > 15 {
+			e.add(p+".strip", "must be 0-15")
+		}
+	}
+}
+
+// weakPasswords are refused outside demo mode: the demo's own, and the
+// first ones every scanner tries.
+var weakPasswords = map[string]bool{"admin": true, "demo": true, "viptel": true, "voipmonitor": true,
+	"password": true, "1234": true, "12345678": true, "123456": true, "secret": true, "changeme": true, "MyExampleKey": true}
+
+// CheckProduction refuses default and weak secrets. It names each
+// offender, never the secret.
+func (c *Config) CheckProduction() error {
+	e := &errs{c: c}
+	weak := func(secret, owner string) bool {
+		return secret != "" && (weakPasswords[secret] || secret == owner || len(secret) < 8)
+	}
+	for i, t := range c.Tenants {
+		tp := "tenants[" + strconv.Itoa(i) + "]"
+		for j, x := range t.Extensions {
+			if weak(x.Password, x.Number) {
+				e.add(idx(tp+".extensions", j, "password"), "extension %s: default or weak password (at least 8 characters, not a well-known one, not the number)", x.Number)
+			}
+		}
+		for j, u := range t.Users {
+			if weak(u.Password, u.Name) {
+				e.add(idx(tp+".users", j, "password"), "user %s: default or weak password", u.Name)
+			}
+		}
+		for j, k := range t.APIKeys {
+			if k.Key != "" && (weakPasswords[k.Key] || len(k.Key) < 16) {
+				e.add(idx(tp+".api_keys", j, "key"), "api key %s: default or short key (at least 16 characters)", k.Name)
+			}
+		}
+	}
+	if len(e.list) > 0 {
+		return fmt.Errorf("refusing to start outside demo mode:\n%w", errors.Join(e.list...))
+	}
+	return nil
+}
+
+// Tenant returns the tenant named name, or nil.
+func (c *Config) Tenant(name string) *Tenant {
+	for i := range c.Tenants {
+		if c.Tenants[i].Name == name {
+			return &c.Tenants[i]
+		}
+	}
+	return nil
+}
