@@ -207,7 +207,7 @@ func (c *Core) NewCall(tenant, from, to string, originated bool, first ChannelSp
 	cs := &callState{call: Call{ID: ch.UniqueID, Tenant: tenant, From: from, To: to, Created: ch.Created, Originated: originated}, channels: []*Channel{ch}}
 	t.calls[cs.call.ID] = cs
 	c.publishLocked(tenant, Event{Type: EvCallNew, Call: cs.snapshot()})
-	c.publishChannelLocked(t, EvChannelNew, ch, "")
+	c.attachChannelLocked(t, ch)
 	return ch, *cs.snapshot(), nil
 }
 
@@ -225,7 +225,7 @@ func (c *Core) AddChannel(tenant, callID string, spec ChannelSpec) (*Channel, er
 	}
 	ch := c.newChannelLocked(t, callID, spec)
 	cs.channels = append(cs.channels, ch)
-	c.publishChannelLocked(t, EvChannelNew, ch, "")
+	c.attachChannelLocked(t, ch)
 	return ch, nil
 }
 
@@ -244,11 +244,17 @@ func (c *Core) newChannelLocked(t *tenantState, callID string, s ChannelSpec) *C
 		CallerIDNum: s.CallerIDNum, CallerIDName: s.CallerIDName, Created: c.now(),
 	}
 	t.channels[ch.UniqueID] = ch
-	if e := t.exts[s.Exten]; e != nil {
+	return ch
+}
+
+// attachChannelLocked publishes channel.new, then the extension's new
+// state, so clients see the cause before the effect.
+func (c *Core) attachChannelLocked(t *tenantState, ch *Channel) {
+	c.publishChannelLocked(t, EvChannelNew, ch, "")
+	if e := t.exts[ch.Exten]; e != nil {
 		e.channels[ch.UniqueID] = ch
 		c.updateExtLocked(t, e, false)
 	}
-	return ch
 }
 
 // SetChannelState moves a channel to a new state. Moving to ChanUp marks it

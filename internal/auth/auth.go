@@ -1,0 +1,202 @@
+// Package auth holds accounts for the APIs: users with argon2id password
+// hashes, API keys stored as SHA-256, roles and the rights they carry. It
+// is the one model every dialect authenticates against, so a right taken
+// from a user is gone in every API at once. Dialects and internal/node
+// import it; it imports nothing of the project.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// ErrBadCredentials never says which part was wrong.
+var ErrBadCredentials = errors.New("auth: bad credentials")
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Tenant    string
+	Name      string
+	Role      string
+	Extension string // the user's own phone, if any
+	APIKey    bool
+}
+
+// User is a configured account.
+type User struct {
+	Tenant, Name string
+	Password     string // plaintext from the config file; hashed at construction and dropped
+	PasswordHash string // argon2id PHC string
+	Role         string
+	Extension    string
+}
+
+// APIKey is a configured bearer key.
+type APIKey struct {
+	Tenant, Name string
+	Key          string // plaintext; only its SHA-256 is kept
+	KeySHA256    string
+	Role         string
+}
+
+// OWASP's minimum argon2id parameters: 19 MiB, 2 passes, 1 thread.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	// verifiedTTL is how long a successful password check is remembered:
+	// HTTP Basic sends the password on every request, and argon2id is slow
+	// by design. The cache keys on SHA-256 of the password, never stores it.
+	verifiedTTL = time.Minute
+)
+
+type user struct {
+	p    Principal
+	hash string
+}
+
+// Directory answers credential checks.
+type Directory struct {
+	users map[string][]*user // by name, across tenants
+	keys  map[string]Principal
+
+	mu       sync.Mutex
+	verified map[[32]byte]time.Time
+}
+
+// NewDirectory hashes plaintext passwords and keys.
+func NewDirectory(users []User, keys []APIKey) (*Directory, error) {
+	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{}}
+	for _, u := range users {
+		h := u.PasswordHash
+		if h == "" {
+			var err error
+			if h, err = HashPassword(u.Password); err != nil {
+				return nil, err
+			}
+		}
+		d.users[u.Name] = append(d.users[u.Name], &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension}, hash: h})
+	}
+	for _, k := range keys {
+		sum := strings.ToLower(k.KeySHA256)
+		if sum == "" {
+			s := sha256.Sum256([]byte(k.Key))
+			sum = hex.EncodeToString(s[:])
+		}
+		d.keys[sum] = Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true}
+	}
+	return d, nil
+}
+
+// HashPassword returns an argon2id PHC string.
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("auth: salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// VerifyPassword checks pw against a PHC string.
+func VerifyPassword(phc, pw string) bool {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<22 || t > 16 {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 128 {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// CheckPassword authenticates a user. tenant "" matches a user name that
+// is unique across tenants.
+func (d *Directory) CheckPassword(tenant, name, pw string) (Principal, error) {
+	var cand *user
+	for _, u := range d.users[name] {
+		if tenant == "" || u.p.Tenant == tenant {
+			if cand != nil {
+				return Principal{}, ErrBadCredentials // ambiguous without a tenant
+			}
+			cand = u
+		}
+	}
+	if cand == nil {
+		return Principal{}, ErrBadCredentials
+	}
+	ck := sha256.Sum256([]byte(cand.p.Tenant + "\x00" + name + "\x00" + pw + "\x00" + cand.hash))
+	d.mu.Lock()
+	exp, ok := d.verified[ck]
+	d.mu.Unlock()
+	if ok && time.Now().Before(exp) {
+		return cand.p, nil
+	}
+	if !VerifyPassword(cand.hash, pw) {
+		return Principal{}, ErrBadCredentials
+	}
+	d.mu.Lock()
+	if len(d.verified) > 10000 {
+		clear(d.verified)
+	}
+	d.verified[ck] = time.Now().Add(verifiedTTL)
+	d.mu.Unlock()
+	return cand.p, nil
+}
+
+// CheckAPIKey authenticates a bearer key.
+func (d *Directory) CheckAPIKey(key string) (Principal, error) {
+	s := sha256.Sum256([]byte(key))
+	p, ok := d.keys[hex.EncodeToString(s[:])]
+	if !ok {
+		return Principal{}, ErrBadCredentials
+	}
+	return p, nil
+}
+
+// Actions a principal may be allowed.
+const (
+	ReadDirectory = "directory.read" // extensions and their states
+	ReadCalls     = "calls.read"
+	ControlCalls  = "calls.control" // originate and hang up
+	ReadCDRs      = "cdr.read"
+	ReadEvents    = "events.read"
+)
+
+// rights per role. "user" may control only calls of its own extension;
+// handlers check that with OwnsExtension.
+var rights = map[string]map[string]bool{
+	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true},
+	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true},
+	"agent":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true},
+	"user":       {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true},
+	"readonly":   {ReadDirectory: true, ReadCalls: true, ReadCDRs: true, ReadEvents: true},
+}
+
+// Can reports whether the principal's role grants action.
+func (p Principal) Can(action string) bool { return rights[p.Role][action] }
+
+// Restricted reports whether call control is limited to the principal's
+// own extension.
+func (p Principal) Restricted() bool { return p.Role == "user" || p.Role == "agent" }

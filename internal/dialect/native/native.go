@@ -1,0 +1,472 @@
+// Package native is switchboard's own REST + WebSocket API under /api/v1,
+// described by the OpenAPI document it serves. Like every dialect it
+// translates between its wire format and the domain core; it imports pbx,
+// store, auth and eventbus, never another dialect or an engine.
+package native
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/eventbus"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/store"
+)
+
+// Core is what the API needs of the domain core.
+type Core interface {
+	Extensions(tenant string) ([]pbx.Extension, error)
+	Extension(tenant, number string) (pbx.Extension, error)
+	Calls(tenant string) ([]pbx.Call, error)
+	Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
+	Hangup(ctx context.Context, tenant, id string) error
+	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
+}
+
+// CDRReader is what the API needs of the CDR store.
+type CDRReader interface {
+	QueryCDRs(ctx context.Context, f pbx.CDRFilter) ([]pbx.CDR, int, error)
+	GetCDR(ctx context.Context, tenant string, id int64) (pbx.CDR, error)
+}
+
+// Authenticator checks credentials.
+type Authenticator interface {
+	CheckPassword(tenant, user, password string) (auth.Principal, error)
+	CheckAPIKey(key string) (auth.Principal, error)
+}
+
+var (
+	_ Core          = (*pbx.Core)(nil)
+	_ Authenticator = (*auth.Directory)(nil)
+)
+
+//go:embed openapi.json
+var openapiDoc embed.FS
+
+// maxBody bounds request bodies.
+const maxBody = 1 << 20
+
+// eventBuffer is how many events a WebSocket client may fall behind before
+// it is cut off.
+const eventBuffer = 1024
+
+// API serves the native API.
+type API struct {
+	core  Core
+	cdrs  CDRReader
+	auth  Authenticator
+	log   *slog.Logger
+	mux   *http.ServeMux
+	paths []string // registered patterns, for the OpenAPI completeness test
+}
+
+// New builds the API.
+func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	api := &API{core: core, cdrs: cdrs, auth: a, log: log.With("component", "native_api"), mux: http.NewServeMux()}
+	api.handle("GET /api/v1/openapi.json", "", api.openapi)
+	api.handle("GET /api/v1/extensions", auth.ReadDirectory, api.listExtensions)
+	api.handle("GET /api/v1/extensions/{number}", auth.ReadDirectory, api.getExtension)
+	api.handle("GET /api/v1/calls", auth.ReadCalls, api.listCalls)
+	api.handle("POST /api/v1/calls", auth.ControlCalls, api.originate)
+	api.handle("DELETE /api/v1/calls/{id}", auth.ControlCalls, api.hangup)
+	api.handle("GET /api/v1/cdrs", auth.ReadCDRs, api.listCDRs)
+	api.handle("GET /api/v1/cdrs/{id}", auth.ReadCDRs, api.getCDR)
+	api.handle("GET /api/v1/events", auth.ReadEvents, api.events)
+	return api
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal)
+
+func (a *API) handle(pattern, right string, h handlerFunc) {
+	a.paths = append(a.paths, pattern)
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				a.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}()
+		var p auth.Principal
+		if right != "" {
+			var ok bool
+			if p, ok = a.authenticate(w, r); !ok {
+				return
+			}
+			if !p.Can(right) {
+				writeError(w, http.StatusForbidden, "forbidden", "your role may not do this")
+				return
+			}
+		}
+		h(w, r, p)
+	})
+}
+
+// Handler is the API's http.Handler. Requests no route matches get the
+// mux's 404 or 405 status, rendered as our JSON error.
+func (a *API) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := a.mux.Handler(r)
+		if pattern != "" {
+			a.mux.ServeHTTP(w, r) // sets the path values
+			return
+		}
+		rec := &statusRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		if rec.status == http.StatusMethodNotAllowed {
+			writeError(w, rec.status, "method_not_allowed", "method not allowed on this endpoint")
+			return
+		}
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+}
+
+// statusRecorder captures what the mux's built-in error handlers write.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
+
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	h := r.Header.Get("Authorization")
+	var p auth.Principal
+	var err error
+	switch {
+	case strings.HasPrefix(h, "Bearer "):
+		p, err = a.auth.CheckAPIKey(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+	case strings.HasPrefix(h, "Basic "):
+		user, pw, ok := r.BasicAuth()
+		if !ok {
+			err = auth.ErrBadCredentials
+			break
+		}
+		tenant := ""
+		if t, u, found := strings.Cut(user, "@"); found { // user@tenant when names repeat across tenants
+			user, tenant = t, u
+		}
+		p, err = a.auth.CheckPassword(tenant, user, pw)
+	default:
+		err = auth.ErrBadCredentials
+	}
+	if err != nil {
+		a.log.Info("api authentication failed", "remote", r.RemoteAddr, "path", r.URL.Path)
+		w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "missing or bad credentials")
+		return p, false
+	}
+	return p, true
+}
+
+// errorStatus maps domain and store errors to HTTP; one table test pins it.
+func errorStatus(err error) (int, string) {
+	switch {
+	case errors.Is(err, pbx.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, pbx.ErrUnknownExten):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, pbx.ErrInvalidArgument), errors.Is(err, store.ErrInvalidFilter):
+		return http.StatusBadRequest, "invalid_argument"
+	case errors.Is(err, pbx.ErrUnavailable):
+		return http.StatusConflict, "unavailable"
+	case errors.Is(err, pbx.ErrBusy):
+		return http.StatusConflict, "busy"
+	case errors.Is(err, pbx.ErrNotSupported):
+		return http.StatusNotImplemented, "not_supported"
+	case errors.Is(err, pbx.ErrShuttingDown):
+		return http.StatusServiceUnavailable, "shutting_down"
+	case errors.Is(err, pbx.ErrUnknownTenant):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, auth.ErrBadCredentials):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "timeout"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := errorStatus(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		a.log.Error("api error", "path", r.URL.Path, "err", err)
+		msg = "internal error"
+	}
+	writeError(w, status, code, msg)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (a *API) openapi(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
+	b, _ := openapiDoc.ReadFile("openapi.json")
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// extension is the wire form of an extension.
+type extension struct {
+	Number     string `json:"number"`
+	Name       string `json:"name"`
+	State      int    `json:"state"`
+	StateText  string `json:"state_text"`
+	Registered bool   `json:"registered"`
+}
+
+func toExtension(x pbx.Extension) extension {
+	return extension{Number: x.Number, Name: x.Name, State: int(x.State), StateText: x.State.String(), Registered: x.Registered}
+}
+
+func (a *API) listExtensions(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	xs, err := a.core.Extensions(p.Tenant)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]extension, len(xs))
+	for i, x := range xs {
+		out[i] = toExtension(x)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getExtension(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	x, err := a.core.Extension(p.Tenant, r.PathValue("number"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toExtension(x))
+}
+
+func (a *API) listCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	calls, err := a.core.Calls(p.Tenant)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, calls)
+}
+
+type originateBody struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	CallerID string `json:"caller_id"`
+	Timeout  int    `json:"timeout"` // seconds each party may ring
+}
+
+func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body originateBody
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
+		return
+	}
+	if body.Timeout < 0 || body.Timeout > 300 {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "timeout must be 0-300 seconds")
+		return
+	}
+	if p.Restricted() && body.From != p.Extension {
+		writeError(w, http.StatusForbidden, "forbidden", "you may only call from your own extension")
+		return
+	}
+	call, err := a.core.Originate(r.Context(), pbx.OriginateRequest{Tenant: p.Tenant, From: body.From, To: body.To,
+		CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, call)
+}
+
+func (a *API) hangup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	id := r.PathValue("id")
+	if p.Restricted() {
+		calls, _ := a.core.Calls(p.Tenant)
+		mine := false
+		for _, c := range calls {
+			for _, ch := range c.Channels {
+				if ch.Exten == p.Extension && (c.ID == id || ch.UniqueID == id || ch.Name == id) {
+					mine = true
+				}
+			}
+		}
+		if !mine {
+			writeError(w, http.StatusForbidden, "forbidden", "you may only hang up your own calls")
+			return
+		}
+	}
+	if err := a.core.Hangup(r.Context(), p.Tenant, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// parseCDRQuery reads the CDR filter from a query string.
+func parseCDRQuery(q map[string][]string, tenant string) (pbx.CDRFilter, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	f := pbx.CDRFilter{Tenant: tenant, Number: get("number"), Src: get("src"), Dst: get("dst"), UniqueID: get("uniqueid"), Descending: true}
+	var err error
+	if f.From, err = parseTime(get("from")); err != nil {
+		return f, fmt.Errorf("from: %w", err)
+	}
+	if f.To, err = parseTime(get("to")); err != nil {
+		return f, fmt.Errorf("to: %w", err)
+	}
+	if d := get("disposition"); d != "" {
+		switch pbx.Disposition(strings.ToUpper(d)) {
+		case pbx.DispAnswered, pbx.DispNoAnswer, pbx.DispBusy, pbx.DispFailed:
+			f.Disposition = pbx.Disposition(strings.ToUpper(d))
+		default:
+			return f, fmt.Errorf("disposition %q is not ANSWERED, NO ANSWER, BUSY or FAILED", d)
+		}
+	}
+	for _, k := range []struct {
+		name string
+		dst  *int
+	}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
+		if v := get(k.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, fmt.Errorf("%s %q is not a non-negative integer", k.name, v)
+			}
+			*k.dst = n
+		}
+	}
+	switch get("order") {
+	case "", "desc":
+	case "asc":
+		f.Descending = false
+	default:
+		return f, errors.New("order must be asc or desc")
+	}
+	for _, s := range []string{f.Number, f.Src, f.Dst, f.UniqueID} {
+		if len(s) > 64 {
+			return f, errors.New("filter value longer than 64 characters")
+		}
+	}
+	return f, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor YYYY-MM-DD", s)
+}
+
+func (a *API) listCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	f, err := parseCDRQuery(r.URL.Query(), p.Tenant)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	rows, total, err := a.cdrs.QueryCDRs(r.Context(), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	norm, _ := store.NormalizeFilter(f)
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "limit": norm.Limit, "offset": norm.Offset, "cdrs": rows})
+}
+
+func (a *API) getCDR(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "id must be an integer")
+		return
+	}
+	c, err := a.cdrs.GetCDR(r.Context(), p.Tenant, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// wireEvent flattens an envelope for the wire.
+type wireEvent struct {
+	Seq    uint64 `json:"seq"`
+	Tenant string `json:"tenant"`
+	pbx.Event
+}
+
+func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept wrote the error
+	}
+	defer conn.CloseNow()
+	sub := a.core.Subscribe(p.Tenant, eventBuffer)
+	defer sub.Close()
+	ctx := conn.CloseRead(r.Context()) // we only write; reads handle pings and close frames
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return
+			}
+		case env, ok := <-sub.C():
+			if !ok {
+				reason := "server closing"
+				if errors.Is(sub.Err(), eventbus.ErrSlowConsumer) {
+					reason = "too slow: event queue overflowed, reconnect and resync"
+				}
+				_ = conn.Close(websocket.StatusTryAgainLater, reason)
+				return
+			}
+			b, _ := json.Marshal(wireEvent{Seq: env.Seq, Tenant: env.Tenant, Event: env.Event})
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := conn.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,375 @@
+package native
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/store"
+)
+
+type memStore struct {
+	mu   sync.Mutex
+	rows []pbx.CDR
+}
+
+func (m *memStore) InsertCDR(_ context.Context, c *pbx.CDR) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c.ID = int64(len(m.rows) + 1)
+	m.rows = append(m.rows, *c)
+	return nil
+}
+
+func (m *memStore) QueryCDRs(_ context.Context, f pbx.CDRFilter) ([]pbx.CDR, int, error) {
+	f, err := store.NormalizeFilter(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []pbx.CDR
+	for _, c := range m.rows {
+		if c.Tenant == f.Tenant && (f.Number == "" || c.Src == f.Number || c.Dst == f.Number) {
+			out = append(out, c)
+		}
+	}
+	return out, len(out), nil
+}
+
+func (m *memStore) GetCDR(_ context.Context, tenant string, id int64) (pbx.CDR, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.rows {
+		if c.ID == id && c.Tenant == tenant {
+			return c, nil
+		}
+	}
+	return pbx.CDR{}, store.ErrNotFound
+}
+
+// fakeEngine answers commands the way an engine would: Originate creates
+// the call in the core.
+type fakeEngine struct {
+	core *pbx.Core
+	mu   sync.Mutex
+	hung []string
+}
+
+func (f *fakeEngine) Originate(_ context.Context, r pbx.OriginateRequest) (pbx.Call, error) {
+	_, call, err := f.core.NewCall(r.Tenant, r.From, r.To, true, pbx.ChannelSpec{Peer: r.From, Exten: r.From, Dir: pbx.Outbound})
+	return call, err
+}
+
+func (f *fakeEngine) Hangup(_ context.Context, tenant, id, cause string) error {
+	f.mu.Lock()
+	f.hung = append(f.hung, id)
+	f.mu.Unlock()
+	return nil
+}
+
+type fixture struct {
+	srv  *httptest.Server
+	core *pbx.Core
+	eng  *fakeEngine
+	cdrs *memStore
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	cdrs := &memStore{}
+	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{
+		{Name: "a", Domain: "a.local", Extensions: []pbx.ExtensionEntry{{Number: "1001", Name: "Jan"}, {Number: "1002"}}},
+		{Name: "b", Domain: "b.local", Extensions: []pbx.ExtensionEntry{{Number: "500"}}},
+	}}, cdrs, pbx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &fakeEngine{core: core}
+	core.SetEngine(eng)
+	dir, err := auth.NewDirectory([]auth.User{
+		{Tenant: "a", Name: "admin", Password: "admin-pass", Role: "admin"},
+		{Tenant: "a", Name: "1001", Password: "user-pass", Role: "user", Extension: "1001"},
+		{Tenant: "a", Name: "ro", Password: "ro-pass", Role: "readonly"},
+		{Tenant: "b", Name: "badmin", Password: "b-pass", Role: "admin"},
+	}, []auth.APIKey{{Tenant: "a", Name: "k", Key: "key-a", Role: "admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(core, cdrs, dir, nil).Handler())
+	t.Cleanup(func() { srv.Close(); core.Close() })
+	return &fixture{srv: srv, core: core, eng: eng, cdrs: cdrs}
+}
+
+func (f *fixture) do(t *testing.T, method, path, cred, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if strings.HasPrefix(cred, "Bearer ") {
+		req.Header.Set("Authorization", cred)
+	} else if cred != "" {
+		u, p, _ := strings.Cut(cred, ":")
+		req.SetBasicAuth(u, p)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestAuthAndTenancy(t *testing.T) {
+	f := newFixture(t)
+	cases := []struct {
+		name, cred string
+		status     int
+		contains   string
+	}{
+		{"no credentials", "", 401, `"code":"unauthorized"`},
+		{"wrong password", "admin:nope", 401, "unauthorized"},
+		{"wrong key", "Bearer nope", 401, "unauthorized"},
+		{"basic", "admin:admin-pass", 200, `"number":"1001"`},
+		{"bearer", "Bearer key-a", 200, `"number":"1002"`},
+		{"other tenant sees only its own", "badmin:b-pass", 200, `"number":"500"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := f.do(t, "GET", "/api/v1/extensions", tc.cred, "")
+			if st != tc.status || !strings.Contains(body, tc.contains) {
+				t.Fatalf("%d %s", st, body)
+			}
+			if tc.cred == "badmin:b-pass" && strings.Contains(body, "1001") {
+				t.Fatal("tenant b sees tenant a's extensions")
+			}
+		})
+	}
+	if st, body := f.do(t, "GET", "/api/v1/extensions/9999", "admin:admin-pass", ""); st != 404 || !strings.Contains(body, "not_found") {
+		t.Fatalf("unknown extension: %d %s", st, body)
+	}
+	if st, _ := f.do(t, "GET", "/api/v1/cdrs", "1001:user-pass", ""); st != 403 {
+		t.Fatalf("user role read CDRs: %d", st)
+	}
+	if st, _ := f.do(t, "GET", "/api/v1/nothing", "admin:admin-pass", ""); st != 404 {
+		t.Fatalf("unknown path: %d", st)
+	}
+	if st, _ := f.do(t, "PUT", "/api/v1/calls", "admin:admin-pass", ""); st != 405 {
+		t.Fatalf("wrong method: %d", st)
+	}
+}
+
+func TestOriginateHangupAndCDRs(t *testing.T) {
+	f := newFixture(t)
+	cases := []struct {
+		name, cred, body string
+		status           int
+		contains         string
+	}{
+		{"ok", "Bearer key-a", `{"from":"1001","to":"1002"}`, 201, `"originated":true`},
+		{"unknown field", "Bearer key-a", `{"from":"1001","to":"1002","x":1}`, 400, "invalid_argument"},
+		{"bad json", "Bearer key-a", `{`, 400, "invalid_argument"},
+		{"bad number", "Bearer key-a", `{"from":"1001","to":"10;02"}`, 400, "invalid_argument"},
+		{"unknown from", "Bearer key-a", `{"from":"999","to":"1002"}`, 404, "not_found"},
+		{"bad timeout", "Bearer key-a", `{"from":"1001","to":"1002","timeout":-1}`, 400, "timeout"},
+		{"user from own extension", "1001:user-pass", `{"from":"1001","to":"1002"}`, 201, "1001"},
+		{"user from another extension", "1001:user-pass", `{"from":"1002","to":"1001"}`, 403, "own extension"},
+		{"readonly", "ro:ro-pass", `{"from":"1001","to":"1002"}`, 403, "forbidden"},
+	}
+	var callID string
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := f.do(t, "POST", "/api/v1/calls", tc.cred, tc.body)
+			if st != tc.status || !strings.Contains(body, tc.contains) {
+				t.Fatalf("%d %s", st, body)
+			}
+			if tc.name == "ok" {
+				var c pbx.Call
+				json.Unmarshal([]byte(body), &c)
+				callID = c.ID
+			}
+		})
+	}
+	st, body := f.do(t, "GET", "/api/v1/calls", "admin:admin-pass", "")
+	if st != 200 || !strings.Contains(body, callID) {
+		t.Fatalf("calls: %d %s", st, body)
+	}
+	if st, body := f.do(t, "DELETE", "/api/v1/calls/"+callID, "admin:admin-pass", ""); st != 204 {
+		t.Fatalf("hangup %q: %d %s", callID, st, body)
+	}
+	if st, _ := f.do(t, "DELETE", "/api/v1/calls/"+callID, "badmin:b-pass", ""); st != 404 {
+		t.Fatalf("cross-tenant hangup: %d", st)
+	}
+	if _, err := f.core.EndCall(context.Background(), "a", callID, pbx.EndAnswer, pbx.Quality{}); err != nil {
+		t.Fatal(err)
+	}
+	st, body = f.do(t, "GET", "/api/v1/cdrs?number=1001&from=2000-01-01&limit=10", "ro:ro-pass", "")
+	if st != 200 || !strings.Contains(body, `"total":1`) || !strings.Contains(body, callID) {
+		t.Fatalf("cdrs: %d %s", st, body)
+	}
+	if st, body := f.do(t, "GET", "/api/v1/cdrs/1", "admin:admin-pass", ""); st != 200 || !strings.Contains(body, `"lastapp":"Originate"`) {
+		t.Fatalf("cdr 1: %d %s", st, body)
+	}
+	if st, _ := f.do(t, "GET", "/api/v1/cdrs/1", "badmin:b-pass", ""); st != 404 {
+		t.Fatalf("cross-tenant cdr: %d", st)
+	}
+	for _, q := range []string{"from=yesterday", "limit=-1", "disposition=MAYBE", "order=up", "limit=x"} {
+		if st, body := f.do(t, "GET", "/api/v1/cdrs?"+q, "admin:admin-pass", ""); st != 400 {
+			t.Errorf("%s: %d %s", q, st, body)
+		}
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	cases := []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{pbx.ErrNotFound, 404, "not_found"}, {store.ErrNotFound, 404, "not_found"}, {pbx.ErrUnknownExten, 404, "not_found"},
+		{pbx.ErrInvalidArgument, 400, "invalid_argument"}, {store.ErrInvalidFilter, 400, "invalid_argument"},
+		{pbx.ErrUnavailable, 409, "unavailable"}, {pbx.ErrBusy, 409, "busy"}, {pbx.ErrNotSupported, 501, "not_supported"},
+		{pbx.ErrShuttingDown, 503, "shutting_down"}, {pbx.ErrUnknownTenant, 403, "forbidden"},
+		{auth.ErrBadCredentials, 401, "unauthorized"}, {context.DeadlineExceeded, 504, "timeout"},
+		{errors.New("boom"), 500, "internal"}, {fmt.Errorf("wrapped: %w", pbx.ErrNotFound), 404, "not_found"},
+	}
+	for _, tc := range cases {
+		st, code := errorStatus(tc.err)
+		if st != tc.status || code != tc.code {
+			t.Errorf("%v -> %d %s, want %d %s", tc.err, st, code, tc.status, tc.code)
+		}
+	}
+}
+
+func dialWS(t *testing.T, f *fixture, key string) *websocket.Conn {
+	t.Helper()
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+key)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+"/api/v1/events", &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func TestEventsWebSocket(t *testing.T) {
+	f := newFixture(t)
+	c := dialWS(t, f, "key-a")
+	time.Sleep(100 * time.Millisecond) // let the subscription exist before events flow
+	ch, call, _ := f.core.NewCall("a", "1001", "1002", false, pbx.ChannelSpec{Peer: "1001", Exten: "1001", Dir: pbx.Inbound})
+	f.core.NewCall("b", "500", "1", false, pbx.ChannelSpec{Peer: "500", Exten: "500", Dir: pbx.Inbound}) // other tenant: not seen
+	f.core.SetChannelState(ch, pbx.ChanUp)
+	f.core.EndCall(context.Background(), "a", call.ID, pbx.EndAnswer, pbx.Quality{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var types []string
+	var last uint64
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read after %v: %v", types, err)
+		}
+		var e struct {
+			Seq    uint64 `json:"seq"`
+			Tenant string `json:"tenant"`
+			Type   string `json:"type"`
+		}
+		json.Unmarshal(b, &e)
+		if e.Tenant != "a" || e.Seq != last+1 {
+			t.Fatalf("event %s after seq %d", b, last)
+		}
+		last = e.Seq
+		types = append(types, e.Type)
+		if e.Type == "call.ended" {
+			break
+		}
+	}
+	if types[0] != "call.new" {
+		t.Fatalf("events %v", types)
+	}
+	if _, err := url.Parse(f.srv.URL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSlowWebSocketIsCutOffWithReason(t *testing.T) {
+	f := newFixture(t)
+	c := dialWS(t, f, "key-a")
+	time.Sleep(100 * time.Millisecond)
+	// Never read while far more events than the buffer are published.
+	for i := 0; i < eventBuffer*20; i++ {
+		f.core.SetRegistration("a", "1001", &pbx.Registration{Contact: fmt.Sprint("sip:x@", i)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusTryAgainLater || !strings.Contains(err.Error(), "too slow") {
+				t.Fatalf("closed with %v", err)
+			}
+			return
+		}
+	}
+}
+
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	b, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	api := New(nil, nil, nil, nil)
+	documented := map[string]bool{}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			documented[strings.ToUpper(m)+" "+p] = true
+		}
+	}
+	for _, r := range api.paths {
+		if !documented[r] {
+			t.Errorf("route %s is not in openapi.json", r)
+		}
+		delete(documented, r)
+	}
+	for r := range documented {
+		t.Errorf("openapi.json documents %s, which is not served", r)
+	}
+}
+
+func FuzzCDRQuery(f *testing.F) {
+	f.Add("from=2026-01-01&to=2026-01-02T00:00:00Z&number=1001&limit=5&offset=1&order=asc&disposition=busy")
+	f.Add("limit=-1")
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		fl, err := parseCDRQuery(q, "t")
+		if err == nil && (fl.Limit < 0 || fl.Offset < 0 || fl.Tenant != "t") {
+			t.Fatalf("accepted %+v", fl)
+		}
+	})
+}
