@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -225,6 +226,11 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	}
 	req.SetTransport(transport)
 	req.SetDestination(dest)
+	if transport == "udp" {
+		// Send from the listening socket: carriers and NATs expect replies
+		// and later requests on the port we advertise.
+		req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port())}
+	}
 	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
 
 	e.addDialog(l)

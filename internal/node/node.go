@@ -1,0 +1,299 @@
+// Package node assembles one running switchboard from its configuration:
+// the CDR store, the domain core, the SIP engine, the HTTP API and, in demo
+// mode, the bot phones and the simulated carrier. cmd/switchboard and the
+// end-to-end tests use it; nothing else imports it.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/config"
+	"github.com/switchboard-pbx/switchboard/internal/demobot"
+	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
+	"github.com/switchboard-pbx/switchboard/internal/media"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/sipengine"
+	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
+)
+
+// Options are run-time choices that are not part of the config file.
+type Options struct {
+	Logger *slog.Logger
+	// DemoTraffic makes the demo bots place this many random calls a minute.
+	DemoTraffic float64
+	// DemoAnswerDelay overrides the bots' answer delay (tests use it).
+	DemoAnswerDelay time.Duration
+	// PSTNNoAnswerAfter overrides how long the simulated carrier rings
+	// numbers ending in 408 (tests use it).
+	PSTNNoAnswerAfter time.Duration
+}
+
+// Node is one running switchboard.
+type Node struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	store *sqlite.Store
+	core  *pbx.Core
+	ports *media.PortAllocator
+	eng   *sipengine.Engine
+	http  *http.Server
+	ln    net.Listener
+
+	pstn      *demobot.PSTN
+	farm      *demobot.Farm
+	botPorts  *media.PortAllocator
+	cancelBot context.CancelFunc
+
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start builds and starts everything; on error nothing is left running.
+func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	node := &Node{cfg: cfg, log: opts.Logger}
+	n = node
+	defer func() {
+		if err != nil {
+			// Return statements have already set n to nil.
+			_ = node.Close(context.Background())
+		}
+	}()
+
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	dbPath := cfg.Database.Path
+	if dbPath == "" {
+		dbPath = filepath.Join(cfg.DataDir, "switchboard.db")
+	}
+	n.store, err = sqlite.Open(ctx, dbPath, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open cdr store: %w", err)
+	}
+
+	dir := pbx.Directory{}
+	for _, t := range cfg.Tenants {
+		te := pbx.TenantEntry{Name: t.Name, Domain: t.Domain}
+		for _, x := range t.Extensions {
+			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name})
+		}
+		dir.Tenants = append(dir.Tenants, te)
+	}
+	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9)})
+	if err != nil {
+		return nil, err
+	}
+
+	sipAddr, err := netip.ParseAddrPort(cfg.Listen.SIP)
+	if err != nil {
+		return nil, fmt.Errorf("listen.sip: %w", err)
+	}
+	rtpIP := sipAddr.Addr()
+	if cfg.RTP.IP != "" {
+		if rtpIP, err = netip.ParseAddr(cfg.RTP.IP); err != nil {
+			return nil, fmt.Errorf("rtp.ip: %w", err)
+		}
+	}
+	n.ports, err = media.NewPortAllocator(rtpIP, cfg.RTP.PortMin, cfg.RTP.PortMax, cfg.RTP.Drain)
+	if err != nil {
+		return nil, fmt.Errorf("rtp ports: %w", err)
+	}
+
+	if cfg.Demo {
+		// The simulated carrier must exist before the engine so its address
+		// can be the demo trunk's.
+		n.botPorts, err = media.NewPortAllocator(rtpIP, 40000, 49998, time.Second)
+		if err != nil {
+			return nil, fmt.Errorf("demo rtp ports: %w", err)
+		}
+		pc := demobot.PSTNConfig{ListenIP: rtpIP, Ports: n.botPorts, Logger: n.log}
+		if opts.PSTNNoAnswerAfter > 0 {
+			pc.NoAnswerAfter = opts.PSTNNoAnswerAfter
+		}
+		if opts.DemoAnswerDelay > 0 {
+			pc.AnswerDelay = opts.DemoAnswerDelay
+		}
+		n.pstn, err = demobot.NewPSTN(pc)
+		if err != nil {
+			return nil, fmt.Errorf("demo carrier: %w", err)
+		}
+		if err := n.pstn.Start(ctx); err != nil {
+			return nil, fmt.Errorf("demo carrier: %w", err)
+		}
+	}
+
+	ecfg := sipengine.Config{
+		Listen: cfg.Listen.SIP, Transports: cfg.Listen.SIPTransports, Ports: n.ports, Logger: n.log,
+	}
+	if cfg.Listen.AdvertiseIP != "" {
+		if ecfg.AdvertiseIP, err = netip.ParseAddr(cfg.Listen.AdvertiseIP); err != nil {
+			return nil, fmt.Errorf("listen.advertise_ip: %w", err)
+		}
+	}
+	var users []auth.User
+	var keys []auth.APIKey
+	for _, t := range cfg.Tenants {
+		et := sipengine.Tenant{Name: t.Name, Domain: t.Domain}
+		for _, x := range t.Extensions {
+			ha1 := x.HA1
+			if ha1 == "" {
+				ha1 = sipengine.HA1(x.Number, t.Domain, x.Password)
+			}
+			et.Extensions = append(et.Extensions, sipengine.Extension{Number: x.Number, Name: x.Name, HA1: ha1})
+		}
+		for _, tr := range t.Trunks {
+			addr := tr.Address
+			if addr == "" && n.pstn != nil {
+				addr = n.pstn.Addr().String()
+			}
+			et.Trunks = append(et.Trunks, sipengine.Trunk{Name: tr.Name, Address: addr, Transport: tr.Transport,
+				Username: tr.Username, Password: tr.Password, Prefix: tr.Prefix, Strip: tr.Strip, CallerID: tr.CallerID})
+		}
+		ecfg.Tenants = append(ecfg.Tenants, et)
+		for _, u := range t.Users {
+			users = append(users, auth.User{Tenant: t.Name, Name: u.Name, Password: u.Password, PasswordHash: u.PasswordHash, Role: u.Role, Extension: u.Extension})
+		}
+		for _, k := range t.APIKeys {
+			keys = append(keys, auth.APIKey{Tenant: t.Name, Name: k.Name, Key: k.Key, KeySHA256: k.KeySHA256, Role: k.Role})
+		}
+	}
+	n.eng, err = sipengine.New(n.core, ecfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.eng.Start(ctx); err != nil {
+		return nil, err
+	}
+
+	authDir, err := auth.NewDirectory(users, keys)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	api := native.New(n.core, n.store, authDir, n.log)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		st := n.eng.Stats()
+		fmt.Fprintf(w, `{"status":"ok","active_calls":%d,"registrations":%d,"rtp_ports_in_use":%d}`+"\n", st.ActiveCalls, st.Registrations, st.RTPPortsInUse)
+	})
+	mux.Handle("/api/", api.Handler())
+	n.ln, err = net.Listen("tcp", cfg.Listen.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("listen http: %w", err)
+	}
+	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.http.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http serve ended", "err", err)
+		}
+	}()
+
+	if cfg.Demo {
+		if err := n.startBots(ctx, opts); err != nil {
+			return nil, err
+		}
+	}
+	n.log.Info("switchboard ready", "http", n.HTTPAddr().String(), "sip", n.SIPAddr().String(), "demo", cfg.Demo)
+	return n, nil
+}
+
+func (n *Node) startBots(ctx context.Context, opts Options) error {
+	t := n.cfg.Tenants[0]
+	fc := demobot.FarmConfig{PBX: n.eng.Addr(), Domain: t.Domain, ListenIP: n.eng.Addr().Addr(), Ports: n.botPorts, Logger: n.log}
+	if opts.DemoAnswerDelay > 0 {
+		fc.AnswerDelay = opts.DemoAnswerDelay
+	}
+	var err error
+	n.farm, err = demobot.NewFarm(fc)
+	if err != nil {
+		return fmt.Errorf("demo bots: %w", err)
+	}
+	var bots []string
+	for _, x := range t.Extensions {
+		if x.Bot {
+			n.farm.Add(x.Number, x.Password)
+			bots = append(bots, x.Number)
+		}
+	}
+	if err := n.farm.Start(ctx); err != nil {
+		return fmt.Errorf("demo bots: %w", err)
+	}
+	if opts.DemoTraffic > 0 {
+		bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		n.cancelBot = cancel
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.farm.RandomTraffic(bctx, opts.DemoTraffic, 5*time.Second, 30*time.Second)
+		}()
+	}
+	n.log.Info("demo bots registered", "count", len(bots))
+	return nil
+}
+
+// HTTPAddr is the bound HTTP address.
+func (n *Node) HTTPAddr() netip.AddrPort {
+	if n.ln == nil {
+		return netip.AddrPort{}
+	}
+	return n.ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// SIPAddr is the bound SIP address.
+func (n *Node) SIPAddr() netip.AddrPort { return n.eng.Addr() }
+
+// Core exposes the domain core to in-process tests.
+func (n *Node) Core() *pbx.Core { return n.core }
+
+// Engine exposes the SIP engine to in-process tests and benchmarks.
+func (n *Node) Engine() *sipengine.Engine { return n.eng }
+
+// Close shuts down gracefully: bots stop, calls are hung up and get their
+// CDRs, then listeners and the store close.
+func (n *Node) Close(ctx context.Context) error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.cancelBot != nil {
+			n.cancelBot()
+		}
+		if n.farm != nil {
+			errs = append(errs, n.farm.Close())
+		}
+		if n.eng != nil {
+			errs = append(errs, n.eng.Close(ctx))
+		}
+		if n.pstn != nil {
+			errs = append(errs, n.pstn.Close())
+		}
+		if n.http != nil {
+			errs = append(errs, n.http.Shutdown(ctx))
+		}
+		if n.core != nil {
+			n.core.Close()
+		}
+		n.wg.Wait()
+		if n.store != nil {
+			errs = append(errs, n.store.Close())
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
