@@ -8,8 +8,8 @@ import "sync/atomic"
 // other leg's socket; the packet is rewritten in place, so the hot path
 // allocates nothing.
 type Relay struct {
-	a, b     *Leg
-	stopped  atomic.Bool
+	a, b    *Leg
+	stopped atomic.Bool
 }
 
 // NewRelay pairs two legs. Neither may already be receiving.

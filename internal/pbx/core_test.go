@@ -42,7 +42,6 @@ func newTestCore(t *testing.T, cdrs CDRWriter) (*Core, *clock) {
 	return c, clk
 }
 
-
 func TestCallLifecycleStatesEventsAndCDR(t *testing.T) {
 	cdrs := &memCDRs{}
 	c, clk := newTestCore(t, cdrs)

@@ -184,6 +184,10 @@ func (s *server) sipp(t *testing.T, scenario string, args ...string) (int, strin
 	t.Helper()
 	bin := needSIPp(t)
 	dir := t.TempDir()
+	scenario, err := filepath.Abs(scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
 	inf := filepath.Join(dir, "users.csv")
 	if err := os.WriteFile(inf, []byte("SEQUENTIAL\nmojacentrala.local;2001;\n"), 0o644); err != nil {
 		t.Fatal(err)
