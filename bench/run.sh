@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SIPp load harness. Prints, from one run on this machine:
+#   1. the SIPp-to-SIPp loopback ceiling (uac -> uas directly),
+#   2. call setups+teardowns per second through switchboard's B2BUA
+#      (uac as a carrier trunk -> switchboard -> extension 1001 = SIPp uas),
+#   3. concurrent G.711 calls with RTP relayed through switchboard for the
+#      hold time (uac plays g711a.pcap, uas echoes), with packet loss taken
+#      from switchboard's own CDR counters, and resident memory per call.
+# Usage: bench/run.sh [RATE] [SECONDS] [RTP_CALLS] [RTP_HOLD_SECONDS]
+set -euo pipefail
+RATE=${1:-1000}
+SECS=${2:-60}
+RTP_CALLS=${3:-800}
+RTP_HOLD=${4:-60}
+cd "$(dirname "$0")/.."
+command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester"; exit 1; }
+W=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
+go build -o "$W/switchboard" ./cmd/switchboard
+ulimit -n 65536 || true
+
+SB_SIP=15060 SB_HTTP=18080 UAC=15070 UAS=15071 UAS_MEDIA=16000 UAC_MEDIA=17000
+TOTAL=$((RATE * SECS))
+common=(-i 127.0.0.1 -mi 127.0.0.1 -buff_size 4194304 -nostdin -timeout $((SECS * 3))s)
+
+stat_of() { # file column -> last value of a SIPp -trace_stat column
+  awk -F';' -v col="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==col) c=i; next} {v=$c} END{print v}' "$1"
+}
+
+run_uac() { # label target extra-args...
+  local label=$1 target=$2; shift 2
+  rm -f "$W"/uac_*.csv
+  local t0 t1
+  t0=$(date +%s.%N)
+  sipp "$target" -sn uac -s 1001 -p $UAC -mp $UAC_MEDIA -r "$RATE" -rp 1000 -m "$TOTAL" -l 20000 \
+    "${common[@]}" -trace_stat -stf "$W/uac_stat.csv" -fd 1 "$@" >/dev/null 2>&1 || true
+  t1=$(date +%s.%N)
+  local ok fail
+  ok=$(stat_of "$W/uac_stat.csv" "SuccessfulCall(C)")
+  fail=$(stat_of "$W/uac_stat.csv" "FailedCall(C)")
+  awk -v l="$label" -v ok="$ok" -v f="$fail" -v t0="$t0" -v t1="$t1" \
+    'BEGIN{printf "%-34s %8d ok %6d failed in %6.1f s = %7.0f calls/s\n", l, ok, f, t1-t0, ok/(t1-t0)}'
+  echo "$ok" > "$W/last_ok"
+}
+
+echo "== 1. ceiling: SIPp uac -> SIPp uas, ${RATE} calls/s for ${SECS} s"
+sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
+UASPID=$!
+sleep 1
+run_uac "sipp -> sipp" 127.0.0.1:$UAS
+CEIL=$(cat "$W/last_ok")
+kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
+
+cat > "$W/bench.yaml" <<YAML
+listen: {http: "127.0.0.1:$SB_HTTP", sip: "127.0.0.1:$SB_SIP"}
+rtp: {ip: 127.0.0.1, port_min: 20000, port_max: 60000, drain: 2s}
+data_dir: $W/data
+tenants:
+  - name: bench
+    domain: bench.local
+    extensions:
+      - {number: "1001", password: "bench-secret-1001"}
+    users:
+      - {name: admin, password: "bench-admin-secret", role: admin}
+    trunks:
+      - {name: loadgen, address: "127.0.0.1:$UAC", prefix: "9"}
+YAML
+"$W/switchboard" serve --config "$W/bench.yaml" --log-level warn 2>"$W/sb.log" &
+SBPID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SB_HTTP/healthz" >/dev/null && break; sleep 0.1; done
+printf 'SEQUENTIAL\nbench.local;\n' > "$W/users.csv"
+register_uas() {
+  sipp 127.0.0.1:$SB_SIP -sf test/e2e/testdata/register.xml -inf "$W/users.csv" -s 1001 -au 1001 -ap bench-secret-1001 \
+    -p $UAS -m 1 "${common[@]}" >/dev/null 2>&1 || { echo "uas registration failed"; exit 1; }
+}
+
+echo "== 2. switchboard B2BUA: ${RATE} calls/s for ${SECS} s (two SIP dialogs and two RTP sockets per call)"
+register_uas
+sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
+UASPID=$!
+sleep 1
+run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP
+SB=$(cat "$W/last_ok")
+kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
+awk -v a="$SB" -v b="$CEIL" 'BEGIN{ if (b>0) printf "ratio switchboard/ceiling: %.2f\n", a/b }'
+
+echo "== 3. ${RTP_CALLS} concurrent G.711 calls with RTP for ${RTP_HOLD} s"
+sleep 3 # ports drain
+RSS0=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
+plays=""
+for _ in $(seq $(( (RTP_HOLD + 6) / 7 ))); do
+  plays+='  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>'$'\n'
+  plays+='  <pause milliseconds="7100"/>'$'\n'
+done
+sed -e "/@PLAYS@/{r /dev/stdin" -e 'd}' bench/rtp_uac.xml.tmpl > "$W/rtp_uac.xml" <<<"$plays"
+register_uas
+sipp -sn uas -rtp_echo -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
+UASPID=$!
+sleep 1
+T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+RAMP=$(( RTP_CALLS / 20 + 1 ))
+sipp 127.0.0.1:$SB_SIP -sf "$W/rtp_uac.xml" -s 1001 -p $UAC -mp $UAC_MEDIA -r 20 -m "$RTP_CALLS" -l "$RTP_CALLS" \
+  "${common[@]}" -timeout $((RTP_HOLD * 3 + 60))s >/dev/null 2>&1 &
+UACPID=$!
+sleep $(( RAMP + RTP_HOLD / 2 ))
+ACTIVE=$(curl -s "http://127.0.0.1:$SB_HTTP/healthz" | sed -E 's/.*"active_calls":([0-9]+).*/\1/')
+RSS1=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
+CPU=$(ps -o %cpu= -p $SBPID | tr -d ' ')
+wait $UACPID || true
+kill $UASPID 2>/dev/null || true
+sleep 2
+curl -s -u admin:bench-admin-secret "http://127.0.0.1:$SB_HTTP/api/v1/cdrs?from=$T0&limit=10000" > "$W/cdrs.json"
+python3 - "$W/cdrs.json" "$ACTIVE" "$RSS0" "$RSS1" "$RTP_CALLS" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); active, rss0, rss1, want = map(int, sys.argv[2:6])
+cdrs = d["cdrs"]
+ans = [c for c in cdrs if c["disposition"] == "ANSWERED"]
+ab = sum(c["rtp_packets_ab"] for c in ans); ba = sum(c["rtp_packets_ba"] for c in ans)
+lost = sum(c["loss_ab"] * c["rtp_packets_ab"] for c in ans) / max(ab, 1)
+print(f"calls answered: {len(ans)}/{want}, concurrent at mid-run: {active}")
+print(f"RTP received from caller: {ab} packets, echoed back through the relay: {ba}")
+print(f"round-trip loss through the relay (1 - echoed/sent): {100*(1-ba/max(ab,1)):.3f} %")
+print(f"sequence-gap loss seen on the caller leg: {100*lost:.3f} %")
+if active:
+    print(f"resident memory: {rss0//1024} MiB idle, {rss1//1024} MiB with {active} calls = {(rss1-rss0)/active:.1f} KiB per call")
+mos = [c["mos"] for c in ans if c["mos"]]
+if mos: print(f"MOS min {min(mos):.2f} mean {sum(mos)/len(mos):.2f}")
+PY
+echo "switchboard CPU during the RTP run: ${CPU}% (of one core; 2 cores here)"
+kill $SBPID; wait $SBPID || true
