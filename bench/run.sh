@@ -17,7 +17,7 @@ command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester";
 W=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
 go build -o "$W/switchboard" ./cmd/switchboard
-ulimit -n 65536 || true
+ulimit -n 65536 2>/dev/null || true
 
 SB_SIP=15060 SB_HTTP=18080 UAC=15070 UAS=15071 UAS_MEDIA=16000 UAC_MEDIA=17000
 TOTAL=$((RATE * SECS))

@@ -222,8 +222,9 @@ func (f *Farm) CallWith(ctx context.Context, from, to string, hold time.Duration
 	}
 	defer leg.Close()
 	offer := media.BuildSDP(media.SessionDesc{Addr: leg.LocalAddr(), Codecs: []media.Codec{media.PCMU, media.PCMA}, DTMFPT: 101, Direction: "sendrecv"}, rand.Uint64N(1<<62), 1)
-	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: to, Host: f.cfg.Domain})
-	req.SetDestination(f.cfg.PBX.String())
+	// The Request-URI names the PBX by address: sipgo builds a CANCEL from
+	// it and would otherwise try to resolve the domain.
+	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: to, Host: f.cfg.PBX.Addr().String(), Port: int(f.cfg.PBX.Port())})
 	req.SetBody(offer)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	fromURI := sip.Uri{Scheme: "sip", User: from, Host: f.cfg.Domain}
@@ -239,7 +240,7 @@ func (f *Farm) CallWith(ctx context.Context, from, to string, hold time.Duration
 	}
 	defer f.ep.untrack(callID)
 
-	cs, err := f.ep.dua.WriteInvite(ctx, req)
+	cs, err := f.ep.dua.WriteInvite(context.WithoutCancel(ctx), req) // CANCEL needs the transaction to outlive ctx
 	if err != nil {
 		return CallResult{}, fmt.Errorf("demobot: invite: %w", err)
 	}

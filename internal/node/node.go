@@ -274,6 +274,9 @@ func (n *Node) Close(ctx context.Context) error {
 		if n.cancelBot != nil {
 			n.cancelBot()
 		}
+		if n.eng != nil {
+			n.eng.HangupAll(ctx) // calls end as "system", before the bots go
+		}
 		if n.farm != nil {
 			errs = append(errs, n.farm.Close())
 		}

@@ -25,6 +25,7 @@ type leg struct {
 	ch        *pbx.Channel
 	sipCallID string
 	srv       *sipgo.DialogServerSession // when the remote called us
+	tx        sip.ServerTransaction      // the remote's INVITE transaction
 	cli       *sipgo.DialogClientSession // when we called the remote
 	rtp       *media.Leg
 	localSDP  []byte
@@ -235,7 +236,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 
 	e.addDialog(l)
 	e.core.SetChannelState(ch, pbx.ChanDialing)
-	cli, err := e.dua.WriteInvite(ctx, req)
+	// The INVITE transaction must outlive ctx: cancelling ctx makes
+	// WaitAnswer send a CANCEL, which needs the transaction alive.
+	cli, err := e.dua.WriteInvite(context.WithoutCancel(ctx), req)
 	if err != nil {
 		e.log.Warn("invite failed", "call", c.id, "dest", dest, "err", err)
 		l.rtp.Close()

@@ -213,6 +213,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	e.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching a live INVITE is answered by the transaction layer;
 		// one that reaches us matched nothing.
+		e.log.Debug("cancel matched no transaction", "call_id", req.CallID().Value(), "cseq", headerValue(req, "CSeq"), "via", headerValue(req, "Via"))
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 	})
 	e.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -315,6 +316,20 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // Close hangs up every call (each gets its CDR), then stops serving.
 func (e *Engine) Close(ctx context.Context) error {
+	e.HangupAll(ctx)
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.closeSockets()
+	err := e.ua.Close()
+	e.wg.Wait()
+	return err
+}
+
+// HangupAll refuses new calls and ends every live one with a BYE to both
+// sides, waiting (within ctx) until their CDRs are written. SIP keeps
+// serving, so devices can still unregister.
+func (e *Engine) HangupAll(ctx context.Context) {
 	e.mu.Lock()
 	e.closing = true
 	calls := make([]*call, 0, len(e.calls))
@@ -331,13 +346,6 @@ func (e *Engine) Close(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
-	if e.cancel != nil {
-		e.cancel()
-	}
-	e.closeSockets()
-	err := e.ua.Close()
-	e.wg.Wait()
-	return err
 }
 
 // Stats is a snapshot for health checks and benchmarks.

@@ -142,7 +142,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c.id = snap.ID
 	c.chanIDs = []string{ch.UniqueID}
-	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source())}
+	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, tx: tx, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source())}
 	c.setLeg(false, a)
 	c.record(a, false, req)
 	if !e.track(c) {
@@ -164,11 +164,23 @@ func sanitizeWarning(s string) string {
 	return string(out)
 }
 
-// respondA sends a final or provisional response on the caller's leg.
+// respondA sends a provisional or failure response on the caller's leg.
+// Failures go straight to the transaction, which retransmits them and
+// absorbs the ACK: the call's CDR must not wait up to 32 s for a phone
+// that never ACKs.
 func (c *call) respondA(code int) {
 	res := sip.NewResponseFromRequest(c.a.srv.InviteRequest, code, reason(code), nil)
+	if res.Contact() == nil {
+		res.AppendHeader(&c.e.dua.ContactHDR)
+	}
 	c.record(c.a, true, res)
-	if err := c.a.srv.WriteResponse(res); err != nil {
+	var err error
+	if code < 200 {
+		err = c.a.srv.WriteResponse(res)
+	} else {
+		err = c.a.tx.Respond(res)
+	}
+	if err != nil {
 		c.e.log.Debug("respond to caller", "call", c.id, "code", code, "err", err)
 	}
 }

@@ -369,3 +369,33 @@ func (s *server) delete(t *testing.T, path string, want int) {
 		t.Fatalf("DELETE %s: %d %s", path, res.StatusCode, b)
 	}
 }
+
+// TestSIGTERMHangsUpAndWritesCDRs: a graceful stop ends live calls with a
+// BYE and a CDR each.
+func TestSIGTERMHangsUpAndWritesCDRs(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir)
+	events := dialEvents(t, s)
+	var call struct {
+		ID string `json:"id"`
+	}
+	s.postJSON(t, "/api/v1/calls", `{"from":"12","to":"13"}`, 201, &call)
+	waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.answered" }, 15*time.Second)
+	s.stop() // SIGINT, then wait for exit
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("graceful stop exited %d:\n%s", code, s.logs.String())
+	}
+	s2 := startServer(t, dataDir)
+	var page struct {
+		Total int `json:"total"`
+		CDRs  []struct {
+			UniqueID string `json:"uniqueid"`
+			HangupBy string `json:"hangup_by"`
+			Disp     string `json:"disposition"`
+		} `json:"cdrs"`
+	}
+	s2.getJSON(t, "/api/v1/cdrs?number=12", &page)
+	if page.Total != 1 || page.CDRs[0].UniqueID != call.ID || page.CDRs[0].HangupBy != "system" || page.CDRs[0].Disp != "ANSWERED" {
+		t.Fatalf("CDR after graceful stop: %+v", page)
+	}
+}

@@ -1,0 +1,254 @@
+package sipengine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/demobot"
+	"github.com/switchboard-pbx/switchboard/internal/eventbus"
+	"github.com/switchboard-pbx/switchboard/internal/media"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+var lo = netip.MustParseAddr("127.0.0.1")
+
+type memCDRs struct {
+	mu   sync.Mutex
+	rows []pbx.CDR
+}
+
+func (m *memCDRs) InsertCDR(_ context.Context, c *pbx.CDR) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c.ID = int64(len(m.rows) + 1)
+	m.rows = append(m.rows, *c)
+	return nil
+}
+
+func (m *memCDRs) all() []pbx.CDR {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]pbx.CDR(nil), m.rows...)
+}
+
+type rig struct {
+	core *pbx.Core
+	eng  *Engine
+	cdrs *memCDRs
+	sub  *eventbus.Subscription[pbx.Event]
+}
+
+const domain = "t.local"
+
+func newRig(t *testing.T, ringTimeout time.Duration) *rig {
+	t.Helper()
+	cdrs := &memCDRs{}
+	var exts []pbx.ExtensionEntry
+	var sexts []Extension
+	for _, n := range []string{"100", "101", "102"} {
+		exts = append(exts, pbx.ExtensionEntry{Number: n})
+		sexts = append(sexts, Extension{Number: n, Name: "Ext " + n, HA1: HA1(n, domain, "pw-"+n)})
+	}
+	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "t", Domain: domain, Extensions: exts}}}, cdrs, pbx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports, _ := media.NewPortAllocator(lo, 33000, 33998, 0)
+	eng, err := New(core, Config{Listen: "127.0.0.1:0", Ports: ports, RingTimeout: ringTimeout, Logger: testLogger(),
+		Tenants: []Tenant{{Name: "t", Domain: domain, Extensions: sexts}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{core: core, eng: eng, cdrs: cdrs, sub: core.Subscribe("t", 10000)}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		eng.Close(ctx)
+		core.Close()
+	})
+	return r
+}
+
+func (r *rig) phones(t *testing.T, delay time.Duration, numbers ...string) *demobot.Farm {
+	t.Helper()
+	ports, _ := media.NewPortAllocator(lo, 34000, 34998, 0)
+	f, err := demobot.NewFarm(demobot.FarmConfig{PBX: r.eng.Addr(), Domain: domain, ListenIP: lo, Ports: ports, AnswerDelay: delay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range numbers {
+		f.Add(n, "pw-"+n)
+	}
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func (r *rig) waitEnded(t *testing.T) pbx.CDR {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case e := <-r.sub.C():
+			if e.Event.Type == pbx.EvCallEnded {
+				return *e.Event.CDR
+			}
+		case <-deadline:
+			t.Fatal("no call.ended")
+		}
+	}
+}
+
+func (r *rig) waitEvent(t *testing.T, typ pbx.EventType) pbx.Event {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case e := <-r.sub.C():
+			if e.Event.Type == typ {
+				return e.Event
+			}
+		case <-deadline:
+			t.Fatalf("no %s", typ)
+		}
+	}
+}
+
+func TestRegisterWrongPasswordRefused(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	ports, _ := media.NewPortAllocator(lo, 35000, 35100, 0)
+	f, _ := demobot.NewFarm(demobot.FarmConfig{PBX: r.eng.Addr(), Domain: domain, ListenIP: lo, Ports: ports})
+	f.Add("100", "wrong")
+	err := f.Start(context.Background())
+	f.Close()
+	if err == nil {
+		t.Fatal("wrong password registered")
+	}
+	if x, _ := r.core.Extension("t", "100"); x.Registered {
+		t.Fatal("extension marked registered")
+	}
+}
+
+func TestUnauthenticatedInviteIsChallenged(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	ua, _ := sipgo.NewUA()
+	defer ua.Close()
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "101", Host: domain})
+	req.SetDestination(r.eng.Addr().String())
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "100", Host: "127.0.0.1", Port: 5999}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := cli.Do(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 407 || res.GetHeader("Proxy-Authenticate") == nil {
+		t.Fatalf("got %d", res.StatusCode)
+	}
+}
+
+func TestCallCancelAndHangupPaths(t *testing.T) {
+	r := newRig(t, 800*time.Millisecond)
+	f := r.phones(t, 150*time.Millisecond, "100", "101")
+	slow := r.phones(t, time.Hour, "102") // rings forever
+	_ = slow
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	t.Run("answered, callee hangs up via API", func(t *testing.T) {
+		done := make(chan demobot.CallResult, 1)
+		go func() {
+			res, _ := f.Call(ctx, "100", "101", 20*time.Second)
+			done <- res
+		}()
+		ev := r.waitEvent(t, pbx.EvCallAnswered)
+		if err := r.core.Hangup(ctx, "t", ev.Call.ID); err != nil {
+			t.Fatal(err)
+		}
+		res := <-done
+		if !res.Answered || res.Frequency != 440 {
+			t.Fatalf("caller saw %+v", res)
+		}
+		c := r.waitEnded(t)
+		if c.Disposition != pbx.DispAnswered || c.HangupBy != "api" || c.DstChannel == "" {
+			t.Fatalf("cdr %+v", c)
+		}
+	})
+	t.Run("no answer times out", func(t *testing.T) {
+		res, err := f.Call(ctx, "100", "102", time.Second)
+		if err != nil || res.Status != 408 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if c := r.waitEnded(t); c.Disposition != pbx.DispNoAnswer || c.EndStatus != "noanswer" {
+			t.Fatalf("cdr %+v", c)
+		}
+	})
+	t.Run("caller cancels while ringing", func(t *testing.T) {
+		cctx, ccancel := context.WithCancel(ctx)
+		time.AfterFunc(300*time.Millisecond, ccancel) // within the 800 ms ring timeout
+		_, _ = f.Call(cctx, "100", "102", time.Second)
+		if c := r.waitEnded(t); c.EndStatus != "cancel" || c.Disposition != pbx.DispNoAnswer {
+			t.Fatalf("cdr %+v", c)
+		}
+	})
+	t.Run("originate bridges two phones", func(t *testing.T) {
+		call, err := r.core.Originate(ctx, pbx.OriginateRequest{Tenant: "t", From: "100", To: "101"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := r.waitEvent(t, pbx.EvCallAnswered)
+		if ev.Call.ID != call.ID || len(ev.Call.Channels) != 2 {
+			t.Fatalf("answered %+v", ev.Call)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if err := r.core.Hangup(ctx, "t", call.ID); err != nil {
+			t.Fatal(err)
+		}
+		c := r.waitEnded(t)
+		if c.LastApp != "Originate" || c.Disposition != pbx.DispAnswered || c.RTPPacketsAB == 0 || c.RTPPacketsBA == 0 {
+			t.Fatalf("cdr %+v", c)
+		}
+		if _, err := r.core.Originate(ctx, pbx.OriginateRequest{Tenant: "t", From: "100", To: "999"}); err != nil {
+			t.Fatal(err) // unknown destination: accepted, ends as congestion once 100 answers
+		}
+		if c := r.waitEnded(t); c.Disposition != pbx.DispFailed {
+			t.Fatalf("originate to nowhere: %+v", c)
+		}
+	})
+	t.Run("close hangs up live calls with CDRs", func(t *testing.T) {
+		go f.Call(ctx, "100", "101", 30*time.Second)
+		r.waitEvent(t, pbx.EvCallAnswered)
+		n := len(r.cdrs.all())
+		cctx, c2 := context.WithTimeout(ctx, 10*time.Second)
+		defer c2()
+		if err := r.eng.Close(cctx); err != nil && !errors.Is(err, context.Canceled) {
+			t.Logf("close: %v", err)
+		}
+		rows := r.cdrs.all()
+		if len(rows) != n+1 || rows[len(rows)-1].HangupBy != "system" {
+			t.Fatalf("after close: %d rows (had %d), last %+v", len(rows), n, rows[len(rows)-1])
+		}
+	})
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("SB_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
