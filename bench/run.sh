@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # SIPp load harness. Prints, from one run on this machine:
-#   1. the SIPp-to-SIPp loopback ceiling (uac -> uas directly),
-#   2. call setups+teardowns per second through switchboard's B2BUA
-#      (uac as a carrier trunk -> switchboard -> extension 1001 = SIPp uas),
-#   3. concurrent G.711 calls with RTP relayed through switchboard for the
-#      hold time (uac plays g711a.pcap, uas echoes), with packet loss taken
-#      from switchboard's own CDR counters, and resident memory per call.
-# Usage: bench/run.sh [RATE] [SECONDS] [RTP_CALLS] [RTP_HOLD_SECONDS]
+#   1. the SIPp-to-SIPp loopback ceiling: uac -> uas directly, offered
+#      MAXRATE calls/s for 10 s (what SIPp itself manages here);
+#   2. switchboard at the same offered MAXRATE for 10 s (uac as a carrier
+#      trunk -> switchboard B2BUA -> extension 1001 = SIPp uas), and the
+#      ratio of the two;
+#   3. switchboard sustaining RATE call setups+teardowns/s for SECS seconds;
+#   4. RTP_CALLS concurrent G.711 calls relayed for RTP_HOLD seconds on a
+#      fresh switchboard (uac plays g711a.pcap, uas echoes): loss from
+#      switchboard's own CDR counters, kernel socket drops, RSS per call.
+# Usage: bench/run.sh [RATE] [SECS] [RTP_CALLS] [RTP_HOLD] [MAXRATE]
 set -euo pipefail
 RATE=${1:-1000}
 SECS=${2:-60}
 RTP_CALLS=${3:-800}
 RTP_HOLD=${4:-60}
+MAXRATE=${5:-20000}
 cd "$(dirname "$0")/.."
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester"; exit 1; }
 W=$(mktemp -d)
@@ -21,18 +25,18 @@ ulimit -n 65536 2>/dev/null || true
 
 SB_SIP=15060 SB_HTTP=18080 UAC=15070 UAS=15071 UAS_MEDIA=16000 UAC_MEDIA=17000
 TOTAL=$((RATE * SECS))
-common=(-i 127.0.0.1 -mi 127.0.0.1 -buff_size 4194304 -nostdin -timeout $((SECS * 3))s)
+common=(-i 127.0.0.1 -mi 127.0.0.1 -buff_size 4194304 -nostdin -timeout $((SECS * 3 + RTP_HOLD * 3 + 300))s)
 
 stat_of() { # file column -> last value of a SIPp -trace_stat column
   awk -F';' -v col="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==col) c=i; next} {v=$c} END{print v}' "$1"
 }
 
-run_uac() { # label target extra-args...
-  local label=$1 target=$2; shift 2
+run_uac() { # label target rate total extra-args...
+  local label=$1 target=$2 rate=$3 total=$4; shift 4
   rm -f "$W"/uac_*.csv
   local t0 t1
   t0=$(date +%s.%N)
-  sipp "$target" -sn uac -s 1001 -p $UAC -mp $UAC_MEDIA -r "$RATE" -rp 1000 -m "$TOTAL" -l 20000 \
+  sipp "$target" -sn uac -s 1001 -p $UAC -mp $UAC_MEDIA -r "$rate" -rp 1000 -m "$total" -l 30000 \
     "${common[@]}" -trace_stat -stf "$W/uac_stat.csv" -fd 1 "$@" >/dev/null 2>&1 || true
   t1=$(date +%s.%N)
   local ok fail
@@ -43,11 +47,11 @@ run_uac() { # label target extra-args...
   echo "$ok" > "$W/last_ok"
 }
 
-echo "== 1. ceiling: SIPp uac -> SIPp uas, ${RATE} calls/s for ${SECS} s"
+echo "== 1. ceiling: SIPp uac -> SIPp uas, offered ${MAXRATE} calls/s for 10 s"
 sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
 UASPID=$!
 sleep 1
-run_uac "sipp -> sipp" 127.0.0.1:$UAS
+run_uac "sipp -> sipp" 127.0.0.1:$UAS "$MAXRATE" $((MAXRATE * 10))
 CEIL=$(cat "$W/last_ok")
 kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
 
@@ -65,30 +69,40 @@ tenants:
     trunks:
       - {name: loadgen, address: "127.0.0.1:$UAC", prefix: "9"}
 YAML
-"$W/switchboard" serve --config "$W/bench.yaml" --log-level warn 2>"$W/sb.log" &
-SBPID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SB_HTTP/healthz" >/dev/null && break; sleep 0.1; done
+start_sb() {
+  "$W/switchboard" serve --config "$W/bench.yaml" --log-level warn 2>>"$W/sb.log" &
+  SBPID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SB_HTTP/healthz" >/dev/null && break; sleep 0.1; done
+}
+stop_sb() { kill $SBPID; wait $SBPID || true; }
+start_sb
 printf 'SEQUENTIAL\nbench.local;\n' > "$W/users.csv"
 register_uas() {
   sipp 127.0.0.1:$SB_SIP -sf test/e2e/testdata/register.xml -inf "$W/users.csv" -s 1001 -au 1001 -ap bench-secret-1001 \
     -p $UAS -m 1 "${common[@]}" >/dev/null 2>&1 || { echo "uas registration failed"; exit 1; }
 }
 
-echo "== 2. switchboard B2BUA: ${RATE} calls/s for ${SECS} s (two SIP dialogs and two RTP sockets per call)"
+echo "== 2. switchboard B2BUA, offered ${MAXRATE} calls/s for 10 s (two SIP dialogs and two RTP sockets per call)"
 register_uas
 sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
 UASPID=$!
 sleep 1
-run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP
+run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP "$MAXRATE" $((MAXRATE * 10))
 SB=$(cat "$W/last_ok")
-kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
-awk -v a="$SB" -v b="$CEIL" 'BEGIN{ if (b>0) printf "ratio switchboard/ceiling: %.2f\n", a/b }'
+awk -v a="$SB" -v b="$CEIL" 'BEGIN{ if (b>0) printf "ratio switchboard/ceiling (completed calls in the same 10 s window): %.2f\n", a/b }'
+sleep 35 # transactions of the burst expire (64*T1)
 
-echo "== 3. ${RTP_CALLS} concurrent G.711 calls with RTP for ${RTP_HOLD} s"
-sleep 3 # ports drain
+echo "== 3. switchboard B2BUA sustained: ${RATE} calls/s for ${SECS} s"
+run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP "$RATE" "$TOTAL"
+kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
+stop_sb
+
+echo "== 4. ${RTP_CALLS} concurrent G.711 calls with RTP for ${RTP_HOLD} s (fresh switchboard)"
+start_sb
 RSS0=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
 plays=""
-for _ in $(seq $(( (RTP_HOLD + 6) / 7 ))); do
+RAMP=$(( RTP_CALLS / 50 + 1 ))
+for _ in $(seq $(( (RTP_HOLD + 2 * RAMP + 6) / 7 ))); do
   plays+='  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>'$'\n'
   plays+='  <pause milliseconds="7100"/>'$'\n'
 done
@@ -98,14 +112,26 @@ sipp -sn uas -rtp_echo -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
 UASPID=$!
 sleep 1
 T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-RAMP=$(( RTP_CALLS / 20 + 1 ))
-sipp 127.0.0.1:$SB_SIP -sf "$W/rtp_uac.xml" -s 1001 -p $UAC -mp $UAC_MEDIA -r 20 -m "$RTP_CALLS" -l "$RTP_CALLS" \
+sipp 127.0.0.1:$SB_SIP -sf "$W/rtp_uac.xml" -s 1001 -p $UAC -mp $UAC_MEDIA -r 50 -m "$RTP_CALLS" -l "$RTP_CALLS" \
   "${common[@]}" -timeout $((RTP_HOLD * 3 + 60))s >/dev/null 2>&1 &
 UACPID=$!
-sleep $(( RAMP + RTP_HOLD / 2 ))
+sleep $(( RAMP + RTP_HOLD / 2 )) # every call is up from RAMP to RAMP+RTP_HOLD
 ACTIVE=$(curl -s "http://127.0.0.1:$SB_HTTP/healthz" | sed -E 's/.*"active_calls":([0-9]+).*/\1/')
 RSS1=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
 CPU=$(ps -o %cpu= -p $SBPID | tr -d ' ')
+# Kernel drop counters of live sockets (last column of /proc/net/udp):
+# which side's receive buffers overflowed.
+DROPS=$(python3 - $UAS_MEDIA $UAC_MEDIA <<'PY'
+import sys
+uas, uac = int(sys.argv[1]), int(sys.argv[2])
+d = {"sb": 0, uas: 0, uac: 0}
+for line in open("/proc/net/udp").readlines()[1:]:
+    f = line.split(); port = int(f[1].split(":")[1], 16); drops = int(f[-1])
+    if 20000 <= port <= 60000: d["sb"] += drops
+    elif port in d: d[port] += drops
+print(f"switchboard RTP sockets {d['sb']}, SIPp uas echo socket {d[uas]}, SIPp uac socket {d[uac]} (the uac never reads its echo)")
+PY
+)
 wait $UACPID || true
 kill $UASPID 2>/dev/null || true
 sleep 2
@@ -127,4 +153,5 @@ mos = [c["mos"] for c in ans if c["mos"]]
 if mos: print(f"MOS min {min(mos):.2f} mean {sum(mos)/len(mos):.2f}")
 PY
 echo "switchboard CPU during the RTP run: ${CPU}% (of one core; 2 cores here)"
-kill $SBPID; wait $SBPID || true
+echo "kernel receive-buffer drops at mid-run: $DROPS"
+stop_sb
