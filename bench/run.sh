@@ -2,9 +2,9 @@
 # SIPp load harness. Prints, from one run on this machine:
 #   1. the SIPp-to-SIPp loopback ceiling: uac -> uas directly, offered
 #      MAXRATE calls/s for 10 s (what SIPp itself manages here);
-#   2. switchboard at the same offered MAXRATE for 10 s (uac as a carrier
-#      trunk -> switchboard B2BUA -> extension 1001 = SIPp uas), and the
-#      ratio of the two;
+#   2. switchboard (uac as a carrier trunk -> switchboard B2BUA ->
+#      extension 1001 = SIPp uas) offered rising rates for 10 s each: the
+#      highest rate with no failed call, and its ratio to the ceiling;
 #   3. switchboard sustaining RATE call setups+teardowns/s for SECS seconds;
 #   4. RTP_CALLS concurrent G.711 calls relayed for RTP_HOLD seconds on a
 #      fresh switchboard (uac plays g711a.pcap, uas echoes): loss from
@@ -82,15 +82,22 @@ register_uas() {
     -p $UAS -m 1 "${common[@]}" >/dev/null 2>&1 || { echo "uas registration failed"; exit 1; }
 }
 
-echo "== 2. switchboard B2BUA, offered ${MAXRATE} calls/s for 10 s (two SIP dialogs and two RTP sockets per call)"
+echo "== 2. switchboard B2BUA: offered rates in 10 s steps until calls fail (two SIP dialogs and two RTP sockets per call)"
 register_uas
 sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
 UASPID=$!
 sleep 1
-run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP "$MAXRATE" $((MAXRATE * 10))
-SB=$(cat "$W/last_ok")
-awk -v a="$SB" -v b="$CEIL" 'BEGIN{ if (b>0) printf "ratio switchboard/ceiling (completed calls in the same 10 s window): %.2f\n", a/b }'
-sleep 35 # transactions of the burst expire (64*T1)
+BEST=0
+for step in 1000 1500 2000 2500 3000 4000 5000; do
+  run_uac "offered $step/s" 127.0.0.1:$SB_SIP "$step" $((step * 10))
+  ok=$(cat "$W/last_ok")
+  [ "$ok" -lt $((step * 10)) ] && break
+  BEST=$step
+  sleep 35 # let the burst's transactions expire (64*T1) before the next step
+done
+echo "highest offered rate with no failed call: ${BEST} calls/s; SIPp-to-SIPp ceiling: ${CEIL} calls in 10 s"
+awk -v a="$BEST" -v b="$CEIL" 'BEGIN{ if (b>0) printf "ratio switchboard/ceiling: %.3f\n", a*10/b }'
+sleep 35
 
 echo "== 3. switchboard B2BUA sustained: ${RATE} calls/s for ${SECS} s"
 run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP "$RATE" "$TOTAL"
@@ -129,29 +136,29 @@ for line in open("/proc/net/udp").readlines()[1:]:
     f = line.split(); port = int(f[1].split(":")[1], 16); drops = int(f[-1])
     if 20000 <= port <= 60000: d["sb"] += drops
     elif port in d: d[port] += drops
-print(f"switchboard RTP sockets {d['sb']}, SIPp uas echo socket {d[uas]}, SIPp uac socket {d[uac]} (the uac never reads its echo)")
+print(d["sb"], d[uas], d[uac])
 PY
 )
 wait $UACPID || true
 kill $UASPID 2>/dev/null || true
 sleep 2
 curl -s -u admin:bench-admin-secret "http://127.0.0.1:$SB_HTTP/api/v1/cdrs?from=$T0&limit=10000" > "$W/cdrs.json"
-python3 - "$W/cdrs.json" "$ACTIVE" "$RSS0" "$RSS1" "$RTP_CALLS" <<'PY'
+python3 - "$W/cdrs.json" "$ACTIVE" "$RSS0" "$RSS1" "$RTP_CALLS" $DROPS <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1])); active, rss0, rss1, want = map(int, sys.argv[2:6])
+d = json.load(open(sys.argv[1])); active, rss0, rss1, want, sbdrop, uasdrop, uacdrop = map(int, sys.argv[2:9])
 cdrs = d["cdrs"]
 ans = [c for c in cdrs if c["disposition"] == "ANSWERED"]
 ab = sum(c["rtp_packets_ab"] for c in ans); ba = sum(c["rtp_packets_ba"] for c in ans)
 lost = sum(c["loss_ab"] * c["rtp_packets_ab"] for c in ans) / max(ab, 1)
 print(f"calls answered: {len(ans)}/{want}, concurrent at mid-run: {active}")
 print(f"RTP received from caller: {ab} packets, echoed back through the relay: {ba}")
-print(f"round-trip loss through the relay (1 - echoed/sent): {100*(1-ba/max(ab,1)):.3f} %")
-print(f"sequence-gap loss seen on the caller leg: {100*lost:.3f} %")
+print(f"kernel drops at mid-run: switchboard's RTP sockets {sbdrop}, SIPp uas echo socket {uasdrop}, SIPp uac socket {uacdrop} (it never reads its echo)")
+print(f"PACKET LOSS IN SWITCHBOARD (its socket drops / packets offered to it): {100*sbdrop/max(ab+ba+sbdrop,1):.3f} %")
+print(f"sequence-gap loss on the caller legs: {100*lost:.3f} %; round trip incl. SIPp's echo (1 - echoed/sent): {100*(1-ba/max(ab,1)):.3f} %")
 if active:
     print(f"resident memory: {rss0//1024} MiB idle, {rss1//1024} MiB with {active} calls = {(rss1-rss0)/active:.1f} KiB per call")
 mos = [c["mos"] for c in ans if c["mos"]]
 if mos: print(f"MOS min {min(mos):.2f} mean {sum(mos)/len(mos):.2f}")
 PY
 echo "switchboard CPU during the RTP run: ${CPU}% (of one core; 2 cores here)"
-echo "kernel receive-buffer drops at mid-run: $DROPS"
 stop_sb

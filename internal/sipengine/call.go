@@ -53,6 +53,7 @@ type call struct {
 	from, to   string
 	originated bool
 
+	inSetup bool     // counted in Engine.setups; guarded by e.mu
 	a, b    *leg     // written by the call's goroutine only
 	chanIDs []string // unique ids of the call's channels; guarded by e.mu
 
@@ -376,6 +377,7 @@ func (c *call) byeLeg(l *leg) {
 // a hangup is requested; then it tears everything down.
 func (c *call) bridge() {
 	e := c.e
+	e.setupDone(c)
 	relay := media.NewRelay(c.a.rtp, c.b.rtp)
 	relay.Start()
 	c.mu.Lock()

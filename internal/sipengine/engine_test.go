@@ -252,3 +252,25 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+func TestOverloadSheds503(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	r.eng.cfg.MaxSetups = 1
+	f := r.phones(t, time.Hour, "100", "101") // 101 never answers: the first call stays in setup
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	first := make(chan demobot.CallResult, 1)
+	go func() {
+		res, _ := f.Call(ctx, "100", "101", time.Second)
+		first <- res
+	}()
+	r.waitEvent(t, pbx.EvChannelNew)
+	time.Sleep(200 * time.Millisecond)
+	res, err := f.Call(ctx, "101", "100", time.Second)
+	if err != nil || res.Status != 503 {
+		t.Fatalf("second call during overload: %+v %v", res, err)
+	}
+	if res := <-first; res.Status != 408 {
+		t.Fatalf("first call: %+v", res)
+	}
+}

@@ -65,6 +65,12 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
 		return
 	}
+	if e.overloaded() {
+		res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Overloaded", nil)
+		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+		_ = tx.Respond(res)
+		return
+	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil))
 
 	from := req.From()
