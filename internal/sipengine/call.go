@@ -136,6 +136,18 @@ type target struct {
 	display string
 }
 
+// channelSpec describes the outbound channel towards the target, showing
+// the given caller id.
+func (tg target) channelSpec(callerNum, callerName string) pbx.ChannelSpec {
+	spec := pbx.ChannelSpec{Dir: pbx.Outbound, CallerIDNum: callerNum, CallerIDName: callerName}
+	if tg.ext != nil {
+		spec.Peer, spec.Exten = tg.ext.Number, tg.ext.Number
+	} else {
+		spec.Peer, spec.IsTrunk = tg.trunk.Name, true
+	}
+	return spec
+}
+
 // route decides where a dialled number goes within tenant t.
 func (e *Engine) route(t *tenant, number string) (target, pbx.EndStatus, int) {
 	if x := t.exts[number]; x != nil {

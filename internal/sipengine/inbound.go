@@ -213,13 +213,7 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		c.setEnd(status, code, "system")
 		return
 	}
-	spec := pbx.ChannelSpec{Dir: pbx.Outbound, CallerIDNum: a.ch.CallerIDNum, CallerIDName: a.ch.CallerIDName}
-	if tgt.ext != nil {
-		spec.Peer, spec.Exten = tgt.ext.Number, tgt.ext.Number
-	} else {
-		spec.Peer, spec.IsTrunk = tgt.trunk.Name, true
-	}
-	bch, err := c.addChannel(spec)
+	bch, err := c.addChannel(tgt.channelSpec(a.ch.CallerIDNum, a.ch.CallerIDName))
 	if err != nil {
 		c.respondA(sip.StatusServiceUnavailable)
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")

@@ -101,13 +101,7 @@ func (c *call) runOriginate(ch *pbx.Channel, tgtA target, callerID string, ringT
 		c.setEnd(status, code, "system")
 		return
 	}
-	spec := pbx.ChannelSpec{Dir: pbx.Outbound, CallerIDNum: tgtA.ext.Number, CallerIDName: tgtA.ext.Name}
-	if tgtB.ext != nil {
-		spec.Peer, spec.Exten = tgtB.ext.Number, tgtB.ext.Number
-	} else {
-		spec.Peer, spec.IsTrunk = tgtB.trunk.Name, true
-	}
-	bch, err := c.addChannel(spec)
+	bch, err := c.addChannel(tgtB.channelSpec(tgtA.ext.Number, tgtA.ext.Name))
 	if err != nil {
 		c.byeLeg(a)
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
