@@ -236,6 +236,11 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 			t.Fatalf("register with the right password failed (exit %d):\n%s", code, out)
 		}
 	})
+	t.Run("register over tcp", func(t *testing.T) {
+		if code, out := s.sipp(t, "testdata/register.xml", "-t", "t1", "-s", "2002", "-au", "2002", "-ap", "demo"); code != 0 {
+			t.Fatalf("register over TCP failed (exit %d):\n%s", code, out)
+		}
+	})
 	t.Run("wrong password refused", func(t *testing.T) {
 		if code, out := s.sipp(t, "testdata/register_refused.xml", "-s", "2001", "-au", "2001", "-ap", "wrong"); code != 0 {
 			t.Fatalf("wrong password was not refused with 401 (exit %d):\n%s", code, out)
