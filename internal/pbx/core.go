@@ -20,6 +20,12 @@ type CDRWriter interface {
 	InsertCDR(ctx context.Context, c *CDR) error
 }
 
+// DTMFPlayer is the optional engine capability of playing digits into a
+// live channel; engines without it make PlayDTMF answer ErrNotSupported.
+type DTMFPlayer interface {
+	PlayDTMF(ctx context.Context, tenant, uniqueID, digits string) error
+}
+
 // Engine is what the core needs from a telephony engine to carry out
 // commands. Facts flow the other way, through Core's reporting methods.
 type Engine interface {
@@ -284,6 +290,19 @@ func (c *Core) SetCallerID(ch *Channel, num, name string) {
 	if live := c.tenants[ch.Tenant].channels[ch.UniqueID]; live != nil {
 		live.CallerIDNum, live.CallerIDName = num, name
 	}
+}
+
+// DTMFReceived publishes a digit a channel's party pressed.
+func (c *Core) DTMFReceived(ch *Channel, digit rune, via string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[ch.Tenant]
+	live := t.channels[ch.UniqueID]
+	if live == nil {
+		return
+	}
+	snap := *live
+	c.publishLocked(t.name, Event{Type: EvDTMF, Channel: &snap, Digit: string(digit), Via: via})
 }
 
 // CallAnswered marks the call as connected end to end.
@@ -591,6 +610,44 @@ func (c *Core) Hangup(ctx context.Context, tenant, id string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MaxDTMFDigits bounds one PlayDTMF request.
+const MaxDTMFDigits = 64
+
+// PlayDTMF sends digits (0-9, *, #, A-D) as RFC 4733 events to the party
+// of a live channel, named by unique id or channel name.
+func (c *Core) PlayDTMF(ctx context.Context, tenant, id, digits string) error {
+	if digits == "" || len(digits) > MaxDTMFDigits || strings.Trim(digits, "0123456789*#ABCD") != "" {
+		return fmt.Errorf("play dtmf: digits must be 1-%d of 0-9 * # A-D: %w", MaxDTMFDigits, ErrInvalidArgument)
+	}
+	c.mu.Lock()
+	t := c.tenants[tenant]
+	eng := c.engine
+	var target string
+	if t != nil {
+		if ch := t.channels[id]; ch != nil {
+			target = ch.UniqueID
+		} else {
+			for _, ch := range t.channels {
+				if ch.Name == id {
+					target = ch.UniqueID
+				}
+			}
+		}
+	}
+	c.mu.Unlock()
+	if t == nil {
+		return fmt.Errorf("play dtmf: %w", ErrUnknownTenant)
+	}
+	if target == "" {
+		return fmt.Errorf("play dtmf to %s: %w", id, ErrNotFound)
+	}
+	p, ok := eng.(DTMFPlayer)
+	if !ok {
+		return fmt.Errorf("play dtmf: %w", ErrNotSupported)
+	}
+	return p.PlayDTMF(ctx, tenant, target, digits)
 }
 
 // validNumber accepts what a dialplan can route: digits with an optional

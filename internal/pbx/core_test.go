@@ -3,6 +3,7 @@ package pbx
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -212,5 +213,36 @@ func TestServiceValidation(t *testing.T) {
 	}
 	if err := c.Hangup(ctx, "a", call.ID); err != nil || len(eng.hangups) != 3 {
 		t.Fatalf("hangup call: %v %v", err, eng.hangups)
+	}
+}
+
+func TestPlayDTMFValidationAndEvent(t *testing.T) {
+	c, _ := newTestCore(t, &memCDRs{})
+	c.SetEngine(&fakeEngine{}) // no DTMFPlayer capability
+	ctx := context.Background()
+	ch, _, _ := c.NewCall("a", "1001", "1002", false, ChannelSpec{Peer: "1001", Exten: "1001", Dir: Inbound})
+	cases := []struct {
+		name, id, digits string
+		want             error
+	}{
+		{"bad digit", ch.UniqueID, "12x", ErrInvalidArgument},
+		{"empty", ch.UniqueID, "", ErrInvalidArgument},
+		{"too long", ch.UniqueID, strings.Repeat("1", MaxDTMFDigits+1), ErrInvalidArgument},
+		{"unknown channel", "nope", "1", ErrNotFound},
+		{"engine cannot", ch.Name, "1", ErrNotSupported},
+	}
+	for _, tc := range cases {
+		if err := c.PlayDTMF(ctx, "a", tc.id, tc.digits); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := c.PlayDTMF(ctx, "b", ch.UniqueID, "1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other tenant's channel: %v", err)
+	}
+	sub := c.Subscribe("a", 10)
+	c.DTMFReceived(ch, '#', "info")
+	e := <-sub.C()
+	if e.Event.Type != EvDTMF || e.Event.Digit != "#" || e.Event.Via != "info" || e.Event.Channel.UniqueID != ch.UniqueID {
+		t.Fatalf("event %+v", e.Event)
 	}
 }

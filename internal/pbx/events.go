@@ -14,6 +14,7 @@ const (
 	EvCallNew        EventType = "call.new"
 	EvCallAnswered   EventType = "call.answered"
 	EvCallEnded      EventType = "call.ended"
+	EvDTMF           EventType = "channel.dtmf"
 )
 
 // Event is one fact published by the core. Exactly the fields relevant to
@@ -27,4 +28,8 @@ type Event struct {
 	CDR       *CDR       `json:"cdr,omitempty"`
 	// Cause is the hangup cause or end status where one applies.
 	Cause string `json:"cause,omitempty"`
+	// Digit is the DTMF digit of a channel.dtmf event; Via says how it
+	// came: "rfc4733" or "info".
+	Digit string `json:"digit,omitempty"`
+	Via   string `json:"via,omitempty"`
 }

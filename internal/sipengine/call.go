@@ -203,6 +203,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
 	}
 	l.rtp = rtp
+	e.watchDTMF(l)
 	l.localSDP = e.offerSDP(rtp, pref)
 
 	var ruri sip.Uri

@@ -203,7 +203,10 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
 		return
 	}
+	e.mu.Lock() // PlayDTMF reads legs under e.mu
 	a.rtp = rtp
+	e.mu.Unlock()
+	e.watchDTMF(a)
 	rtp.SetRemote(offer.Addr, codec, offer.DTMFPT)
 	dtmfPT := offer.DTMFPT
 

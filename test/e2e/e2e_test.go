@@ -252,6 +252,16 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 			t.Fatalf("call 2001 -> 1001 failed (exit %d):\n%s", code, out)
 		}
 	})
+	t.Run("SIP INFO digit becomes an event", func(t *testing.T) {
+		events := dialEvents(t, s)
+		if code, out := s.sipp(t, "testdata/call_info.xml", "-s", "1002", "-au", "2001", "-ap", "demo", "-d", "500"); code != 0 {
+			t.Fatalf("call with INFO failed (exit %d):\n%s", code, out)
+		}
+		e := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "channel.dtmf" }, 10*time.Second)
+		if e["digit"] != "5" || e["via"] != "info" {
+			t.Fatalf("dtmf event %v", e)
+		}
+	})
 	for _, tc := range []struct {
 		number string
 		code   int
@@ -273,7 +283,7 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 	}
 
 	// Every finished call left a CDR with the right disposition.
-	want := map[string]string{"1001": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
+	want := map[string]string{"1001": "ANSWERED", "1002": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var page cdrPage

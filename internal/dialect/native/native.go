@@ -32,6 +32,7 @@ type Core interface {
 	Calls(tenant string) ([]pbx.Call, error)
 	Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
 	Hangup(ctx context.Context, tenant, id string) error
+	PlayDTMF(ctx context.Context, tenant, id, digits string) error
 	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
 }
 
@@ -84,6 +85,7 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("GET /api/v1/calls", auth.ReadCalls, api.listCalls)
 	api.handle("POST /api/v1/calls", auth.ControlCalls, api.originate)
 	api.handle("DELETE /api/v1/calls/{id}", auth.ControlCalls, api.hangup)
+	api.handle("POST /api/v1/channels/{id}/dtmf", auth.ControlCalls, api.playDTMF)
 	api.handle("GET /api/v1/cdrs", auth.ReadCDRs, api.listCDRs)
 	api.handle("GET /api/v1/cdrs/{id}", auth.ReadCDRs, api.getCDR)
 	api.handle("GET /api/v1/events", auth.ReadEvents, api.events)
@@ -307,22 +309,50 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 
 func (a *API) hangup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	id := r.PathValue("id")
-	if p.Restricted() {
-		calls, _ := a.core.Calls(p.Tenant)
-		mine := false
-		for _, c := range calls {
-			for _, ch := range c.Channels {
-				if ch.Exten == p.Extension && (c.ID == id || ch.UniqueID == id || ch.Name == id) {
-					mine = true
-				}
-			}
-		}
-		if !mine {
-			writeError(w, http.StatusForbidden, "forbidden", "you may only hang up your own calls")
-			return
-		}
+	if p.Restricted() && !a.ownsChannel(p, id) {
+		writeError(w, http.StatusForbidden, "forbidden", "you may only hang up your own calls")
+		return
 	}
 	if err := a.core.Hangup(r.Context(), p.Tenant, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ownsChannel reports whether a restricted principal's extension is party
+// to the call that id (call id, channel unique id or name) belongs to.
+func (a *API) ownsChannel(p auth.Principal, id string) bool {
+	calls, _ := a.core.Calls(p.Tenant)
+	for _, c := range calls {
+		match, mine := c.ID == id, false
+		for _, ch := range c.Channels {
+			match = match || ch.UniqueID == id || ch.Name == id
+			mine = mine || ch.Exten == p.Extension
+		}
+		if match && mine {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *API) playDTMF(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body struct {
+		Digits string `json:"digits"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
+		return
+	}
+	id := r.PathValue("id")
+	if p.Restricted() && !a.ownsChannel(p, id) {
+		writeError(w, http.StatusForbidden, "forbidden", "you may only send digits into your own calls")
+		return
+	}
+	if err := a.core.PlayDTMF(r.Context(), p.Tenant, id, body.Digits); err != nil {
 		a.fail(w, r, err)
 		return
 	}

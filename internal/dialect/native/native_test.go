@@ -226,6 +226,21 @@ func TestOriginateHangupAndCDRs(t *testing.T) {
 	if st, _ := f.do(t, "GET", "/api/v1/cdrs/1", "badmin:b-pass", ""); st != 404 {
 		t.Fatalf("cross-tenant cdr: %d", st)
 	}
+	_, ccall, _ := f.core.NewCall("a", "1002", "1001", false, pbx.ChannelSpec{Peer: "1002", Exten: "1002", Dir: pbx.Inbound})
+	for _, tc := range []struct {
+		cred, path, body string
+		status           int
+	}{
+		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/dtmf", `{"digits":"12x"}`, 400},
+		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/dtmf", `{"digits":"1","x":1}`, 400},
+		{"admin:admin-pass", "/api/v1/channels/nope/dtmf", `{"digits":"1"}`, 404},
+		{"1001:user-pass", "/api/v1/channels/" + ccall.ID + "/dtmf", `{"digits":"1"}`, 403},
+		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/dtmf", `{"digits":"1"}`, 501}, // the fake engine cannot play digits
+	} {
+		if st, body := f.do(t, "POST", tc.path, tc.cred, tc.body); st != tc.status {
+			t.Errorf("dtmf %s as %s: %d %s", tc.body, tc.cred, st, body)
+		}
+	}
 	for _, q := range []string{"from=yesterday", "limit=-1", "disposition=MAYBE", "order=up", "limit=x"} {
 		if st, body := f.do(t, "GET", "/api/v1/cdrs?"+q, "admin:admin-pass", ""); st != 400 {
 			t.Errorf("%s: %d %s", q, st, body)
