@@ -252,6 +252,27 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 			t.Fatalf("call 2001 -> 1001 failed (exit %d):\n%s", code, out)
 		}
 	})
+	t.Run("re-INVITE sendonly puts the caller on hold", func(t *testing.T) {
+		events := dialEvents(t, s)
+		if code, out := s.sipp(t, "testdata/call_hold.xml", "-s", "1003", "-au", "2001", "-ap", "demo", "-d", "800"); code != 0 {
+			t.Fatalf("call with hold failed (exit %d):\n%s", code, out)
+		}
+		var states []float64
+		for {
+			e := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "extension.state" || e["type"] == "call.ended" }, 10*time.Second)
+			if e["type"] == "call.ended" {
+				break
+			}
+			if x, _ := e["extension"].(map[string]any); x["number"] == "2001" {
+				states = append(states, x["state"].(float64))
+			}
+		}
+		// connecting, in use, on hold, in use again, idle
+		want := []float64{32, 1, 16, 1, 0}
+		if fmt.Sprint(states) != fmt.Sprint(want) {
+			t.Fatalf("2001 went through states %v, want %v", states, want)
+		}
+	})
 	t.Run("SIP INFO digit becomes an event", func(t *testing.T) {
 		events := dialEvents(t, s)
 		if code, out := s.sipp(t, "testdata/call_info.xml", "-s", "1002", "-au", "2001", "-ap", "demo", "-d", "500"); code != 0 {
@@ -283,7 +304,7 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 	}
 
 	// Every finished call left a CDR with the right disposition.
-	want := map[string]string{"1001": "ANSWERED", "1002": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
+	want := map[string]string{"1001": "ANSWERED", "1002": "ANSWERED", "1003": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var page cdrPage
