@@ -30,8 +30,10 @@ import (
 // Options are run-time choices that are not part of the config file.
 type Options struct {
 	Logger *slog.Logger
-	// DemoTraffic makes the demo bots place this many random calls a minute.
-	DemoTraffic float64
+	// DemoTraffic makes the demo bots place this many random calls a minute,
+	// each held between DemoHoldMin and DemoHoldMax (default 5-30 s).
+	DemoTraffic              float64
+	DemoHoldMin, DemoHoldMax time.Duration
 	// DemoAnswerDelay overrides the bots' answer delay (tests use it).
 	DemoAnswerDelay time.Duration
 	// PSTNNoAnswerAfter overrides how long the simulated carrier rings
@@ -242,7 +244,11 @@ func (n *Node) startBots(ctx context.Context, opts Options) error {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
-			n.farm.RandomTraffic(bctx, opts.DemoTraffic, 5*time.Second, 30*time.Second)
+			lo, hi := opts.DemoHoldMin, opts.DemoHoldMax
+			if lo <= 0 {
+				lo, hi = 5*time.Second, 30*time.Second
+			}
+			n.farm.RandomTraffic(bctx, opts.DemoTraffic, lo, max(lo, hi))
 		}()
 	}
 	n.log.Info("demo bots registered", "count", len(bots))

@@ -154,7 +154,7 @@ func apiGet(t *testing.T, n *Node, path string) (int, string) {
 }
 
 func TestDemoTrafficLeavesCDRs(t *testing.T) {
-	n := startDemoWith(t, Options{DemoTraffic: 600}) // one call every 100 ms
+	n := startDemoWith(t, Options{DemoTraffic: 600, DemoHoldMin: time.Second, DemoHoldMax: 2 * time.Second}) // one call every 100 ms
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		st, body := apiGet(t, n, "/api/v1/cdrs?disposition=ANSWERED")

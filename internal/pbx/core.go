@@ -612,6 +612,60 @@ func (c *Core) Hangup(ctx context.Context, tenant, id string) error {
 	return errors.Join(errs...)
 }
 
+// priorityClearWait bounds how long a priority call waits for the
+// target's channels to end (the WebTAPI spec allows "1 second" more).
+const priorityClearWait = 3 * time.Second
+
+// PriorityCall is click-to-call that first ends every ringing and active
+// channel of the target (WebTAPI call_prio), so the target is never busy
+// for it. The cleared calls end with cause "priority".
+func (c *Core) PriorityCall(ctx context.Context, req OriginateRequest) (Call, error) {
+	c.mu.Lock()
+	t := c.tenants[req.Tenant]
+	eng := c.engine
+	var victims []string
+	if t != nil && t.exts[req.To] != nil {
+		for id := range t.exts[req.To].channels {
+			victims = append(victims, id)
+		}
+	}
+	c.mu.Unlock()
+	if t == nil {
+		return Call{}, fmt.Errorf("priority call: %w", ErrUnknownTenant)
+	}
+	if t.exts[req.To] == nil {
+		return Call{}, fmt.Errorf("priority call to %s: only extensions can be cleared: %w", req.To, ErrUnknownExten)
+	}
+	if eng == nil {
+		return Call{}, fmt.Errorf("priority call: no engine: %w", ErrNotSupported)
+	}
+	for _, id := range victims {
+		if err := eng.Hangup(ctx, req.Tenant, id, "priority"); err != nil && !errors.Is(err, ErrNotFound) {
+			return Call{}, fmt.Errorf("priority call: clear %s: %w", id, err)
+		}
+	}
+	deadline := time.NewTimer(priorityClearWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c.mu.Lock()
+		busy := len(t.exts[req.To].channels)
+		c.mu.Unlock()
+		if busy == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return Call{}, ctx.Err()
+		case <-deadline.C:
+			return Call{}, fmt.Errorf("priority call: %s still has %d channels: %w", req.To, busy, ErrBusy)
+		case <-tick.C:
+		}
+	}
+	return c.Originate(ctx, req)
+}
+
 // MaxDTMFDigits bounds one PlayDTMF request.
 const MaxDTMFDigits = 64
 

@@ -274,3 +274,41 @@ func TestOverloadSheds503(t *testing.T) {
 		t.Fatalf("first call: %+v", res)
 	}
 }
+
+func TestPriorityCallClearsTheTarget(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	f := r.phones(t, 100*time.Millisecond, "100", "101", "102")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// 101 is busy talking to 102.
+	old, err := r.core.Originate(ctx, pbx.OriginateRequest{Tenant: "t", From: "102", To: "101"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	if x, _ := r.core.Extension("t", "101"); x.State != pbx.StateInUse {
+		t.Fatalf("101 before: %v", x.State)
+	}
+	call, err := r.core.PriorityCall(ctx, pbx.OriginateRequest{Tenant: "t", From: "100", To: "101"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := r.waitEnded(t)
+	if ended.UniqueID != old.ID || ended.HangupBy != "priority" {
+		t.Fatalf("cleared call: %+v", ended)
+	}
+	ev := r.waitEvent(t, pbx.EvCallAnswered)
+	if ev.Call.ID != call.ID || ev.Call.To != "101" {
+		t.Fatalf("priority call answered: %+v", ev.Call)
+	}
+	if err := r.core.Hangup(ctx, "t", call.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.waitEnded(t); c.Disposition != pbx.DispAnswered {
+		t.Fatalf("priority call cdr: %+v", c)
+	}
+	if _, err := r.core.PriorityCall(ctx, pbx.OriginateRequest{Tenant: "t", From: "100", To: "0900123"}); !errors.Is(err, pbx.ErrUnknownExten) {
+		t.Fatalf("priority call to a non-extension: %v", err)
+	}
+	_ = f
+}

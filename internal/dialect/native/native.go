@@ -31,6 +31,7 @@ type Core interface {
 	Extension(tenant, number string) (pbx.Extension, error)
 	Calls(tenant string) ([]pbx.Call, error)
 	Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
+	PriorityCall(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
 	Hangup(ctx context.Context, tenant, id string) error
 	PlayDTMF(ctx context.Context, tenant, id, digits string) error
 	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
@@ -280,6 +281,8 @@ type originateBody struct {
 	To       string `json:"to"`
 	CallerID string `json:"caller_id"`
 	Timeout  int    `json:"timeout"` // seconds each party may ring
+	// Priority first ends every call of `to` (WebTAPI call_prio).
+	Priority bool `json:"priority"`
 }
 
 func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -298,8 +301,17 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, http.StatusForbidden, "forbidden", "you may only call from your own extension")
 		return
 	}
-	call, err := a.core.Originate(r.Context(), pbx.OriginateRequest{Tenant: p.Tenant, From: body.From, To: body.To,
-		CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second})
+	req := pbx.OriginateRequest{Tenant: p.Tenant, From: body.From, To: body.To,
+		CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second}
+	start := a.core.Originate
+	if body.Priority {
+		if p.Restricted() {
+			writeError(w, http.StatusForbidden, "forbidden", "your role may not break other calls")
+			return
+		}
+		start = a.core.PriorityCall
+	}
+	call, err := start(r.Context(), req)
 	if err != nil {
 		a.fail(w, r, err)
 		return

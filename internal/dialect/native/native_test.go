@@ -188,6 +188,9 @@ func TestOriginateHangupAndCDRs(t *testing.T) {
 		{"user from own extension", "1001:user-pass", `{"from":"1001","to":"1002"}`, 201, "1001"},
 		{"user from another extension", "1001:user-pass", `{"from":"1002","to":"1001"}`, 403, "own extension"},
 		{"readonly", "ro:ro-pass", `{"from":"1001","to":"1002"}`, 403, "forbidden"},
+		{"priority by user role", "1001:user-pass", `{"from":"1001","to":"1002","priority":true}`, 403, "break other calls"},
+		{"priority", "Bearer key-a", `{"from":"1001","to":"1002","priority":true}`, 201, `"to":"1002"`},
+		{"priority to a non-extension", "Bearer key-a", `{"from":"1001","to":"0900","priority":true}`, 404, "not_found"},
 	}
 	var callID string
 	for _, tc := range cases {
