@@ -50,6 +50,10 @@ type Leg struct {
 	ts     uint32
 	marker bool
 
+	// fwd is where a Relay wants received packets; swappable so a leg can
+	// be re-bridged to a new party (transfer) without restarting its loop.
+	fwd atomic.Pointer[forwardFunc]
+
 	sent      atomic.Uint64
 	sentBytes atomic.Uint64
 	start     time.Time
@@ -132,12 +136,14 @@ func (l *Leg) Close() error {
 	return err
 }
 
+type forwardFunc func(pkt []byte, isDTMF bool)
+
 // StartReceiving runs the read loop for endpoint use (no relay).
 func (l *Leg) StartReceiving() {
-	l.startLoop(nil)
+	l.startLoop()
 }
 
-func (l *Leg) startLoop(forward func(pkt []byte, fromDTMF bool)) {
+func (l *Leg) startLoop() {
 	l.mu.Lock()
 	if l.reading {
 		l.mu.Unlock()
@@ -148,11 +154,11 @@ func (l *Leg) startLoop(forward func(pkt []byte, fromDTMF bool)) {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		l.readLoop(forward)
+		l.readLoop()
 	}()
 }
 
-func (l *Leg) readLoop(forward func(pkt []byte, isDTMF bool)) {
+func (l *Leg) readLoop() {
 	buf := make([]byte, 1500)
 	var pcm []int16
 	for {
@@ -234,8 +240,8 @@ func (l *Leg) readLoop(forward func(pkt []byte, isDTMF bool)) {
 			}
 			audioCB(pcm)
 		}
-		if forward != nil {
-			forward(pkt, isDTMF)
+		if f := l.fwd.Load(); f != nil {
+			(*f)(pkt, isDTMF)
 		}
 	}
 }

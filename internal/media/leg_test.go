@@ -254,3 +254,54 @@ func BenchmarkRelayPacket(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(rb.Stats().PacketsSent)/float64(b.N), "relayed/sent")
 }
+
+// TestRelayRebridge moves one leg from one partner to another, as a
+// transfer does: the leg's read loop keeps running and its packets go to
+// the new partner only.
+func TestRelayRebridge(t *testing.T) {
+	al := newAlloc(t)
+	legs := make([]*Leg, 6)
+	for i := range legs {
+		var err error
+		if legs[i], err = al.NewLeg(); err != nil {
+			t.Fatal(err)
+		}
+		defer legs[i].Close()
+	}
+	phoneA, ra, rb, phoneB, rc, phoneC := legs[0], legs[1], legs[2], legs[3], legs[4], legs[5]
+	pair := func(phone, relay *Leg) {
+		phone.SetRemote(relay.LocalAddr(), PCMU, 101)
+		relay.SetRemote(phone.LocalAddr(), PCMU, 101)
+	}
+	pair(phoneA, ra)
+	pair(phoneB, rb)
+	pair(phoneC, rc)
+	var atB, atC capture
+	phoneB.OnAudio(atB.audio)
+	phoneC.OnAudio(atC.audio)
+	for _, p := range []*Leg{phoneA, phoneB, phoneC} {
+		p.StartReceiving()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = phoneA.PlayTone(ctx, 440) }()
+
+	first := NewRelay(ra, rb)
+	first.Start()
+	time.Sleep(200 * time.Millisecond)
+	first.Stop()
+	second := NewRelay(ra, rc)
+	second.Start()
+	defer second.Stop()
+	time.Sleep(100 * time.Millisecond)
+	pcmB1, _ := atB.snapshot()
+	time.Sleep(200 * time.Millisecond)
+	pcmB2, _ := atB.snapshot()
+	pcmC, _ := atC.snapshot()
+	if len(pcmB1) == 0 || len(pcmB2) != len(pcmB1) {
+		t.Fatalf("old partner heard %d then %d samples: forwarding did not stop", len(pcmB1), len(pcmB2))
+	}
+	if len(pcmC) < 160*5 || DominantFrequency(pcmC, 8000, []float64{440, 1000}) != 440 {
+		t.Fatalf("new partner heard %d samples", len(pcmC))
+	}
+}

@@ -8,21 +8,26 @@ import "sync/atomic"
 // other leg's socket; the packet is rewritten in place, so the hot path
 // allocates nothing.
 type Relay struct {
-	a, b    *Leg
-	stopped atomic.Bool
+	a, b       *Leg
+	stopped    atomic.Bool
+	fwdA, fwdB *forwardFunc
 }
 
-// NewRelay pairs two legs. Neither may already be receiving.
+// NewRelay pairs two legs. A leg may have been in an earlier relay (a
+// transfer re-bridges it); that relay must be stopped first.
 func NewRelay(a, b *Leg) *Relay { return &Relay{a: a, b: b} }
 
 // Start begins relaying in both directions.
 func (r *Relay) Start() {
-	r.a.startLoop(r.forwarder(r.a, r.b))
-	r.b.startLoop(r.forwarder(r.b, r.a))
+	r.fwdA, r.fwdB = r.forwarder(r.a, r.b), r.forwarder(r.b, r.a)
+	r.a.fwd.Store(r.fwdA)
+	r.b.fwd.Store(r.fwdB)
+	r.a.startLoop()
+	r.b.startLoop()
 }
 
-func (r *Relay) forwarder(from, to *Leg) func([]byte, bool) {
-	return func(pkt []byte, isDTMF bool) {
+func (r *Relay) forwarder(from, to *Leg) *forwardFunc {
+	f := forwardFunc(func(pkt []byte, isDTMF bool) {
 		if r.stopped.Load() {
 			return
 		}
@@ -59,11 +64,14 @@ func (r *Relay) forwarder(from, to *Leg) func([]byte, bool) {
 			return // comfort noise or a codec we did not negotiate
 		}
 		to.write(pkt)
-	}
+	})
+	return &f
 }
 
 // Stop ends forwarding. The legs' read loops (and their statistics) go on
 // until the legs are closed, so the caller can still read final stats.
 func (r *Relay) Stop() {
 	r.stopped.Store(true)
+	r.a.fwd.CompareAndSwap(r.fwdA, nil)
+	r.b.fwd.CompareAndSwap(r.fwdB, nil)
 }

@@ -26,6 +26,13 @@ type DTMFPlayer interface {
 	PlayDTMF(ctx context.Context, tenant, uniqueID, digits string) error
 }
 
+// Redirector is the optional engine capability of transferring a live
+// call: the named channel stays, its partner is dropped, and the channel is
+// connected to a new destination.
+type Redirector interface {
+	Redirect(ctx context.Context, tenant, uniqueID, dest string) error
+}
+
 // Engine is what the core needs from a telephony engine to carry out
 // commands. Facts flow the other way, through Core's reporting methods.
 type Engine interface {
@@ -303,6 +310,25 @@ func (c *Core) DTMFReceived(ch *Channel, digit rune, via string) {
 	}
 	snap := *live
 	c.publishLocked(t.name, Event{Type: EvDTMF, Channel: &snap, Digit: string(digit), Via: via})
+}
+
+// CallTransferred records that newCh replaced old in the call, which now
+// goes to dest, and publishes call.transferred so clients can follow the
+// call across the id change.
+func (c *Core) CallTransferred(tenant, callID string, old, newCh *Channel, dest string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	cs := t.calls[callID]
+	if cs == nil {
+		return
+	}
+	cs.call.To = dest
+	snap := *newCh
+	if live := t.channels[newCh.UniqueID]; live != nil {
+		snap = *live
+	}
+	c.publishLocked(tenant, Event{Type: EvCallTransferred, Call: cs.snapshot(), Channel: &snap, Replaces: old.UniqueID})
 }
 
 // CallAnswered marks the call as connected end to end.
@@ -664,6 +690,41 @@ func (c *Core) PriorityCall(ctx context.Context, req OriginateRequest) (Call, er
 		}
 	}
 	return c.Originate(ctx, req)
+}
+
+// Redirect transfers the call of channel id (unique id or name; a call id
+// means its first channel) to dest: the channel stays, its partner leaves.
+func (c *Core) Redirect(ctx context.Context, tenant, id, dest string) error {
+	if !validNumber(dest) {
+		return fmt.Errorf("redirect: %q is not a dialable number: %w", dest, ErrInvalidArgument)
+	}
+	c.mu.Lock()
+	t := c.tenants[tenant]
+	eng := c.engine
+	var target string
+	if t != nil {
+		if ch := t.channels[id]; ch != nil {
+			target = ch.UniqueID
+		} else {
+			for _, ch := range t.channels {
+				if ch.Name == id {
+					target = ch.UniqueID
+				}
+			}
+		}
+	}
+	c.mu.Unlock()
+	if t == nil {
+		return fmt.Errorf("redirect: %w", ErrUnknownTenant)
+	}
+	if target == "" {
+		return fmt.Errorf("redirect %s: %w", id, ErrNotFound)
+	}
+	r, ok := eng.(Redirector)
+	if !ok {
+		return fmt.Errorf("redirect: %w", ErrNotSupported)
+	}
+	return r.Redirect(ctx, tenant, target, dest)
 }
 
 // MaxDTMFDigits bounds one PlayDTMF request.

@@ -15,6 +15,9 @@ const (
 	EvCallAnswered   EventType = "call.answered"
 	EvCallEnded      EventType = "call.ended"
 	EvDTMF           EventType = "channel.dtmf"
+	// EvCallTransferred: a channel of the call was replaced by a new one
+	// (redirect); Replaces names the old channel's unique id.
+	EvCallTransferred EventType = "call.transferred"
 )
 
 // Event is one fact published by the core. Exactly the fields relevant to
@@ -32,4 +35,7 @@ type Event struct {
 	// came: "rfc4733" or "info".
 	Digit string `json:"digit,omitempty"`
 	Via   string `json:"via,omitempty"`
+	// Replaces is, in call.transferred, the unique id of the channel that
+	// left the call; Channel is the one that took its place.
+	Replaces string `json:"replaces,omitempty"`
 }

@@ -58,7 +58,8 @@ type call struct {
 	chanIDs []string // unique ids of the call's channels; guarded by e.mu
 
 	stopOnce sync.Once
-	stopCh   chan struct{} // closed to request a hangup
+	stopCh   chan struct{}    // closed to request a hangup
+	redirect chan redirectReq // transfers of the answered call
 	stopBy   string
 	done     chan struct{} // closed when the CDR is written
 
@@ -123,7 +124,7 @@ func (c *call) setEnd(status pbx.EndStatus, code int, by string) {
 }
 
 func newCall(e *Engine, t *tenant, from, to string, originated bool) *call {
-	return &call{e: e, t: t, from: from, to: to, originated: originated,
+	return &call{e: e, t: t, from: from, to: to, originated: originated, redirect: make(chan redirectReq, 1),
 		stopCh: make(chan struct{}), done: make(chan struct{}), started: time.Now()}
 }
 
@@ -387,37 +388,136 @@ func (c *call) byeLeg(l *leg) {
 }
 
 // bridge relays media between the answered legs until one side hangs up or
-// a hangup is requested; then it tears everything down.
+// a hangup is requested; then it tears everything down. A redirect swaps
+// one leg for a new one and bridges again.
 func (c *call) bridge() {
 	e := c.e
 	e.setupDone(c)
-	relay := media.NewRelay(c.a.rtp, c.b.rtp)
-	relay.Start()
 	c.mu.Lock()
 	c.codec = c.a.rtp.Codec()
 	c.mu.Unlock()
 	e.core.CallAnswered(c.t.Name, c.id)
 
-	var by string
-	select {
-	case <-c.a.ctx().Done():
-		by = "caller"
-		c.byeLeg(c.b)
-	case <-c.b.ctx().Done():
-		by = "callee"
-		c.byeLeg(c.a)
-	case <-c.stopCh:
-		by = c.stopBy
-		var wg sync.WaitGroup
-		for _, l := range []*leg{c.a, c.b} {
-			wg.Add(1)
-			go func() { defer wg.Done(); c.byeLeg(l) }()
+	for {
+		relay := media.NewRelay(c.a.rtp, c.b.rtp)
+		relay.Start()
+		var by string
+		select {
+		case <-c.a.ctx().Done():
+			by = "caller"
+			c.byeLeg(c.b)
+		case <-c.b.ctx().Done():
+			by = "callee"
+			c.byeLeg(c.a)
+		case <-c.stopCh:
+			by = c.stopBy
+			var wg sync.WaitGroup
+			for _, l := range []*leg{c.a, c.b} {
+				wg.Add(1)
+				go func() { defer wg.Done(); c.byeLeg(l) }()
+			}
+			wg.Wait()
+		case rd := <-c.redirect:
+			relay.Stop()
+			if c.transfer(rd) {
+				continue
+			}
+			return
 		}
-		wg.Wait()
+		relay.Stop()
+		c.setEnd(pbx.EndAnswer, 200, by)
+		return
 	}
-	relay.Stop()
-	c.setEnd(pbx.EndAnswer, 200, by)
 }
+
+// redirectReq asks an answered call to connect keep (a channel unique id)
+// to a new target.
+type redirectReq struct {
+	keep string
+	tgt  target
+	dest string
+}
+
+// transfer drops the partner of rd.keep, dials rd.tgt and makes the result
+// the call's other leg. It reports whether the call goes on.
+func (c *call) transfer(rd redirectReq) bool {
+	e := c.e
+	keep, drop := c.a, c.b
+	if c.b.ch.UniqueID == rd.keep {
+		keep, drop = c.b, c.a
+	}
+	c.byeLeg(drop)
+	e.core.HangupChannel(drop.ch, "transferred")
+	e.mu.Lock()
+	delete(e.dialogs, drop.sipCallID)
+	e.mu.Unlock()
+	drop.rtp.Close()
+
+	ch, err := c.addChannel(rd.tgt.channelSpec(keep.ch.CallerIDNum, keep.ch.CallerIDName))
+	if err != nil {
+		c.byeLeg(keep)
+		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
+		return false
+	}
+	e.core.CallTransferred(c.t.Name, c.id, drop.ch, ch, rd.dest)
+	ctx, done := c.ringCtx(e.cfg.RingTimeout, keep.ctx().Done())
+	codec := keep.rtp.Codec()
+	nb, status, code := c.dial(ctx, rd.tgt, ch, keep.ch.CallerIDNum, keep.ch.CallerIDName, &codec, nil)
+	cause := done()
+	if nb == nil {
+		by := "callee"
+		if errors.Is(cause, errCallerGone) {
+			by = "caller"
+		} else if errors.Is(cause, errHangupReq) {
+			by = c.stopBy
+		}
+		c.byeLeg(keep)
+		// Keep drop as the call's other leg so the CDR still has its stats.
+		c.setEnd(status, code, by)
+		return false
+	}
+	c.setLeg(false, keep)
+	c.setLeg(true, nb)
+	return true
+}
+
+// Redirect implements pbx.Redirector for answered calls: the channel
+// uniqueID stays and is connected to dest; its partner is hung up.
+func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) error {
+	e.mu.Lock()
+	var found *call
+	answered := false
+	for _, c := range e.calls {
+		if c.t.Name != tenant {
+			continue
+		}
+		for _, l := range []*leg{c.a, c.b} {
+			if l != nil && l.ch.UniqueID == uniqueID {
+				found = c
+				answered = c.a != nil && c.b != nil && !c.inSetup
+			}
+		}
+	}
+	e.mu.Unlock()
+	if found == nil {
+		return fmt.Errorf("redirect %s: %w", uniqueID, pbx.ErrNotFound)
+	}
+	if !answered {
+		return fmt.Errorf("redirect %s: only answered calls can be redirected so far: %w", uniqueID, pbx.ErrNotSupported)
+	}
+	tgt, status, _ := e.route(found.t, dest)
+	if status != "" {
+		return fmt.Errorf("redirect to %s: %s: %w", dest, status, pbx.ErrUnavailable)
+	}
+	select {
+	case found.redirect <- redirectReq{keep: uniqueID, tgt: tgt, dest: dest}:
+		return nil
+	default:
+		return fmt.Errorf("redirect %s: a redirect is already in progress: %w", uniqueID, pbx.ErrBusy)
+	}
+}
+
+var _ pbx.Redirector = (*Engine)(nil)
 
 // finish closes media, writes the CDR and forgets the call.
 func (c *call) finish() {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,4 +312,56 @@ func TestPriorityCallClearsTheTarget(t *testing.T) {
 		t.Fatalf("priority call to a non-extension: %v", err)
 	}
 	_ = f
+}
+
+func TestRedirectAnsweredCall(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	f := r.phones(t, 100*time.Millisecond, "100", "101", "102")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := make(chan demobot.CallResult, 1)
+	go func() {
+		cr, _ := f.Call(ctx, "100", "101", 2500*time.Millisecond)
+		res <- cr
+	}()
+	ev := r.waitEvent(t, pbx.EvCallAnswered)
+	var caller, callee pbx.Channel
+	for _, ch := range ev.Call.Channels {
+		if ch.Exten == "100" {
+			caller = ch
+		} else {
+			callee = ch
+		}
+	}
+	if err := r.core.Redirect(ctx, "t", caller.UniqueID, "555"); err == nil {
+		t.Fatal("redirect to an unroutable number accepted")
+	}
+	if err := r.core.Redirect(ctx, "t", caller.Name, "102"); err != nil {
+		t.Fatal(err)
+	}
+	tr := r.waitEvent(t, pbx.EvCallTransferred)
+	if tr.Replaces != callee.UniqueID || tr.Channel.Exten != "102" || tr.Call.ID != ev.Call.ID || tr.Call.To != "102" {
+		t.Fatalf("transfer event: replaces %s channel %+v call %+v", tr.Replaces, tr.Channel, tr.Call)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if x, _ := r.core.Extension("t", "102"); x.State == pbx.StateInUse {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("102 never in use")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if x, _ := r.core.Extension("t", "101"); x.State != pbx.StateIdle {
+		t.Fatalf("101 after transfer: %v", x.State)
+	}
+	cr := <-res
+	if !cr.Answered || cr.Frequency != 440 {
+		t.Fatalf("caller: %+v", cr)
+	}
+	c := r.waitEnded(t)
+	if c.Dst != "102" || c.Disposition != pbx.DispAnswered || !strings.HasPrefix(c.DstChannel, "SIP/102-") || c.HangupBy != "caller" {
+		t.Fatalf("cdr %+v", c)
+	}
 }

@@ -34,6 +34,7 @@ type Core interface {
 	PriorityCall(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
 	Hangup(ctx context.Context, tenant, id string) error
 	PlayDTMF(ctx context.Context, tenant, id, digits string) error
+	Redirect(ctx context.Context, tenant, id, dest string) error
 	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
 }
 
@@ -87,6 +88,7 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("POST /api/v1/calls", auth.ControlCalls, api.originate)
 	api.handle("DELETE /api/v1/calls/{id}", auth.ControlCalls, api.hangup)
 	api.handle("POST /api/v1/channels/{id}/dtmf", auth.ControlCalls, api.playDTMF)
+	api.handle("POST /api/v1/channels/{id}/redirect", auth.ControlCalls, api.redirect)
 	api.handle("GET /api/v1/cdrs", auth.ReadCDRs, api.listCDRs)
 	api.handle("GET /api/v1/cdrs/{id}", auth.ReadCDRs, api.getCDR)
 	api.handle("GET /api/v1/events", auth.ReadEvents, api.events)
@@ -369,6 +371,30 @@ func (a *API) playDTMF(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) redirect(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body struct {
+		To string `json:"to"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
+		return
+	}
+	id := r.PathValue("id")
+	if p.Restricted() && !a.ownsChannel(p, id) {
+		writeError(w, http.StatusForbidden, "forbidden", "you may only redirect your own calls")
+		return
+	}
+	if err := a.core.Redirect(r.Context(), p.Tenant, id, body.To); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// The transfer proceeds asynchronously; call.transferred and the new
+	// channel's events tell how it goes.
+	w.WriteHeader(http.StatusAccepted)
 }
 
 // parseCDRQuery reads the CDR filter from a query string.

@@ -239,6 +239,10 @@ func TestOriginateHangupAndCDRs(t *testing.T) {
 		{"admin:admin-pass", "/api/v1/channels/nope/dtmf", `{"digits":"1"}`, 404},
 		{"1001:user-pass", "/api/v1/channels/" + ccall.ID + "/dtmf", `{"digits":"1"}`, 403},
 		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/dtmf", `{"digits":"1"}`, 501}, // the fake engine cannot play digits
+		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/redirect", `{"to":"1;2"}`, 400},
+		{"admin:admin-pass", "/api/v1/channels/nope/redirect", `{"to":"1001"}`, 404},
+		{"1001:user-pass", "/api/v1/channels/" + ccall.ID + "/redirect", `{"to":"1001"}`, 403},
+		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/redirect", `{"to":"1001"}`, 501}, // nor redirect
 	} {
 		if st, body := f.do(t, "POST", tc.path, tc.cred, tc.body); st != tc.status {
 			t.Errorf("dtmf %s as %s: %d %s", tc.body, tc.cred, st, body)
