@@ -33,6 +33,12 @@ type Redirector interface {
 	Redirect(ctx context.Context, tenant, uniqueID, dest string) error
 }
 
+// Picker is the optional engine capability of call pickup: another
+// extension takes a ringing call.
+type Picker interface {
+	Pickup(ctx context.Context, tenant, uniqueID, by string) error
+}
+
 // Engine is what the core needs from a telephony engine to carry out
 // commands. Facts flow the other way, through Core's reporting methods.
 type Engine interface {
@@ -725,6 +731,43 @@ func (c *Core) Redirect(ctx context.Context, tenant, id, dest string) error {
 		return fmt.Errorf("redirect: %w", ErrNotSupported)
 	}
 	return r.Redirect(ctx, tenant, target, dest)
+}
+
+// Pickup lets extension by take the ringing call of channel id (unique id,
+// channel name, or call id).
+func (c *Core) Pickup(ctx context.Context, tenant, id, by string) error {
+	c.mu.Lock()
+	t := c.tenants[tenant]
+	eng := c.engine
+	var target string
+	if t != nil {
+		if cs := t.calls[id]; cs != nil {
+			target = cs.call.ID
+		} else if ch := t.channels[id]; ch != nil {
+			target = ch.UniqueID
+		} else {
+			for _, ch := range t.channels {
+				if ch.Name == id {
+					target = ch.UniqueID
+				}
+			}
+		}
+	}
+	known := t != nil && t.exts[by] != nil
+	c.mu.Unlock()
+	switch {
+	case t == nil:
+		return fmt.Errorf("pickup: %w", ErrUnknownTenant)
+	case !known:
+		return fmt.Errorf("pickup by %s: %w", by, ErrUnknownExten)
+	case target == "":
+		return fmt.Errorf("pickup %s: %w", id, ErrNotFound)
+	}
+	p, ok := eng.(Picker)
+	if !ok {
+		return fmt.Errorf("pickup: %w", ErrNotSupported)
+	}
+	return p.Pickup(ctx, tenant, target, by)
 }
 
 // MaxDTMFDigits bounds one PlayDTMF request.

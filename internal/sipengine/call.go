@@ -60,6 +60,8 @@ type call struct {
 	stopOnce sync.Once
 	stopCh   chan struct{}    // closed to request a hangup
 	redirect chan redirectReq // transfers of the answered call
+	pickup   chan target      // someone else answers the ringing call
+	pickable bool             // in the ringing phase of an inbound call; guarded by e.mu
 	stopBy   string
 	done     chan struct{} // closed when the CDR is written
 
@@ -71,6 +73,7 @@ type call struct {
 	firstRing time.Time
 	codec     media.Codec
 	history   []HistoryEntry
+	pickedBy  *target // set when a pickup interrupted the ringing
 }
 
 // HistoryEntry is one SIP message of a call, kept for the SIP ladder and
@@ -124,7 +127,7 @@ func (c *call) setEnd(status pbx.EndStatus, code int, by string) {
 }
 
 func newCall(e *Engine, t *tenant, from, to string, originated bool) *call {
-	return &call{e: e, t: t, from: from, to: to, originated: originated, redirect: make(chan redirectReq, 1),
+	return &call{e: e, t: t, from: from, to: to, originated: originated, redirect: make(chan redirectReq, 1), pickup: make(chan target, 1),
 		stopCh: make(chan struct{}), done: make(chan struct{}), started: time.Now()}
 }
 

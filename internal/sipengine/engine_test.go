@@ -365,3 +365,47 @@ func TestRedirectAnsweredCall(t *testing.T) {
 		t.Fatalf("cdr %+v", c)
 	}
 }
+
+func TestPickupRingingCall(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	f := r.phones(t, 100*time.Millisecond, "100", "101")
+	r.phones(t, time.Hour, "102") // rings until cancelled
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := make(chan demobot.CallResult, 1)
+	go func() {
+		cr, _ := f.Call(ctx, "100", "102", time.Second)
+		res <- cr
+	}()
+	var ringing pbx.Channel
+	for ringing.UniqueID == "" {
+		ev := r.waitEvent(t, pbx.EvChannelState)
+		if ev.Channel.Exten == "102" && ev.Channel.State == pbx.ChanRinging {
+			ringing = *ev.Channel
+		}
+	}
+	if err := r.core.Pickup(ctx, "t", ringing.UniqueID, "999"); !errors.Is(err, pbx.ErrUnknownExten) {
+		t.Fatalf("pickup by a non-extension: %v", err)
+	}
+	if err := r.core.Pickup(ctx, "t", ringing.Name, "101"); err != nil {
+		t.Fatal(err)
+	}
+	tr := r.waitEvent(t, pbx.EvCallTransferred)
+	if tr.Replaces != ringing.UniqueID || tr.Channel.Exten != "101" {
+		t.Fatalf("pickup event: %+v", tr)
+	}
+	cr := <-res
+	if !cr.Answered || cr.Frequency != 440 {
+		t.Fatalf("caller after pickup: %+v", cr)
+	}
+	c := r.waitEnded(t)
+	if c.Dst != "101" || !strings.HasPrefix(c.DstChannel, "SIP/101-") || c.Disposition != pbx.DispAnswered {
+		t.Fatalf("cdr %+v", c)
+	}
+	if x, _ := r.core.Extension("t", "102"); x.State != pbx.StateIdle {
+		t.Fatalf("102 still %v after the pickup", x.State)
+	}
+	if err := r.core.Pickup(ctx, "t", c.UniqueID, "101"); !errors.Is(err, pbx.ErrNotFound) {
+		t.Fatalf("pickup of an ended call: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 var (
 	errCallerGone = errors.New("caller hung up")
 	errHangupReq  = errors.New("hangup requested")
+	errPickedUp   = errors.New("picked up by another extension")
 )
 
 var reasons = map[int]string{
@@ -223,9 +224,27 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		return
 	}
 
+	c.setPickable(true)
 	ringCtx, ringDone := c.ringCtx(e.cfg.RingTimeout, a.srv.Context().Done())
 	b, status, code := c.dial(ringCtx, tgt, bch, a.ch.CallerIDNum, a.ch.CallerIDName, &codec, func() { c.respondA(sip.StatusRinging) })
 	cause := ringDone()
+	for errors.Is(cause, errPickedUp) {
+		// Someone else takes the call: ring them instead (a phone that
+		// picks up answers at once).
+		c.mu.Lock()
+		tg := *c.pickedBy
+		c.mu.Unlock()
+		pch, err := c.addChannel(tg.channelSpec(a.ch.CallerIDNum, a.ch.CallerIDName))
+		if err != nil {
+			break
+		}
+		e.core.CallTransferred(c.t.Name, c.id, bch, pch, tg.number)
+		bch = pch
+		ringCtx, ringDone = c.ringCtx(e.cfg.RingTimeout, a.srv.Context().Done())
+		b, status, code = c.dial(ringCtx, tg, pch, a.ch.CallerIDNum, a.ch.CallerIDName, &codec, nil)
+		cause = ringDone()
+	}
+	c.setPickable(false)
 
 	if b == nil {
 		switch {

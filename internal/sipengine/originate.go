@@ -66,6 +66,11 @@ func (c *call) ringCtx(timeout time.Duration, gone <-chan struct{}) (context.Con
 			cancel(errCallerGone)
 		case <-c.stopCh:
 			cancel(errHangupReq)
+		case tg := <-c.pickup:
+			c.mu.Lock()
+			c.pickedBy = &tg
+			c.mu.Unlock()
+			cancel(errPickedUp)
 		case <-ctx.Done():
 		}
 	}()

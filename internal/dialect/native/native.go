@@ -35,6 +35,7 @@ type Core interface {
 	Hangup(ctx context.Context, tenant, id string) error
 	PlayDTMF(ctx context.Context, tenant, id, digits string) error
 	Redirect(ctx context.Context, tenant, id, dest string) error
+	Pickup(ctx context.Context, tenant, id, by string) error
 	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
 }
 
@@ -89,6 +90,7 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("DELETE /api/v1/calls/{id}", auth.ControlCalls, api.hangup)
 	api.handle("POST /api/v1/channels/{id}/dtmf", auth.ControlCalls, api.playDTMF)
 	api.handle("POST /api/v1/channels/{id}/redirect", auth.ControlCalls, api.redirect)
+	api.handle("POST /api/v1/channels/{id}/pickup", auth.ControlCalls, api.pickup)
 	api.handle("GET /api/v1/cdrs", auth.ReadCDRs, api.listCDRs)
 	api.handle("GET /api/v1/cdrs/{id}", auth.ReadCDRs, api.getCDR)
 	api.handle("GET /api/v1/events", auth.ReadEvents, api.events)
@@ -394,6 +396,30 @@ func (a *API) redirect(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	}
 	// The transfer proceeds asynchronously; call.transferred and the new
 	// channel's events tell how it goes.
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (a *API) pickup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body struct {
+		By string `json:"by"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
+		return
+	}
+	if body.By == "" {
+		body.By = p.Extension
+	}
+	if p.Restricted() && body.By != p.Extension {
+		writeError(w, http.StatusForbidden, "forbidden", "you may only pick up calls for your own extension")
+		return
+	}
+	if err := a.core.Pickup(r.Context(), p.Tenant, r.PathValue("id"), body.By); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
 

@@ -243,6 +243,9 @@ func TestOriginateHangupAndCDRs(t *testing.T) {
 		{"admin:admin-pass", "/api/v1/channels/nope/redirect", `{"to":"1001"}`, 404},
 		{"1001:user-pass", "/api/v1/channels/" + ccall.ID + "/redirect", `{"to":"1001"}`, 403},
 		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/redirect", `{"to":"1001"}`, 501}, // nor redirect
+		{"1001:user-pass", "/api/v1/channels/" + ccall.ID + "/pickup", `{"by":"1002"}`, 403},
+		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/pickup", `{"by":"999"}`, 404},
+		{"admin:admin-pass", "/api/v1/channels/" + ccall.ID + "/pickup", `{"by":"1001"}`, 501}, // nor pickup
 	} {
 		if st, body := f.do(t, "POST", tc.path, tc.cred, tc.body); st != tc.status {
 			t.Errorf("dtmf %s as %s: %d %s", tc.body, tc.cred, st, body)
