@@ -224,6 +224,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	e.srv.OnAck(e.handleAck)
 	e.srv.OnBye(e.handleBye)
 	e.srv.OnInfo(e.handleInfo)
+	e.srv.OnRefer(e.handleRefer)
 	e.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching a live INVITE is answered by the transaction layer;
 		// one that reaches us matched nothing.
@@ -232,7 +233,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	})
 	e.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"))
+		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, NOTIFY"))
 		_ = tx.Respond(res)
 	})
 	e.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {

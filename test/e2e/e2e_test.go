@@ -189,7 +189,7 @@ func (s *server) sipp(t *testing.T, scenario string, args ...string) (int, strin
 		t.Fatal(err)
 	}
 	inf := filepath.Join(dir, "users.csv")
-	if err := os.WriteFile(inf, []byte("SEQUENTIAL\nmojacentrala.local;2001;\n"), 0o644); err != nil {
+	if err := os.WriteFile(inf, []byte("SEQUENTIAL\nmojacentrala.local;2001;1004;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	base := []string{s.sip, "-sf", scenario, "-inf", inf, "-i", "127.0.0.1", "-mi", "127.0.0.1",
@@ -277,6 +277,30 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 			t.Fatalf("2001 went through states %v, want %v", states, want)
 		}
 	})
+	t.Run("REFER from the phone transfers the callee", func(t *testing.T) {
+		events := dialEvents(t, s)
+		// 2001 calls bot 1001 and transfers it to bot 1004 (field2 of the csv).
+		if code, out := s.sipp(t, "testdata/call_refer.xml", "-s", "1001", "-au", "2001", "-ap", "demo"); code != 0 {
+			t.Fatalf("REFER scenario failed (exit %d):\n%s", code, out)
+		}
+		e := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.transferred" }, 10*time.Second)
+		call, _ := e["call"].(map[string]any)
+		ch, _ := e["channel"].(map[string]any)
+		if call["to"] != "1004" || ch["exten"] != "1004" || e["replaces"] == "" {
+			t.Fatalf("transfer event %v", e)
+		}
+		waitEvent(t, events, func(e map[string]any) bool {
+			c, _ := e["channel"].(map[string]any)
+			return e["type"] == "channel.state" && c["exten"] == "1004" && c["state"] == "up"
+		}, 10*time.Second)
+		// The bots would talk forever: hang up by API, then the CDR names 1004.
+		s.delete(t, "/api/v1/calls/"+call["id"].(string), 204)
+		ended := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.ended" }, 10*time.Second)
+		cdr, _ := ended["cdr"].(map[string]any)
+		if cdr["dst"] != "1004" || cdr["src"] != "2001" || cdr["disposition"] != "ANSWERED" {
+			t.Fatalf("CDR after REFER: %v", cdr)
+		}
+	})
 	t.Run("SIP INFO digit becomes an event", func(t *testing.T) {
 		events := dialEvents(t, s)
 		if code, out := s.sipp(t, "testdata/call_info.xml", "-s", "1002", "-au", "2001", "-ap", "demo", "-d", "500"); code != 0 {
@@ -308,7 +332,7 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 	}
 
 	// Every finished call left a CDR with the right disposition.
-	want := map[string]string{"1001": "ANSWERED", "1002": "ANSWERED", "1003": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
+	want := map[string]string{"1001": "ANSWERED", "1002": "ANSWERED", "1003": "ANSWERED", "1004": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var page cdrPage
