@@ -484,20 +484,26 @@ func (c *call) transfer(rd redirectReq) bool {
 	return true
 }
 
-// Redirect implements pbx.Redirector for answered calls: the channel
-// uniqueID stays and is connected to dest; its partner is hung up.
+// Redirect implements pbx.Redirector: the channel uniqueID stays and is
+// connected to dest; its partner is hung up (answered call) or stops
+// ringing (the caller's channel of a ringing inbound call).
 func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) error {
 	e.mu.Lock()
 	var found *call
-	answered := false
+	answered, ringingCaller := false, false
 	for _, c := range e.calls {
 		if c.t.Name != tenant {
 			continue
 		}
+		for _, id := range c.chanIDs {
+			if id == uniqueID {
+				found = c // a channel of the call, maybe still ringing
+			}
+		}
 		for _, l := range []*leg{c.a, c.b} {
 			if l != nil && l.ch.UniqueID == uniqueID {
-				found = c
 				answered = c.a != nil && c.b != nil && !c.inSetup
+				ringingCaller = c.pickable && l == c.a
 			}
 		}
 	}
@@ -505,12 +511,22 @@ func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) erro
 	if found == nil {
 		return fmt.Errorf("redirect %s: %w", uniqueID, pbx.ErrNotFound)
 	}
-	if !answered {
-		return fmt.Errorf("redirect %s: only answered calls can be redirected so far: %w", uniqueID, pbx.ErrNotSupported)
-	}
 	tgt, status, _ := e.route(found.t, dest)
 	if status != "" {
 		return fmt.Errorf("redirect to %s: %s: %w", dest, status, pbx.ErrUnavailable)
+	}
+	if ringingCaller {
+		// A caller still hearing ringback: stop ringing the old target and
+		// ring the new one, as a pickup does.
+		select {
+		case found.pickup <- tgt:
+			return nil
+		default:
+			return fmt.Errorf("redirect %s: already being redirected: %w", uniqueID, pbx.ErrBusy)
+		}
+	}
+	if !answered {
+		return fmt.Errorf("redirect %s: only the caller's channel of a ringing call, or an answered call, can be redirected: %w", uniqueID, pbx.ErrInvalidArgument)
 	}
 	select {
 	case found.redirect <- redirectReq{keep: uniqueID, tgt: tgt, dest: dest}:

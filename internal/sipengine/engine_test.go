@@ -409,3 +409,37 @@ func TestPickupRingingCall(t *testing.T) {
 		t.Fatalf("pickup of an ended call: %v", err)
 	}
 }
+
+func TestRedirectRingingCall(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	f := r.phones(t, 100*time.Millisecond, "100", "101")
+	r.phones(t, time.Hour, "102")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := make(chan demobot.CallResult, 1)
+	go func() {
+		cr, _ := f.Call(ctx, "100", "102", time.Second)
+		res <- cr
+	}()
+	var caller pbx.Channel
+	for {
+		ev := r.waitEvent(t, pbx.EvChannelState)
+		if ev.Channel.Exten == "102" && ev.Channel.State == pbx.ChanRinging {
+			break
+		}
+	}
+	calls, _ := r.core.Calls("t")
+	caller = calls[0].Channels[0]
+	if err := r.core.Redirect(ctx, "t", calls[0].Channels[1].UniqueID, "101"); !errors.Is(err, pbx.ErrInvalidArgument) {
+		t.Fatalf("redirecting the ringing side: %v", err)
+	}
+	if err := r.core.Redirect(ctx, "t", caller.UniqueID, "101"); err != nil {
+		t.Fatal(err)
+	}
+	if cr := <-res; !cr.Answered {
+		t.Fatalf("caller after redirect: %+v", cr)
+	}
+	if c := r.waitEnded(t); c.Dst != "101" || c.Disposition != pbx.DispAnswered {
+		t.Fatalf("cdr %+v", c)
+	}
+}
