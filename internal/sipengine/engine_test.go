@@ -178,6 +178,7 @@ func TestCallCancelAndHangupPaths(t *testing.T) {
 			done <- res
 		}()
 		ev := r.waitEvent(t, pbx.EvCallAnswered)
+		time.Sleep(500 * time.Millisecond) // let the caller hear the callee
 		if err := r.core.Hangup(ctx, "t", ev.Call.ID); err != nil {
 			t.Fatal(err)
 		}
