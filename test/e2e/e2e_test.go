@@ -137,7 +137,36 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	s.waitRegistered(t, "12", "13", "1001", "1003", "1004")
 	return s
+}
+
+// waitRegistered waits until the demo bots exts have registered: /healthz
+// answers before the bots' first REGISTER has gone through.
+func (s *server) waitRegistered(t *testing.T, exts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for _, x := range exts {
+		for {
+			var ext struct {
+				Registered bool `json:"registered"`
+			}
+			req, _ := http.NewRequest("GET", "http://"+s.http+"/api/v1/extensions/"+x, nil)
+			req.SetBasicAuth("admin", "admin")
+			res, err := http.DefaultClient.Do(req)
+			if err == nil {
+				_ = json.NewDecoder(res.Body).Decode(&ext)
+				res.Body.Close()
+			}
+			if ext.Registered {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("demo bot %s not registered after 15 s:\n%s", x, s.logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
 
 func (s *server) stop() {
