@@ -182,16 +182,20 @@ const (
 	ControlCalls  = "calls.control" // originate and hang up
 	ReadCDRs      = "cdr.read"
 	ReadEvents    = "events.read"
+	// Record starts, pauses and stops recordings (restricted roles: of
+	// their own calls only); ReadRecordings lists and downloads them.
+	Record         = "recordings.control"
+	ReadRecordings = "recordings.read"
 )
 
 // rights per role. "user" may control only calls of its own extension;
 // handlers check that with OwnsExtension.
 var rights = map[string]map[string]bool{
-	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true},
-	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true},
-	"agent":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true},
-	"user":       {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true},
-	"readonly":   {ReadDirectory: true, ReadCalls: true, ReadCDRs: true, ReadEvents: true},
+	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true},
+	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true},
+	"agent":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
+	"user":       {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
+	"readonly":   {ReadDirectory: true, ReadCalls: true, ReadCDRs: true, ReadEvents: true, ReadRecordings: true},
 }
 
 // Can reports whether the principal's role grants action.

@@ -144,6 +144,7 @@ type Trunk struct {
 	Prefix    string `yaml:"prefix"` // "" = any non-internal number
 	Strip     int    `yaml:"strip"`
 	CallerID  string `yaml:"caller_id"`
+	Record    bool   `yaml:"record"` // always record calls through this trunk
 }
 
 type pos struct{ line, col int }

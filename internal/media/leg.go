@@ -50,6 +50,12 @@ type Leg struct {
 	ts     uint32
 	marker bool
 
+	// taps receive decoded audio from the remote (recording, spy,
+	// conference); copy-on-write so the read loop takes no lock for them.
+	tapMu  sync.Mutex
+	taps   atomic.Pointer[[]*tap]
+	nextID uint64
+
 	// fwd is where a Relay wants received packets; swappable so a leg can
 	// be re-bridged to a new party (transfer) without restarting its loop.
 	fwd atomic.Pointer[forwardFunc]
@@ -109,6 +115,42 @@ func (l *Leg) OnAudio(f func(pcm []int16)) {
 	l.mu.Lock()
 	l.onAudio = f
 	l.mu.Unlock()
+}
+
+type tap struct {
+	id uint64
+	f  func([]int16)
+}
+
+// AddTap registers f to receive every decoded audio frame from the remote
+// party (8 kHz linear PCM, usually 160 samples). f runs on the leg's read
+// loop and must not block or keep pcm. The returned function removes it.
+func (l *Leg) AddTap(f func(pcm []int16)) (remove func()) {
+	l.tapMu.Lock()
+	defer l.tapMu.Unlock()
+	l.nextID++
+	id := l.nextID
+	var cur []*tap
+	if p := l.taps.Load(); p != nil {
+		cur = *p
+	}
+	next := append(append([]*tap(nil), cur...), &tap{id: id, f: f})
+	l.taps.Store(&next)
+	return func() {
+		l.tapMu.Lock()
+		defer l.tapMu.Unlock()
+		var cur []*tap
+		if p := l.taps.Load(); p != nil {
+			cur = *p
+		}
+		next := make([]*tap, 0, len(cur))
+		for _, t := range cur {
+			if t.id != id {
+				next = append(next, t)
+			}
+		}
+		l.taps.Store(&next)
+	}
 }
 
 // Stats returns the leg's counters.
@@ -232,13 +274,22 @@ func (l *Leg) readLoop() {
 		if dtmfCB != nil {
 			dtmfCB(digit, dur)
 		}
-		if audioCB != nil && !isDTMF && pt == codec.PT {
+		var taps []*tap
+		if p := l.taps.Load(); p != nil {
+			taps = *p
+		}
+		if (audioCB != nil || len(taps) > 0) && !isDTMF && pt == codec.PT {
 			pcm = pcm[:0]
 			dec := decoder(codec)
 			for _, b := range payload {
 				pcm = append(pcm, dec(b))
 			}
-			audioCB(pcm)
+			if audioCB != nil {
+				audioCB(pcm)
+			}
+			for _, t := range taps {
+				t.f(pcm)
+			}
 		}
 		if f := l.fwd.Load(); f != nil {
 			(*f)(pkt, isDTMF)

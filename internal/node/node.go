@@ -92,13 +92,24 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	for _, t := range cfg.Tenants {
 		te := pbx.TenantEntry{Name: t.Name, Domain: t.Domain}
 		for _, x := range t.Extensions {
-			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name})
+			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record})
+		}
+		for _, tr := range t.Trunks {
+			if tr.Record {
+				te.RecordTrunks = append(te.RecordTrunks, tr.Name)
+			}
 		}
 		dir.Tenants = append(dir.Tenants, te)
 	}
-	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9)})
+	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9),
+		Recordings: n.store, RecordingDir: cfg.Recording.Dir})
 	if err != nil {
 		return nil, err
+	}
+	if k, err := n.core.RecoverRecordings(ctx); err != nil {
+		n.log.Warn("recovering recordings of the previous run", "err", err)
+	} else if k > 0 {
+		n.log.Warn("recordings left open by the previous run marked interrupted", "count", k)
 	}
 
 	sipAddr, err := netip.ParseAddrPort(cfg.Listen.SIP)

@@ -52,16 +52,19 @@ type Engine interface {
 // Core holds the live state of every tenant and is the Service the API
 // adapters call. It is safe for concurrent use.
 type Core struct {
-	log  *slog.Logger
-	now  func() time.Time
-	ids  *IDs
-	bus  *eventbus.Bus[Event]
-	cdrs CDRWriter
+	log    *slog.Logger
+	now    func() time.Time
+	ids    *IDs
+	bus    *eventbus.Bus[Event]
+	cdrs   CDRWriter
+	recs   RecordingStore
+	recDir string
 
-	mu      sync.Mutex
-	engine  Engine
-	tenants map[string]*tenantState
-	closing bool
+	mu         sync.Mutex
+	activeRecs map[string]*activeRecording // by call id; nil value: being set up
+	engine     Engine
+	tenants    map[string]*tenantState
+	closing    bool
 }
 
 type tenantState struct {
@@ -70,6 +73,8 @@ type tenantState struct {
 	exts     map[string]*extState
 	calls    map[string]*callState // by call id
 	channels map[string]*Channel   // by unique id
+	// recordTrunks names the trunks whose calls are always recorded.
+	recordTrunks map[string]bool
 }
 
 type extState struct {
@@ -77,6 +82,7 @@ type extState struct {
 	reg          *Registration
 	channels     map[string]*Channel // live channels of this extension, by unique id
 	state        DeviceState
+	record       bool // always record this extension's calls
 }
 
 type callState struct {
@@ -92,6 +98,10 @@ type Options struct {
 	// FirstSequence seeds unique ids; pass something larger than any id in
 	// the CDR store (the engine's start time in microseconds works).
 	FirstSequence uint64
+	// Recordings indexes recordings kept under RecordingDir/<tenant>/;
+	// without both, recording answers ErrNotSupported.
+	Recordings   RecordingStore
+	RecordingDir string
 }
 
 // NewCore builds the core for a directory. cdrs must not be nil.
@@ -112,18 +122,23 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		bus:     eventbus.New[Event](),
 		cdrs:    cdrs,
 		tenants: map[string]*tenantState{},
+		recs:    opts.Recordings, recDir: opts.RecordingDir,
+		activeRecs: map[string]*activeRecording{},
 	}
 	for _, t := range dir.Tenants {
 		if _, dup := c.tenants[t.Name]; dup {
 			return nil, fmt.Errorf("pbx: tenant %q defined twice", t.Name)
 		}
 		ts := &tenantState{name: t.Name, domain: t.Domain, exts: map[string]*extState{},
-			calls: map[string]*callState{}, channels: map[string]*Channel{}}
+			calls: map[string]*callState{}, channels: map[string]*Channel{}, recordTrunks: map[string]bool{}}
+		for _, tr := range t.RecordTrunks {
+			ts.recordTrunks[tr] = true
+		}
 		for _, e := range t.Extensions {
 			if _, dup := ts.exts[e.Number]; dup {
 				return nil, fmt.Errorf("pbx: tenant %q: extension %q defined twice", t.Name, e.Number)
 			}
-			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable}
+			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable, record: e.Record}
 		}
 		c.tenants[t.Name] = ts
 	}
@@ -348,6 +363,11 @@ func (c *Core) CallAnswered(tenant, callID string) {
 	}
 	cs.call.Answered = c.now()
 	c.publishLocked(tenant, Event{Type: EvCallAnswered, Call: cs.snapshot()})
+	if t.wantsRecordingLocked(cs) {
+		c.mu.Unlock()
+		c.autoRecord(tenant, callID)
+		c.mu.Lock()
+	}
 }
 
 // HangupChannel records that a channel ended.

@@ -18,6 +18,10 @@ const (
 	// EvCallTransferred: a channel of the call was replaced by a new one
 	// (redirect); Replaces names the old channel's unique id.
 	EvCallTransferred EventType = "call.transferred"
+	// Recording events carry the recording's index entry.
+	EvRecordingStarted EventType = "recording.started"
+	EvRecordingState   EventType = "recording.state" // paused or resumed
+	EvRecordingStopped EventType = "recording.stopped"
 )
 
 // Event is one fact published by the core. Exactly the fields relevant to
@@ -38,4 +42,6 @@ type Event struct {
 	// Replaces is, in call.transferred, the unique id of the channel that
 	// left the call; Channel is the one that took its place.
 	Replaces string `json:"replaces,omitempty"`
+	// Recording is set on recording.* events.
+	Recording *Recording `json:"recording,omitempty"`
 }

@@ -13,12 +13,15 @@ type TenantEntry struct {
 	Name       string
 	Domain     string
 	Extensions []ExtensionEntry
+	// RecordTrunks names trunks whose calls are always recorded.
+	RecordTrunks []string
 }
 
 // ExtensionEntry is one extension of the directory.
 type ExtensionEntry struct {
 	Number string
 	Name   string
+	Record bool // always record this extension's calls
 }
 
 // Direction of a channel as seen from switchboard.

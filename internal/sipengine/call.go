@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -31,6 +32,7 @@ type leg struct {
 	localSDP  []byte
 	userAgent string
 	ip        string
+	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 }
 
 func (l *leg) ctx() context.Context {
@@ -74,6 +76,8 @@ type call struct {
 	codec     media.Codec
 	history   []HistoryEntry
 	pickedBy  *target // set when a pickup interrupted the ringing
+	recs      []*callRecording
+	finished  bool // no new recordings once finish started
 }
 
 // HistoryEntry is one SIP message of a call, kept for the SIP ladder and
@@ -357,12 +361,24 @@ func (c *call) addChannel(spec pbx.ChannelSpec) (*pbx.Channel, error) {
 // read them from other goroutines).
 func (c *call) setLeg(isB bool, l *leg) {
 	c.e.mu.Lock()
+	var old *leg
 	if isB {
-		c.b = l
+		old, c.b = c.b, l
+		l.party.Store(1)
 	} else {
-		c.a = l
+		old, c.a = c.a, l
+		l.party.Store(0)
 	}
 	c.e.mu.Unlock()
+	if old == l {
+		return
+	}
+	c.mu.Lock()
+	recs := append([]*callRecording(nil), c.recs...)
+	c.mu.Unlock()
+	for _, r := range recs {
+		r.attach(l)
+	}
 }
 
 // byeLeg ends one answered leg with a bounded wait.
@@ -543,6 +559,7 @@ func (c *call) finish() {
 	e := c.e
 	defer close(c.done)
 	defer e.untrack(c)
+	c.stopRecordings()
 	q := c.quality()
 	for _, l := range []*leg{c.a, c.b} {
 		if l != nil && l.rtp != nil {

@@ -51,15 +51,21 @@ type rig struct {
 const domain = "t.local"
 
 func newRig(t *testing.T, ringTimeout time.Duration) *rig {
+	return newRigWith(t, ringTimeout, pbx.Options{}, nil)
+}
+
+// newRigWith builds a rig with core options and extensions marked
+// always-record.
+func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, record map[string]bool) *rig {
 	t.Helper()
 	cdrs := &memCDRs{}
 	var exts []pbx.ExtensionEntry
 	var sexts []Extension
 	for _, n := range []string{"100", "101", "102"} {
-		exts = append(exts, pbx.ExtensionEntry{Number: n})
+		exts = append(exts, pbx.ExtensionEntry{Number: n, Record: record[n]})
 		sexts = append(sexts, Extension{Number: n, Name: "Ext " + n, HA1: HA1(n, domain, "pw-"+n)})
 	}
-	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "t", Domain: domain, Extensions: exts}}}, cdrs, pbx.Options{})
+	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "t", Domain: domain, Extensions: exts}}}, cdrs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +89,15 @@ func newRig(t *testing.T, ringTimeout time.Duration) *rig {
 }
 
 func (r *rig) phones(t *testing.T, delay time.Duration, numbers ...string) *demobot.Farm {
+	return r.phonesTone(t, delay, 440, numbers...)
+}
+
+// phonesTone starts bots that play toneHz, so tests can tell parties apart
+// by ear.
+func (r *rig) phonesTone(t *testing.T, delay time.Duration, toneHz float64, numbers ...string) *demobot.Farm {
 	t.Helper()
 	ports, _ := media.NewPortAllocator(lo, 34000, 34998, 0)
-	f, err := demobot.NewFarm(demobot.FarmConfig{PBX: r.eng.Addr(), Domain: domain, ListenIP: lo, Ports: ports, AnswerDelay: delay})
+	f, err := demobot.NewFarm(demobot.FarmConfig{PBX: r.eng.Addr(), Domain: domain, ListenIP: lo, Ports: ports, AnswerDelay: delay, ToneHz: toneHz})
 	if err != nil {
 		t.Fatal(err)
 	}

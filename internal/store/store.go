@@ -18,6 +18,9 @@ var (
 	ErrInvalidFilter = errors.New("store: invalid filter")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store: closed")
+	// ErrConflict is returned when a unique key (a recording's file name)
+	// is taken.
+	ErrConflict = errors.New("store: already exists")
 )
 
 // Paging limits shared by every backend.

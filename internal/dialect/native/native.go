@@ -37,6 +37,13 @@ type Core interface {
 	Redirect(ctx context.Context, tenant, id, dest string) error
 	Pickup(ctx context.Context, tenant, id, by string) error
 	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
+
+	StartRecording(ctx context.Context, tenant, id string, opts pbx.RecordOptions) (pbx.Recording, error)
+	StopRecording(ctx context.Context, tenant, id string) (pbx.Recording, error)
+	PauseRecording(ctx context.Context, tenant, id string, paused bool) (pbx.Recording, error)
+	GetRecording(ctx context.Context, tenant, id string) (pbx.Recording, error)
+	QueryRecordings(ctx context.Context, f pbx.RecordingFilter) ([]pbx.Recording, int, error)
+	RecordingPath(r pbx.Recording) (string, error)
 }
 
 // CDRReader is what the API needs of the CDR store.
@@ -94,6 +101,13 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("GET /api/v1/cdrs", auth.ReadCDRs, api.listCDRs)
 	api.handle("GET /api/v1/cdrs/{id}", auth.ReadCDRs, api.getCDR)
 	api.handle("GET /api/v1/events", auth.ReadEvents, api.events)
+	api.handle("POST /api/v1/recordings", auth.Record, api.startRecording)
+	for _, action := range []string{"stop", "pause", "resume"} {
+		api.handle("POST /api/v1/recordings/{id}/"+action, auth.Record, api.recordingAction(action))
+	}
+	api.handle("GET /api/v1/recordings", auth.ReadRecordings, api.listRecordings)
+	api.handle("GET /api/v1/recordings/{id}", auth.ReadRecordings, api.getRecording)
+	api.handle("GET /api/v1/recordings/{id}/audio", auth.ReadRecordings, api.recordingAudio)
 	return api
 }
 
@@ -196,6 +210,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusConflict, "unavailable"
 	case errors.Is(err, pbx.ErrBusy):
 		return http.StatusConflict, "busy"
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, pbx.ErrNotSupported):
 		return http.StatusNotImplemented, "not_supported"
 	case errors.Is(err, pbx.ErrShuttingDown):

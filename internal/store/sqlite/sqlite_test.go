@@ -30,6 +30,10 @@ func TestConformance(t *testing.T) {
 	storetest.TestCDRStore(t, func(t *testing.T) store.CDRStore { return openTemp(t) })
 }
 
+func TestRecordingConformance(t *testing.T) {
+	storetest.TestRecordingStore(t, func(t *testing.T) pbx.RecordingStore { return openTemp(t) })
+}
+
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cdr.db")
 	ctx := context.Background()
@@ -52,8 +56,9 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	defer s.Close()
 	var n int
 	s.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n)
-	if n != 1 {
-		t.Fatalf("%d migrations recorded", n)
+	files, _ := migrations.ReadDir("migrations")
+	if n != len(files) {
+		t.Fatalf("%d migrations recorded, %d embedded", n, len(files))
 	}
 	if _, total, _ := s.QueryCDRs(ctx, pbx.CDRFilter{Tenant: "t"}); total != 1 {
 		t.Fatalf("after reopen: %d rows", total)

@@ -1,0 +1,170 @@
+package native
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// decode reads a JSON body strictly (unknown fields are an error) and
+// answers 400 itself when it cannot. An empty body decodes to the zero
+// value, so optional-only bodies may be left out.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (a *API) startRecording(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var body struct {
+		Call   string `json:"call"` // call id, channel unique id or channel name
+		Name   string `json:"name"`
+		Stereo bool   `json:"stereo"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if body.Call == "" {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "call is required")
+		return
+	}
+	if p.Restricted() && !a.ownsChannel(p, body.Call) {
+		writeError(w, http.StatusForbidden, "forbidden", "you may only record your own calls")
+		return
+	}
+	rec, err := a.core.StartRecording(r.Context(), p.Tenant, body.Call, pbx.RecordOptions{Name: body.Name, Stereo: body.Stereo, By: p.Name})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rec)
+}
+
+// recordingAction serves stop, pause and resume.
+func (a *API) recordingAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) { a.recordingDo(w, r, p, action) }
+}
+
+func (a *API) recordingDo(w http.ResponseWriter, r *http.Request, p auth.Principal, action string) {
+	id := r.PathValue("id")
+	if p.Restricted() {
+		rec, err := a.core.GetRecording(r.Context(), p.Tenant, id)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if !a.ownsChannel(p, rec.CallID) {
+			writeError(w, http.StatusForbidden, "forbidden", "you may only control recordings of your own calls")
+			return
+		}
+	}
+	var rec pbx.Recording
+	var err error
+	switch action {
+	case "stop":
+		rec, err = a.core.StopRecording(r.Context(), p.Tenant, id)
+	case "pause":
+		rec, err = a.core.PauseRecording(r.Context(), p.Tenant, id, true)
+	case "resume":
+		rec, err = a.core.PauseRecording(r.Context(), p.Tenant, id, false)
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "action must be stop, pause or resume")
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+func (a *API) listRecordings(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	q := r.URL.Query()
+	f := pbx.RecordingFilter{Tenant: p.Tenant, CallID: q.Get("call"), Number: q.Get("number")}
+	var err error
+	if f.From, err = parseTime(q.Get("from")); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("from: %v", err))
+		return
+	}
+	if f.To, err = parseTime(q.Get("to")); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("to: %v", err))
+		return
+	}
+	for _, k := range []struct {
+		name string
+		dst  *int
+	}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
+		if v := q.Get(k.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("%s %q is not a non-negative integer", k.name, v))
+				return
+			}
+			*k.dst = n
+		}
+	}
+	if len(f.CallID) > 64 || len(f.Number) > 64 {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "filter value longer than 64 characters")
+		return
+	}
+	rows, total, err := a.core.QueryRecordings(r.Context(), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "recordings": rows})
+}
+
+func (a *API) getRecording(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	rec, err := a.core.GetRecording(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+// recordingAudio streams the WAV file (with Range support). The path comes
+// from the index entry, never from the request.
+func (a *API) recordingAudio(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	rec, err := a.core.GetRecording(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	path, err := a.core.RecordingPath(rec)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			writeError(w, http.StatusNotFound, "not_found", "the recording's file is gone (retention or manual deletion)")
+			return
+		}
+		a.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.log.Info("recording downloaded", "user", p.Name, "tenant", p.Tenant, "recording", rec.ID, "remote", r.RemoteAddr)
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", rec.File))
+	http.ServeContent(w, r, rec.File, fi.ModTime(), f)
+}

@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/media"
+)
+
+type recording struct {
+	ID     string `json:"id"`
+	CallID string `json:"call_id"`
+	File   string `json:"file"`
+	State  string `json:"state"`
+	Millis int64  `json:"duration_ms"`
+	Size   int64  `json:"size"`
+}
+
+// request sends an authenticated request and returns status and body.
+func (s *server) request(t *testing.T, method, path, body string, basic ...string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+s.http+path, strings.NewReader(body))
+	if len(basic) == 2 {
+		req.SetBasicAuth(basic[0], basic[1])
+	} else {
+		req.Header.Set("Authorization", "Bearer MyExampleKey")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// TestRecordingThroughTheAPI: record a bot call for about 3 s with a
+// paused second in the middle, download the WAV and listen to it.
+func TestRecordingThroughTheAPI(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir)
+	events := dialEvents(t, s)
+	var call struct {
+		ID string `json:"id"`
+	}
+	s.postJSON(t, "/api/v1/calls", `{"from":"1003","to":"1004"}`, 201, &call)
+	waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.answered" }, 15*time.Second)
+
+	for _, bad := range []string{`../evil`, `/tmp/x`, `a\u0000b`, `..`, `sub/dir`} {
+		code, body := s.request(t, "POST", "/api/v1/recordings", fmt.Sprintf(`{"call":%q,"name":%q}`, call.ID, bad))
+		if code != 400 || !strings.Contains(string(body), `"invalid_argument"`) {
+			t.Fatalf("name %q: %d %s", bad, code, body)
+		}
+	}
+	if code, body := s.request(t, "POST", "/api/v1/recordings", `{"call":"1.2"}`); code != 404 {
+		t.Fatalf("unknown call: %d %s", code, body)
+	}
+	if code, body := s.request(t, "POST", "/api/v1/recordings", `{"call":"x","bogus":1}`); code != 400 {
+		t.Fatalf("unknown field: %d %s", code, body)
+	}
+	var rec recording
+	s.postJSON(t, "/api/v1/recordings", fmt.Sprintf(`{"call":%q,"name":"crm-ticket-7"}`, call.ID), 201, &rec)
+	if rec.File != "crm-ticket-7.wav" || rec.CallID != call.ID || rec.State != "recording" {
+		t.Fatalf("started %+v", rec)
+	}
+	waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "recording.started" }, 5*time.Second)
+	if code, body := s.request(t, "POST", "/api/v1/recordings", fmt.Sprintf(`{"call":%q}`, call.ID)); code != 409 {
+		t.Fatalf("second recording: %d %s", code, body)
+	}
+	time.Sleep(time.Second)
+	s.postJSON(t, "/api/v1/recordings/"+rec.ID+"/pause", ``, 200, &rec)
+	if rec.State != "paused" {
+		t.Fatalf("after pause %+v", rec)
+	}
+	time.Sleep(time.Second)
+	s.postJSON(t, "/api/v1/recordings/"+rec.ID+"/resume", ``, 200, &rec)
+	time.Sleep(time.Second)
+	s.postJSON(t, "/api/v1/recordings/"+rec.ID+"/stop", ``, 200, &rec)
+	if rec.State != "stopped" || rec.Millis < 2700 || rec.Millis > 3500 {
+		t.Fatalf("stopped %+v", rec)
+	}
+	if code, _ := s.request(t, "POST", "/api/v1/recordings/"+rec.ID+"/stop", ``); code != 400 {
+		t.Fatalf("stop twice: %d", code)
+	}
+
+	var page struct {
+		Total      int         `json:"total"`
+		Recordings []recording `json:"recordings"`
+	}
+	s.getJSON(t, "/api/v1/recordings?call="+call.ID, &page)
+	if page.Total != 1 || page.Recordings[0].ID != rec.ID {
+		t.Fatalf("list %+v", page)
+	}
+	code, wav := s.request(t, "GET", "/api/v1/recordings/"+rec.ID+"/audio", "")
+	if code != 200 || int64(len(wav)) != rec.Size {
+		t.Fatalf("download: %d, %d bytes (indexed %d)", code, len(wav), rec.Size)
+	}
+	if disk, err := os.ReadFile(filepath.Join(dataDir, "recordings", "MojaCentrala", "crm-ticket-7.wav")); err != nil || string(disk) != string(wav) {
+		t.Fatalf("file on disk: %v", err)
+	}
+	w, err := media.ParseWAV(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := w.Samples[0]
+	cands := []float64{440, 425, 1000}
+	if f := media.DominantFrequency(pcm[2000:6000], 8000, cands); f != 440 {
+		t.Fatalf("first second is %v Hz, want the bots' 440", f)
+	}
+	for i, v := range pcm[int(1.25*8000):int(1.75*8000)] {
+		if v != 0 {
+			t.Fatalf("sample %d of the paused second is %d, want silence", i, v)
+		}
+	}
+	if f := media.DominantFrequency(pcm[len(pcm)-6000:len(pcm)-2000], 8000, cands); f != 440 {
+		t.Fatalf("last second is %v Hz", f)
+	}
+
+	// Rights: a phone user may not download recordings; no credentials, 401.
+	if code, _ := s.request(t, "GET", "/api/v1/recordings/"+rec.ID+"/audio", "", "2001", "demo"); code != 403 {
+		t.Fatalf("user download: %d", code)
+	}
+	req, _ := http.NewRequest("GET", "http://"+s.http+"/api/v1/recordings/"+rec.ID+"/audio", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 {
+		t.Fatalf("anonymous download: %d", res.StatusCode)
+	}
+	if code, body := s.request(t, "GET", "/api/v1/recordings/ffff/audio", ""); code != 404 {
+		t.Fatalf("unknown recording: %d %s", code, body)
+	}
+	var one recording
+	if code, body := s.request(t, "GET", "/api/v1/recordings/"+rec.ID, ""); code != 200 || json.Unmarshal(body, &one) != nil || one.ID != rec.ID {
+		t.Fatalf("get: %d %s", code, body)
+	}
+	s.delete(t, "/api/v1/calls/"+call.ID, 204)
+}
