@@ -90,13 +90,25 @@ func (r *Recorder) Feed(party int, pcm []int16) {
 	if party < 0 || party > 1 {
 		return
 	}
+	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.lastFeed[party] = time.Now()
+	last := r.lastFeed[party]
+	r.lastFeed[party] = now
 	if r.paused {
 		return
 	}
-	b := append(r.buf[party], pcm...)
+	b := r.buf[party]
+	if len(b) == 0 && (last.IsZero() || now.Sub(last) > activeWindow) {
+		// The party starts (or restarts after silence): place its audio at
+		// the current point of the timeline, one playout delay ahead of the
+		// writer, instead of letting the writer swallow it at once and run
+		// without a cushion.
+		if lead := r.dueAt(now) + playoutDelay.Nanoseconds()*sampleRate/int64(time.Second) - r.samples; lead > 0 {
+			b = append(b, make([]int16, min(lead, maxBuffered/2))...)
+		}
+	}
+	b = append(b, pcm...)
 	if len(b) > maxBuffered {
 		b = append(b[:0], b[len(b)-keepOnOverrun:]...)
 	}
@@ -137,7 +149,7 @@ func (r *Recorder) run() {
 // writeDue writes the samples due by now-playoutDelay. The final call
 // writes the tail, whose missing samples are not gaps but the call's end.
 func (r *Recorder) writeDue(now time.Time, out []byte, final bool) []byte {
-	due := int64(now.Sub(r.start)-playoutDelay) * sampleRate / int64(time.Second)
+	due := r.dueAt(now)
 	r.mu.Lock()
 	n := due - r.samples
 	if n <= 0 || r.err != nil {
@@ -183,6 +195,19 @@ func (r *Recorder) writeDue(now time.Time, out []byte, final bool) []byte {
 		r.setErr(fmt.Errorf("write recording: %w", err))
 	}
 	return out
+}
+
+// dueAt is how many samples per channel are due by now.
+func (r *Recorder) dueAt(now time.Time) int64 {
+	return int64(now.Sub(r.start)-playoutDelay) * sampleRate / int64(time.Second)
+}
+
+// Stats reports the figures so far of a running recording.
+func (r *Recorder) Stats() RecordingResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return RecordingResult{Duration: time.Duration(r.samples) * time.Second / sampleRate,
+		Size: wavHeaderLen + r.samples*int64(r.channels())*2, GapSamples: r.gaps}
 }
 
 func clamp16(v int32) int16 {
