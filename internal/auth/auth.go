@@ -186,13 +186,15 @@ const (
 	// their own calls only); ReadRecordings lists and downloads them.
 	Record         = "recordings.control"
 	ReadRecordings = "recordings.read"
+	// ReadPCAP reads per-call captures and SIP ladders.
+	ReadPCAP = "pcap.read"
 )
 
 // rights per role. "user" may control only calls of its own extension;
 // handlers check that with OwnsExtension.
 var rights = map[string]map[string]bool{
-	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true},
-	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true},
+	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true},
+	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true},
 	"agent":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
 	"user":       {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
 	"readonly":   {ReadDirectory: true, ReadCalls: true, ReadCDRs: true, ReadEvents: true, ReadRecordings: true},

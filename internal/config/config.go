@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -24,6 +25,7 @@ type Config struct {
 	Database  Database  `yaml:"database"`
 	DataDir   string    `yaml:"data_dir"` // default "./data"
 	Recording Recording `yaml:"recording"`
+	Capture   Capture   `yaml:"capture"`
 	Demo      bool      `yaml:"demo"`
 	Tenants   []Tenant  `yaml:"tenants"`
 	API       API       `yaml:"api"`
@@ -54,9 +56,51 @@ type Database struct {
 	Path   string `yaml:"path"`   // default <data_dir>/switchboard.db
 }
 
-// Recording is where WAV files go.
+// Recording is where WAV files go and how long they stay.
 type Recording struct {
-	Dir string `yaml:"dir"` // default <data_dir>/recordings
+	Dir      string        `yaml:"dir"`       // default <data_dir>/recordings
+	MaxAge   time.Duration `yaml:"max_age"`   // delete older files; 0 keeps them
+	MaxBytes ByteSize      `yaml:"max_bytes"` // delete oldest first beyond this; 0: no limit
+}
+
+// Capture configures per-call PCAP files.
+type Capture struct {
+	Enabled  *bool         `yaml:"enabled"`   // default true
+	Dir      string        `yaml:"dir"`       // default <data_dir>/captures
+	RTP      *bool         `yaml:"rtp"`       // capture media too; default true
+	MaxAge   time.Duration `yaml:"max_age"`   // default 7 days
+	MaxBytes ByteSize      `yaml:"max_bytes"` // default 2 GiB
+}
+
+// ByteSize is a size in bytes, written as a number or with a unit suffix
+// (K, M, G, T; powers of 1024), e.g. "500M".
+type ByteSize int64
+
+// UnmarshalYAML reads a ByteSize.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	mult := int64(1)
+	if k := len(s); k > 0 {
+		switch strings.ToUpper(s[k-1:]) {
+		case "K":
+			mult = 1 << 10
+		case "M":
+			mult = 1 << 20
+		case "G":
+			mult = 1 << 30
+		case "T":
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			s = strings.TrimSpace(s[:k-1])
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return fmt.Errorf("%q is not a size (bytes, or a number with K, M, G or T)", n.Value)
+	}
+	*b = ByteSize(v * mult)
+	return nil
 }
 
 // API holds HTTP API settings.

@@ -8,6 +8,9 @@ import (
 
 func TestExampleParsesAndIsProductionReady(t *testing.T) {
 	c, err := Load("testdata/example.yaml")
+	if err == nil && (c.Recording.MaxBytes != 50<<30 || c.Capture.MaxBytes != 2<<30 || c.Recording.MaxAge.Hours() != 2160 || !*c.Capture.RTP) {
+		t.Fatalf("retention settings read as %+v %+v", c.Recording, c.Capture)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,23 @@ func (c *Config) ApplyDefaults() {
 	if c.Database.Path == "" {
 		c.Database.Path = filepath.Join(c.DataDir, "switchboard.db")
 	}
+	if c.Capture.Dir == "" {
+		c.Capture.Dir = filepath.Join(c.DataDir, "captures")
+	}
+	if c.Capture.Enabled == nil {
+		t := true
+		c.Capture.Enabled = &t
+	}
+	if c.Capture.RTP == nil {
+		t := true
+		c.Capture.RTP = &t
+	}
+	if c.Capture.MaxAge == 0 {
+		c.Capture.MaxAge = 7 * 24 * time.Hour
+	}
+	if c.Capture.MaxBytes == 0 {
+		c.Capture.MaxBytes = 2 << 30
+	}
 	if c.Recording.Dir == "" {
 		c.Recording.Dir = filepath.Join(c.DataDir, "recordings")
 	}
@@ -170,6 +187,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RTP.Drain < 0 {
 		e.add("rtp.drain", "must not be negative")
+	}
+	if c.Recording.MaxAge < 0 {
+		e.add("recording.max_age", "must not be negative")
+	}
+	if c.Capture.MaxAge < 0 {
+		e.add("capture.max_age", "must not be negative")
 	}
 	switch c.Database.Driver {
 	case "sqlite":

@@ -56,6 +56,10 @@ type Leg struct {
 	taps   atomic.Pointer[[]*tap]
 	nextID uint64
 
+	// capture, when set, sees every RTP packet received and sent (per-call
+	// PCAP).
+	capture atomic.Pointer[PacketTap]
+
 	// fwd is where a Relay wants received packets; swappable so a leg can
 	// be re-bridged to a new party (transfer) without restarting its loop.
 	fwd atomic.Pointer[forwardFunc]
@@ -115,6 +119,19 @@ func (l *Leg) OnAudio(f func(pcm []int16)) {
 	l.mu.Lock()
 	l.onAudio = f
 	l.mu.Unlock()
+}
+
+// PacketTap receives a copy-free view of one RTP packet and the socket
+// addresses it travelled between; it must not keep pkt.
+type PacketTap func(src, dst netip.AddrPort, pkt []byte)
+
+// SetPacketTap installs (or with nil removes) the leg's packet tap.
+func (l *Leg) SetPacketTap(f PacketTap) {
+	if f == nil {
+		l.capture.Store(nil)
+		return
+	}
+	l.capture.Store(&f)
 }
 
 type tap struct {
@@ -239,6 +256,9 @@ func (l *Leg) readLoop() {
 		}
 		now := time.Now()
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		if c := l.capture.Load(); c != nil {
+			(*c)(src, l.local, pkt)
+		}
 
 		l.mu.Lock()
 		if src != l.remote {
@@ -308,6 +328,9 @@ func (l *Leg) write(pkt []byte) {
 	if _, err := l.conn.WriteToUDPAddrPort(pkt, dst); err == nil {
 		l.sent.Add(1)
 		l.sentBytes.Add(uint64(len(pkt)))
+		if c := l.capture.Load(); c != nil {
+			(*c)(l.local, dst, pkt)
+		}
 	}
 }
 

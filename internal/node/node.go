@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/capture"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/demobot"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
@@ -56,6 +57,8 @@ type Node struct {
 	farm      *demobot.Farm
 	botPorts  *media.PortAllocator
 	cancelBot context.CancelFunc
+
+	cancelRetention context.CancelFunc
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -102,7 +105,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		dir.Tenants = append(dir.Tenants, te)
 	}
 	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9),
-		Recordings: n.store, RecordingDir: cfg.Recording.Dir})
+		Recordings: n.store, RecordingDir: cfg.Recording.Dir, CaptureDir: cfg.Capture.Dir})
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +188,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			keys = append(keys, auth.APIKey{Tenant: t.Name, Name: k.Name, Key: k.Key, KeySHA256: k.KeySHA256, Role: k.Role})
 		}
 	}
+	if *cfg.Capture.Enabled {
+		ecfg.Capture = sipengine.CaptureConfig{Dir: cfg.Capture.Dir, RTP: *cfg.Capture.RTP}
+	}
 	n.eng, err = sipengine.New(n.core, ecfg)
 	if err != nil {
 		return nil, err
@@ -219,6 +225,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		}
 	}()
 
+	n.startRetention(ctx)
 	if cfg.Demo {
 		if err := n.startBots(ctx, opts); err != nil {
 			return nil, err
@@ -226,6 +233,30 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	}
 	n.log.Info("switchboard ready", "http", n.HTTPAddr().String(), "sip", n.SIPAddr().String(), "demo", cfg.Demo)
 	return n, nil
+}
+
+// retentionEvery is how often recordings and captures are swept.
+const retentionEvery = time.Minute
+
+// startRetention keeps recordings and captures within their configured
+// age and size; the sweepers stop with the node.
+func (n *Node) startRetention(ctx context.Context) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.cancelRetention = cancel
+	for _, r := range []capture.Retention{
+		{Dir: n.cfg.Recording.Dir, Exts: []string{".wav"}, MaxAge: n.cfg.Recording.MaxAge, MaxBytes: int64(n.cfg.Recording.MaxBytes)},
+		{Dir: n.cfg.Capture.Dir, Exts: []string{".pcap"}, MaxAge: n.cfg.Capture.MaxAge, MaxBytes: int64(n.cfg.Capture.MaxBytes)},
+	} {
+		if r.MaxAge == 0 && r.MaxBytes == 0 {
+			continue
+		}
+		r.OnDelete = func(path string) { n.log.Info("retention deleted", "path", path) }
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			r.Run(rctx, retentionEvery)
+		}()
+	}
 }
 
 func (n *Node) startBots(ctx context.Context, opts Options) error {
@@ -290,6 +321,9 @@ func (n *Node) Close(ctx context.Context) error {
 		var errs []error
 		if n.cancelBot != nil {
 			n.cancelBot()
+		}
+		if n.cancelRetention != nil {
+			n.cancelRetention()
 		}
 		if n.eng != nil {
 			n.eng.HangupAll(ctx) // calls end as "system", before the bots go

@@ -59,6 +59,7 @@ type Core struct {
 	cdrs   CDRWriter
 	recs   RecordingStore
 	recDir string
+	capDir string
 
 	mu         sync.Mutex
 	activeRecs map[string]*activeRecording // by call id; nil value: being set up
@@ -102,6 +103,9 @@ type Options struct {
 	// without both, recording answers ErrNotSupported.
 	Recordings   RecordingStore
 	RecordingDir string
+	// CaptureDir is where the engine writes per-call PCAP files
+	// (<dir>/<tenant>/<call unique id>.pcap).
+	CaptureDir string
 }
 
 // NewCore builds the core for a directory. cdrs must not be nil.
@@ -122,7 +126,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		bus:     eventbus.New[Event](),
 		cdrs:    cdrs,
 		tenants: map[string]*tenantState{},
-		recs:    opts.Recordings, recDir: opts.RecordingDir,
+		recs:    opts.Recordings, recDir: opts.RecordingDir, capDir: opts.CaptureDir,
 		activeRecs: map[string]*activeRecording{},
 	}
 	for _, t := range dir.Tenants {

@@ -442,3 +442,18 @@ func (t *tenantState) resolveCallLocked(id string) *callState {
 	}
 	return nil
 }
+
+// CapturePath is where the PCAP of the call with this unique id lives (it
+// may not exist: capture disabled, retention, or the call is still live).
+func (c *Core) CapturePath(tenant, uniqueID string) (string, error) {
+	if c.capDir == "" {
+		return "", fmt.Errorf("capture: %w", ErrNotSupported)
+	}
+	if _, err := ValidRecordingName(tenant); err != nil {
+		return "", fmt.Errorf("capture: tenant name %q cannot be a directory name: %w", tenant, ErrInvalidArgument)
+	}
+	if uniqueID == "" || strings.Trim(uniqueID, "0123456789.") != "" || strings.HasPrefix(uniqueID, ".") || strings.Contains(uniqueID, "..") {
+		return "", fmt.Errorf("capture: %q is not a unique id: %w", uniqueID, ErrInvalidArgument)
+	}
+	return filepath.Join(c.capDir, tenant, uniqueID+".pcap"), nil
+}

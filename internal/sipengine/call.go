@@ -77,6 +77,7 @@ type call struct {
 	history   []HistoryEntry
 	pickedBy  *target // set when a pickup interrupted the ringing
 	recs      []*callRecording
+	capture   *callCapture
 	finished  bool // no new recordings once finish started
 }
 
@@ -212,6 +213,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	}
 	l.rtp = rtp
 	e.watchDTMF(l)
+	e.caps.attach(c, l)
 	l.localSDP = e.offerSDP(rtp, pref)
 
 	var ruri sip.Uri
@@ -572,6 +574,9 @@ func (c *call) finish() {
 	if status == "" {
 		status = pbx.EndCongestion
 	}
+	// The capture is complete before call.ended, so a client reacting to
+	// the event finds the whole file.
+	e.caps.close(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := e.core.EndCall(ctx, c.t.Name, c.id, status, q); err != nil {

@@ -70,6 +70,8 @@ type Config struct {
 	// OnCallEnd, if set, receives each call's SIP history after its CDR is
 	// written (SIP ladder and PCAP export build on it).
 	OnCallEnd func(CallRecord)
+	// Capture, when its Dir is set, writes a PCAP per call.
+	Capture CaptureConfig
 }
 
 // Tenant is one PBX: its SIP domain (also the digest realm), extensions and
@@ -131,6 +133,7 @@ type Engine struct {
 	setups  int              // calls not yet answered or ended
 	calls   map[string]*call // by call id (linked id)
 	dialogs map[string]*leg  // by SIP Call-ID of each leg
+	caps    *captures        // nil: no per-call PCAP
 	closing bool
 
 	wg     sync.WaitGroup
@@ -195,6 +198,12 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	if e.cfg.AdvertiseIP.IsUnspecified() {
 		e.closeSockets()
 		return nil, errors.New("sipengine: listening on a wildcard address needs an advertise IP")
+	}
+
+	if cfg.Capture.Dir != "" {
+		e.caps = &captures{cfg: cfg.Capture, listen: e.addr.String(),
+			advertise: netip.AddrPortFrom(e.cfg.AdvertiseIP, e.addr.Port()),
+			byCall:    map[string]*callCapture{}, pending: map[string][]pendingMsg{}}
 	}
 
 	var err error
@@ -304,6 +313,9 @@ func (e *Engine) Addr() netip.AddrPort { return e.addr }
 // Start serves SIP until Close. It returns once the listeners run.
 func (e *Engine) Start(ctx context.Context) error {
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if e.caps.enabled() {
+		tracer.add(e)
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -332,6 +344,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // Close hangs up every call (each gets its CDR), then stops serving.
 func (e *Engine) Close(ctx context.Context) error {
 	e.HangupAll(ctx)
+	tracer.remove(e)
 	if e.cancel != nil {
 		e.cancel()
 	}

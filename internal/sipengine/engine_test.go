@@ -56,7 +56,7 @@ func newRig(t *testing.T, ringTimeout time.Duration) *rig {
 
 // newRigWith builds a rig with core options and extensions marked
 // always-record.
-func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, record map[string]bool) *rig {
+func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, record map[string]bool, engOpts ...func(*Config)) *rig {
 	t.Helper()
 	cdrs := &memCDRs{}
 	var exts []pbx.ExtensionEntry
@@ -70,8 +70,12 @@ func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, recor
 		t.Fatal(err)
 	}
 	ports, _ := media.NewPortAllocator(lo, 33000, 33998, 0)
-	eng, err := New(core, Config{Listen: "127.0.0.1:0", Ports: ports, RingTimeout: ringTimeout, Logger: testLogger(),
-		Tenants: []Tenant{{Name: "t", Domain: domain, Extensions: sexts}}})
+	cfg := Config{Listen: "127.0.0.1:0", Ports: ports, RingTimeout: ringTimeout, Logger: testLogger(),
+		Tenants: []Tenant{{Name: "t", Domain: domain, Extensions: sexts}}}
+	for _, o := range engOpts {
+		o(&cfg)
+	}
+	eng, err := New(core, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

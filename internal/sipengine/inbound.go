@@ -208,6 +208,7 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 	a.rtp = rtp
 	e.mu.Unlock()
 	e.watchDTMF(a)
+	e.caps.attach(c, a)
 	rtp.SetRemote(offer.Addr, codec, offer.DTMFPT)
 	dtmfPT := offer.DTMFPT
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/switchboard-pbx/switchboard/internal/media"
 )
@@ -42,9 +47,10 @@ func (s *server) request(t *testing.T, method, path, body string, basic ...strin
 	return res.StatusCode, b
 }
 
-// TestRecordingThroughTheAPI: record a bot call for about 3 s with a
-// paused second in the middle, download the WAV and listen to it.
-func TestRecordingThroughTheAPI(t *testing.T) {
+// TestRecordingAndCaptureThroughTheAPI: record a bot call for about 3 s
+// with a paused second in the middle, download the WAV and listen to it;
+// then fetch the call's PCAP and SIP ladder.
+func TestRecordingAndCaptureThroughTheAPI(t *testing.T) {
 	dataDir := t.TempDir()
 	s := startServer(t, dataDir)
 	events := dialEvents(t, s)
@@ -145,4 +151,57 @@ func TestRecordingThroughTheAPI(t *testing.T) {
 		t.Fatalf("get: %d %s", code, body)
 	}
 	s.delete(t, "/api/v1/calls/"+call.ID, 204)
+	waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.ended" }, 15*time.Second)
+
+	// The call's capture: a real pcap with the INVITE and RTP, and its
+	// SIP ladder as JSON.
+	var cdrs cdrPage
+	s.getJSON(t, "/api/v1/cdrs?uniqueid="+call.ID, &cdrs)
+	if cdrs.Total != 1 {
+		t.Fatalf("cdr of the call: %+v", cdrs)
+	}
+	cdrPath := fmt.Sprintf("/api/v1/cdrs/%d", cdrs.CDRs[0].ID)
+	code, pcap := s.request(t, "GET", cdrPath+"/pcap", "")
+	if code != 200 {
+		t.Fatalf("pcap: %d %s", code, pcap)
+	}
+	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invites, rtp := 0, 0
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		udp, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		switch {
+		case udp == nil:
+		case bytes.HasPrefix(udp.Payload, []byte("INVITE sip:")):
+			invites++
+		case len(udp.Payload) == 172 && udp.Payload[0] == 0x80:
+			rtp++
+		}
+	}
+	if invites < 2 || rtp < 500 {
+		t.Fatalf("pcap holds %d INVITEs and %d G.711 RTP packets", invites, rtp)
+	}
+	var ladder struct {
+		Messages []struct {
+			Src, Dst, Line, Method string
+			Status, Length         int
+		} `json:"messages"`
+	}
+	s.getJSON(t, cdrPath+"/sip", &ladder)
+	if len(ladder.Messages) < 8 || ladder.Messages[0].Method != "INVITE" || ladder.Messages[0].Length == 0 || ladder.Messages[0].Src == "" {
+		t.Fatalf("ladder %+v", ladder.Messages)
+	}
+	if code, _ := s.request(t, "GET", cdrPath+"/pcap", "", "2001", "demo"); code != 403 {
+		t.Fatalf("user pcap: %d", code)
+	}
+	if code, _ := s.request(t, "GET", "/api/v1/cdrs/999999/pcap", ""); code != 404 {
+		t.Fatalf("unknown cdr pcap: %d", code)
+	}
 }

@@ -44,6 +44,7 @@ type Core interface {
 	GetRecording(ctx context.Context, tenant, id string) (pbx.Recording, error)
 	QueryRecordings(ctx context.Context, f pbx.RecordingFilter) ([]pbx.Recording, int, error)
 	RecordingPath(r pbx.Recording) (string, error)
+	CapturePath(tenant, uniqueID string) (string, error)
 }
 
 // CDRReader is what the API needs of the CDR store.
@@ -100,6 +101,8 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("POST /api/v1/channels/{id}/pickup", auth.ControlCalls, api.pickup)
 	api.handle("GET /api/v1/cdrs", auth.ReadCDRs, api.listCDRs)
 	api.handle("GET /api/v1/cdrs/{id}", auth.ReadCDRs, api.getCDR)
+	api.handle("GET /api/v1/cdrs/{id}/pcap", auth.ReadPCAP, api.cdrPCAP)
+	api.handle("GET /api/v1/cdrs/{id}/sip", auth.ReadPCAP, api.cdrSIP)
 	api.handle("GET /api/v1/events", auth.ReadEvents, api.events)
 	api.handle("POST /api/v1/recordings", auth.Record, api.startRecording)
 	for _, action := range []string{"stop", "pause", "resume"} {
