@@ -359,25 +359,19 @@ func (l *Leg) header(b []byte, pt uint8, marker bool) {
 
 // PlayTone sends a sine tone as 20 ms G.711 frames until ctx ends.
 func (l *Leg) PlayTone(ctx context.Context, freqHz float64) error {
-	codec := l.Codec()
-	enc := encoder(codec)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	pkt := make([]byte, 12+160)
+	pkt := make([]byte, 12+frameSamples)
+	pcm := make([]int16, frameSamples)
 	phase := 0.0
 	step := 2 * math.Pi * freqHz / 8000
 	for {
-		l.sendMu.Lock()
-		l.header(pkt, codec.PT, l.marker)
-		l.marker = false
-		for i := 0; i < 160; i++ {
-			pkt[12+i] = enc(int16(8000 * math.Sin(phase)))
+		for i := range pcm {
+			pcm[i] = int16(8000 * math.Sin(phase))
 			phase += step
 		}
 		phase = math.Mod(phase, 2*math.Pi)
-		l.ts += 160
-		l.sendMu.Unlock()
-		l.write(pkt)
+		l.sendPCM(pcm, pkt)
 		select {
 		case <-ctx.Done():
 			return nil
