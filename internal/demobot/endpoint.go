@@ -38,6 +38,7 @@ type endpoint struct {
 	// code, or 0 to answer after delay playing tone.
 	policy func(number string) (code int, delay time.Duration, tone float64)
 	onDTMF func(number string, digit rune)
+	onHear func(number string, pcm []int16)
 
 	mu      sync.Mutex
 	dialogs map[string]*dialog // by Call-ID
@@ -232,6 +233,12 @@ func (e *endpoint) talk(dctx context.Context, leg *media.Leg, d *dialog, tone fl
 			cb(d.number, r)
 		}
 	})
+	e.mu.Lock()
+	hear := e.onHear
+	e.mu.Unlock()
+	if hear != nil {
+		defer leg.AddTap(func(pcm []int16) { hear(d.number, pcm) })()
+	}
 	leg.StartReceiving()
 	toneCtx, stopTone := context.WithCancel(e.ctx)
 	var wg sync.WaitGroup

@@ -78,6 +78,14 @@ func (f *Farm) Add(number, password string) {
 // Addr is the farm's SIP address.
 func (f *Farm) Addr() netip.AddrPort { return f.ep.addr }
 
+// OnHear hands over the audio every bot hears in its calls (tests listen
+// with it); cb runs on the media path and must not block or keep pcm.
+func (f *Farm) OnHear(cb func(bot string, pcm []int16)) {
+	f.ep.mu.Lock()
+	f.ep.onHear = cb
+	f.ep.mu.Unlock()
+}
+
 // OnDTMF reports digits received by any bot.
 func (f *Farm) OnDTMF(cb func(bot string, digit rune)) {
 	f.ep.mu.Lock()
@@ -193,6 +201,7 @@ type CallResult struct {
 	Packets   uint64  // RTP packets received
 	Frequency float64 // dominant frequency of the received audio
 	Digits    string  // DTMF received
+	Audio     []int16 // what the bot heard, with CallOptions.KeepAudio
 }
 
 // CallOptions refine Call.
@@ -201,6 +210,8 @@ type CallOptions struct {
 	SendDigits string
 	// Candidates for the frequency check (default 350, 425, 440, 1000 Hz).
 	Candidates []float64
+	// KeepAudio returns what the bot heard (up to 30 s) in CallResult.Audio.
+	KeepAudio bool
 }
 
 // Call makes bot from call to through the PBX and hangs up after hold.
@@ -302,6 +313,9 @@ func (f *Farm) CallWith(ctx context.Context, from, to string, hold time.Duration
 	pcmMu.Lock()
 	if len(pcm) > 0 {
 		res.Frequency = media.DominantFrequency(pcm, 8000, cands)
+	}
+	if opts.KeepAudio {
+		res.Audio = pcm
 	}
 	pcmMu.Unlock()
 	f.ep.mu.Lock()

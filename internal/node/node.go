@@ -102,6 +102,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 				te.RecordTrunks = append(te.RecordTrunks, tr.Name)
 			}
 		}
+		for _, cf := range t.Conferences {
+			te.Conferences = append(te.Conferences, pbx.ConferenceEntry{Name: cf.Name, Number: cf.Number})
+		}
 		dir.Tenants = append(dir.Tenants, te)
 	}
 	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9),
@@ -179,6 +182,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			}
 			et.Trunks = append(et.Trunks, sipengine.Trunk{Name: tr.Name, Address: addr, Transport: tr.Transport,
 				Username: tr.Username, Password: tr.Password, Prefix: tr.Prefix, Strip: tr.Strip, CallerID: tr.CallerID})
+		}
+		for _, cf := range t.Conferences {
+			et.Conferences = append(et.Conferences, sipengine.Conference{Name: cf.Name, Number: cf.Number})
 		}
 		ecfg.Tenants = append(ecfg.Tenants, et)
 		for _, u := range t.Users {

@@ -76,6 +76,8 @@ type tenantState struct {
 	channels map[string]*Channel   // by unique id
 	// recordTrunks names the trunks whose calls are always recorded.
 	recordTrunks map[string]bool
+	confs        map[string]*confState // by room name
+	confSeq      int
 }
 
 type extState struct {
@@ -90,6 +92,7 @@ type callState struct {
 	call     Call
 	channels []*Channel
 	ended    bool
+	app      string // CDR lastapp when not a plain Dial/Originate
 }
 
 // Options configure a Core.
@@ -137,6 +140,10 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 			calls: map[string]*callState{}, channels: map[string]*Channel{}, recordTrunks: map[string]bool{}}
 		for _, tr := range t.RecordTrunks {
 			ts.recordTrunks[tr] = true
+		}
+		ts.confs = map[string]*confState{}
+		for _, cf := range t.Conferences {
+			ts.confs[cf.Name] = &confState{name: cf.Name, number: cf.Number, members: map[string]*ConferenceMember{}}
 		}
 		for _, e := range t.Extensions {
 			if _, dup := ts.exts[e.Number]; dup {
@@ -449,6 +456,9 @@ func (c *Core) buildCDR(cs *callState, status EndStatus, q Quality) CDR {
 	if cs.call.Originated {
 		cdr.LastApp = "Originate"
 	}
+	if cs.app != "" {
+		cdr.LastApp = cs.app
+	}
 	if len(cs.channels) > 1 {
 		cdr.DstChannel = cs.channels[len(cs.channels)-1].Name
 	}
@@ -679,45 +689,18 @@ func (c *Core) PriorityCall(ctx context.Context, req OriginateRequest) (Call, er
 	c.mu.Lock()
 	t := c.tenants[req.Tenant]
 	eng := c.engine
-	var victims []string
-	if t != nil && t.exts[req.To] != nil {
-		for id := range t.exts[req.To].channels {
-			victims = append(victims, id)
-		}
-	}
+	known := t != nil && t.exts[req.To] != nil
 	c.mu.Unlock()
-	if t == nil {
+	switch {
+	case t == nil:
 		return Call{}, fmt.Errorf("priority call: %w", ErrUnknownTenant)
-	}
-	if t.exts[req.To] == nil {
+	case !known:
 		return Call{}, fmt.Errorf("priority call to %s: only extensions can be cleared: %w", req.To, ErrUnknownExten)
-	}
-	if eng == nil {
+	case eng == nil:
 		return Call{}, fmt.Errorf("priority call: no engine: %w", ErrNotSupported)
 	}
-	for _, id := range victims {
-		if err := eng.Hangup(ctx, req.Tenant, id, "priority"); err != nil && !errors.Is(err, ErrNotFound) {
-			return Call{}, fmt.Errorf("priority call: clear %s: %w", id, err)
-		}
-	}
-	deadline := time.NewTimer(priorityClearWait)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		c.mu.Lock()
-		busy := len(t.exts[req.To].channels)
-		c.mu.Unlock()
-		if busy == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return Call{}, ctx.Err()
-		case <-deadline.C:
-			return Call{}, fmt.Errorf("priority call: %s still has %d channels: %w", req.To, busy, ErrBusy)
-		case <-tick.C:
-		}
+	if err := c.clearExtensions(ctx, req.Tenant, []string{req.To}, "priority"); err != nil {
+		return Call{}, fmt.Errorf("priority call: %s: %w", req.To, err)
 	}
 	return c.Originate(ctx, req)
 }

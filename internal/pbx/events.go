@@ -22,6 +22,10 @@ const (
 	EvRecordingStarted EventType = "recording.started"
 	EvRecordingState   EventType = "recording.state" // paused or resumed
 	EvRecordingStopped EventType = "recording.stopped"
+	// Conference events carry the room (with its members after the change)
+	// and the channel that joined or left.
+	EvConfJoin  EventType = "conference.join"
+	EvConfLeave EventType = "conference.leave"
 )
 
 // Event is one fact published by the core. Exactly the fields relevant to
@@ -44,4 +48,6 @@ type Event struct {
 	Replaces string `json:"replaces,omitempty"`
 	// Recording is set on recording.* events.
 	Recording *Recording `json:"recording,omitempty"`
+	// Conference is set on conference.* events.
+	Conference *Conference `json:"conference,omitempty"`
 }

@@ -15,6 +15,7 @@ type TenantEntry struct {
 	Extensions []ExtensionEntry
 	// RecordTrunks names trunks whose calls are always recorded.
 	RecordTrunks []string
+	Conferences  []ConferenceEntry
 }
 
 // ExtensionEntry is one extension of the directory.

@@ -77,10 +77,11 @@ type Config struct {
 // Tenant is one PBX: its SIP domain (also the digest realm), extensions and
 // trunks.
 type Tenant struct {
-	Name       string
-	Domain     string
-	Extensions []Extension
-	Trunks     []Trunk
+	Name        string
+	Domain      string
+	Extensions  []Extension
+	Trunks      []Trunk
+	Conferences []Conference
 }
 
 // Extension carries the SIP credentials of one extension. HA1 is
@@ -134,6 +135,7 @@ type Engine struct {
 	calls   map[string]*call // by call id (linked id)
 	dialogs map[string]*leg  // by SIP Call-ID of each leg
 	caps    *captures        // nil: no per-call PCAP
+	rooms   map[string]*room // live conference mixers by tenant + "/" + name
 	closing bool
 
 	wg     sync.WaitGroup
@@ -145,6 +147,13 @@ type tenant struct {
 	Tenant
 	exts   map[string]*Extension
 	trunks []*Trunk
+	rooms  map[string]string // conference dial-in number -> room name
+}
+
+// Conference is a room reachable by dialling its number.
+type Conference struct {
+	Name   string
+	Number string
 }
 
 // New builds the engine and binds its sockets (so Addr is known before
@@ -171,14 +180,19 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, log: cfg.Logger.With("component", "sipengine"), core: core,
 		tenants: map[string]*tenant{}, byDomain: map[string]*tenant{},
-		calls: map[string]*call{}, dialogs: map[string]*leg{},
+		calls: map[string]*call{}, dialogs: map[string]*leg{}, rooms: map[string]*room{},
 		nonceKey: make([]byte, 32),
 	}
 	if _, err := rand.Read(e.nonceKey); err != nil {
 		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
 	}
 	for i := range cfg.Tenants {
-		t := &tenant{Tenant: cfg.Tenants[i], exts: map[string]*Extension{}}
+		t := &tenant{Tenant: cfg.Tenants[i], exts: map[string]*Extension{}, rooms: map[string]string{}}
+		for _, cf := range t.Conferences {
+			if cf.Number != "" {
+				t.rooms[cf.Number] = cf.Name
+			}
+		}
 		for j := range t.Extensions {
 			x := &t.Extensions[j]
 			t.exts[x.Number] = x

@@ -54,18 +54,35 @@ func newRig(t *testing.T, ringTimeout time.Duration) *rig {
 	return newRigWith(t, ringTimeout, pbx.Options{}, nil)
 }
 
-// newRigWith builds a rig with core options and extensions marked
-// always-record.
-func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, record map[string]bool, engOpts ...func(*Config)) *rig {
+// recordExts marks extensions always-record in a rig's directory.
+func recordExts(numbers ...string) func(*pbx.TenantEntry) {
+	return func(te *pbx.TenantEntry) {
+		for i := range te.Extensions {
+			for _, n := range numbers {
+				if te.Extensions[i].Number == n {
+					te.Extensions[i].Record = true
+				}
+			}
+		}
+	}
+}
+
+// newRigWith builds a rig with core options, a change to the core's view
+// of the tenant and changes to the engine's configuration.
+func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir func(*pbx.TenantEntry), engOpts ...func(*Config)) *rig {
 	t.Helper()
 	cdrs := &memCDRs{}
 	var exts []pbx.ExtensionEntry
 	var sexts []Extension
 	for _, n := range []string{"100", "101", "102"} {
-		exts = append(exts, pbx.ExtensionEntry{Number: n, Record: record[n]})
+		exts = append(exts, pbx.ExtensionEntry{Number: n})
 		sexts = append(sexts, Extension{Number: n, Name: "Ext " + n, HA1: HA1(n, domain, "pw-"+n)})
 	}
-	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "t", Domain: domain, Extensions: exts}}}, cdrs, opts)
+	te := pbx.TenantEntry{Name: "t", Domain: domain, Extensions: exts}
+	if dir != nil {
+		dir(&te)
+	}
+	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{te}}, cdrs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

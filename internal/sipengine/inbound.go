@@ -212,6 +212,12 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 	rtp.SetRemote(offer.Addr, codec, offer.DTMFPT)
 	dtmfPT := offer.DTMFPT
 
+	if room, ok := c.t.rooms[c.to]; ok {
+		if c.answerInbound(codec, dtmfPT) {
+			c.inConference(room, a, "caller")
+		}
+		return
+	}
 	tgt, status, code := e.route(c.t, c.to)
 	if status != "" {
 		c.respondA(code)

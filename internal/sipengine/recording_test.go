@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 )
 
-func recordingRig(t *testing.T, record map[string]bool) (*rig, string) {
+func recordingRig(t *testing.T, dirOpt func(*pbx.TenantEntry)) (*rig, string) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "sb.db"), sqlite.Options{})
@@ -22,7 +22,7 @@ func recordingRig(t *testing.T, record map[string]bool) (*rig, string) {
 	}
 	t.Cleanup(func() { st.Close() })
 	recDir := filepath.Join(dir, "recordings")
-	return newRigWith(t, 5*time.Second, pbx.Options{Recordings: st, RecordingDir: recDir}, record), recDir
+	return newRigWith(t, 5*time.Second, pbx.Options{Recordings: st, RecordingDir: recDir}, dirOpt), recDir
 }
 
 func readWAV(t *testing.T, path string) media.WAV {
@@ -135,7 +135,7 @@ func TestRecordCallStereo(t *testing.T) {
 // TestAlwaysRecordPolicy: calls of an extension marked record are
 // recorded from the answer on without anyone asking.
 func TestAlwaysRecordPolicy(t *testing.T) {
-	r, recDir := recordingRig(t, map[string]bool{"102": true})
+	r, recDir := recordingRig(t, recordExts("102"))
 	f := r.phones(t, 100*time.Millisecond, "100", "102")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

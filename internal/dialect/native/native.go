@@ -45,6 +45,11 @@ type Core interface {
 	QueryRecordings(ctx context.Context, f pbx.RecordingFilter) ([]pbx.Recording, int, error)
 	RecordingPath(r pbx.Recording) (string, error)
 	CapturePath(tenant, uniqueID string) (string, error)
+
+	Conferences(tenant string) ([]pbx.Conference, error)
+	CreateConference(ctx context.Context, tenant string, numbers []string, breakCalls bool) (pbx.Conference, []pbx.Call, error)
+	ConferenceInvite(ctx context.Context, tenant, room string, numbers []string, breakCalls bool) ([]pbx.Call, error)
+	Monitor(ctx context.Context, tenant, id, listener string) (pbx.Call, error)
 }
 
 // CDRReader is what the API needs of the CDR store.
@@ -99,6 +104,11 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("POST /api/v1/channels/{id}/dtmf", auth.ControlCalls, api.playDTMF)
 	api.handle("POST /api/v1/channels/{id}/redirect", auth.ControlCalls, api.redirect)
 	api.handle("POST /api/v1/channels/{id}/pickup", auth.ControlCalls, api.pickup)
+	api.handle("POST /api/v1/channels/{id}/monitor", auth.ListenCalls, api.monitor)
+	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)
+	api.handle("POST /api/v1/conferences", auth.ControlCalls, api.createConference)
+	api.handle("POST /api/v1/conferences/{name}/members", auth.ControlCalls, api.inviteToConference)
+	api.handle("DELETE /api/v1/conferences/{name}/members/{channel}", auth.ControlCalls, api.kickFromConference)
 	api.handle("GET /api/v1/cdrs", auth.ReadCDRs, api.listCDRs)
 	api.handle("GET /api/v1/cdrs/{id}", auth.ReadCDRs, api.getCDR)
 	api.handle("GET /api/v1/cdrs/{id}/pcap", auth.ReadPCAP, api.cdrPCAP)
