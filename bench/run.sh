@@ -9,13 +9,22 @@
 #   4. RTP_CALLS concurrent G.711 calls relayed for RTP_HOLD seconds on a
 #      fresh switchboard (uac plays g711a.pcap, uas echoes): loss from
 #      switchboard's own CDR counters, kernel socket drops, RSS per call.
-# Usage: bench/run.sh [RATE] [SECS] [RTP_CALLS] [RTP_HOLD] [MAXRATE]
+#   5. the same RTP run with every call recorded (trunk record: true) and
+#      captured to PCAP with RTP: CPU, recordings written, their length
+#      against the calls' billsec, and audio gaps (runs of inserted
+#      silence) found by reading every WAV.
+# Per-call PCAP capture (SIP + RTP) is on in every section, as it is by
+# default.
+# Usage: bench/run.sh [RATE] [SECS] [RTP_CALLS] [RTP_HOLD] [MAXRATE] [SECTIONS]
+#   SECTIONS: which sections to run, default "12345" (e.g. "5" for recording only).
 set -euo pipefail
 RATE=${1:-1000}
 SECS=${2:-60}
 RTP_CALLS=${3:-800}
 RTP_HOLD=${4:-60}
 MAXRATE=${5:-20000}
+SECTIONS=${6:-12345}
+on() { [[ "$SECTIONS" == *"$1"* ]]; }
 cd "$(dirname "$0")/.."
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester"; exit 1; }
 W=$(mktemp -d)
@@ -47,6 +56,8 @@ run_uac() { # label target rate total extra-args...
   echo "$ok" > "$W/last_ok"
 }
 
+CEIL=0
+if on 1; then
 echo "== 1. ceiling: SIPp uac -> SIPp uas, offered ${MAXRATE} calls/s for 10 s"
 sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
 UASPID=$!
@@ -54,8 +65,10 @@ sleep 1
 run_uac "sipp -> sipp" 127.0.0.1:$UAS "$MAXRATE" $((MAXRATE * 10))
 CEIL=$(cat "$W/last_ok")
 kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
+fi
 
-cat > "$W/bench.yaml" <<YAML
+write_config() { # file trunk-record
+cat > "$1" <<YAML
 listen: {http: "127.0.0.1:$SB_HTTP", sip: "127.0.0.1:$SB_SIP"}
 rtp: {ip: 127.0.0.1, port_min: 20000, port_max: 60000, drain: 2s}
 data_dir: $W/data
@@ -67,21 +80,28 @@ tenants:
     users:
       - {name: admin, password: "bench-admin-secret", role: admin}
     trunks:
-      - {name: loadgen, address: "127.0.0.1:$UAC", prefix: "9"}
+      - {name: loadgen, address: "127.0.0.1:$UAC", prefix: "9", record: $2}
 YAML
-start_sb() {
-  "$W/switchboard" serve --config "$W/bench.yaml" --log-level warn 2>>"$W/sb.log" &
+}
+write_config "$W/bench.yaml" false
+write_config "$W/record.yaml" true
+start_sb() { # [config]
+  rm -rf "$W/data"
+  "$W/switchboard" serve --config "${1:-$W/bench.yaml}" --log-level warn 2>>"$W/sb.log" &
   SBPID=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SB_HTTP/healthz" >/dev/null && break; sleep 0.1; done
 }
 stop_sb() { kill $SBPID; wait $SBPID || true; }
-start_sb
 printf 'SEQUENTIAL\nbench.local;\n' > "$W/users.csv"
 register_uas() {
   sipp 127.0.0.1:$SB_SIP -sf test/e2e/testdata/register.xml -inf "$W/users.csv" -s 1001 -au 1001 -ap bench-secret-1001 \
     -p $UAS -m 1 "${common[@]}" >/dev/null 2>&1 || { echo "uas registration failed"; exit 1; }
 }
 
+if on 2 || on 3; then
+start_sb
+fi
+if on 2; then
 echo "== 2. switchboard B2BUA: offered rates in 10 s steps until calls fail (two SIP dialogs and two RTP sockets per call)"
 register_uas
 sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
@@ -98,14 +118,24 @@ done
 echo "highest offered rate with no failed call: ${BEST} calls/s; SIPp-to-SIPp ceiling: ${CEIL} calls in 10 s"
 awk -v a="$BEST" -v b="$CEIL" 'BEGIN{ if (b>0) printf "ratio switchboard/ceiling: %.3f\n", a*10/b }'
 sleep 35
+kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
+fi
 
+if on 3; then
 echo "== 3. switchboard B2BUA sustained: ${RATE} calls/s for ${SECS} s"
+register_uas
+sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
+UASPID=$!
+sleep 1
 run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP "$RATE" "$TOTAL"
 kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
+fi
+if on 2 || on 3; then
 stop_sb
+fi
 
-echo "== 4. ${RTP_CALLS} concurrent G.711 calls with RTP for ${RTP_HOLD} s (fresh switchboard)"
-start_sb
+rtp_run() { # config
+start_sb "$1"
 RSS0=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
 plays=""
 RAMP=$(( RTP_CALLS / 50 + 1 ))
@@ -162,3 +192,24 @@ if mos: print(f"MOS min {min(mos):.2f} mean {sum(mos)/len(mos):.2f}")
 PY
 echo "switchboard CPU during the RTP run: ${CPU}% (of one core; 2 cores here)"
 stop_sb
+}
+
+if on 4; then
+echo "== 4. ${RTP_CALLS} concurrent G.711 calls with RTP for ${RTP_HOLD} s (fresh switchboard)"
+rtp_run "$W/bench.yaml"
+fi
+if on 5; then
+echo "== 5. ${RTP_CALLS} concurrent G.711 calls for ${RTP_HOLD} s, every call recorded (mono WAV) and captured"
+rtp_run "$W/record.yaml"
+python3 - "$W/data/recordings/bench" "$W/cdrs.json" <<'PY'
+import json, os, sys, wave
+d, cdrs = sys.argv[1], json.load(open(sys.argv[2]))["cdrs"]
+bill = sum(c["billsec"] for c in cdrs if c["disposition"] == "ANSWERED")
+files = [os.path.join(d, f) for f in os.listdir(d) if f.endswith(".wav")] if os.path.isdir(d) else []
+total = sum(wave.open(f).getnframes() for f in files) / 8000
+print(f"recordings written: {len(files)}, audio {total:.0f} s against {bill} s billed ({100*total/max(bill,1):.1f} %)")
+PY
+echo "recordings that dropped audio because the writer fell behind: $(grep -c 'recording dropped audio' "$W/sb.log" || true)"
+echo "(audio lost before the recorder shows as switchboard socket drops above)"
+du -sh "$W/data/captures" "$W/data/recordings" 2>/dev/null || true
+fi

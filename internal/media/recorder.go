@@ -35,6 +35,10 @@ type RecordingResult struct {
 	// was sending had nothing buffered when they were due: the measure of
 	// "audio gaps" under load.
 	GapSamples int64
+	// DroppedSamples counts audio thrown away because a party was more
+	// than 300 ms ahead of the writer (the writer fell behind, or the
+	// party sent faster than real time).
+	DroppedSamples int64
 }
 
 // Recorder writes two parties' audio to a 16-bit PCM WAV file: mixed to
@@ -54,6 +58,7 @@ type Recorder struct {
 	paused   bool
 	samples  int64 // per channel, written so far
 	gaps     int64
+	dropped  int64
 	err      error
 
 	closeOnce sync.Once
@@ -110,6 +115,7 @@ func (r *Recorder) Feed(party int, pcm []int16) {
 	}
 	b = append(b, pcm...)
 	if len(b) > maxBuffered {
+		r.dropped += int64(len(b) - keepOnOverrun)
 		b = append(b[:0], b[len(b)-keepOnOverrun:]...)
 	}
 	r.buf[party] = b
@@ -207,7 +213,7 @@ func (r *Recorder) Stats() RecordingResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return RecordingResult{Duration: time.Duration(r.samples) * time.Second / sampleRate,
-		Size: wavHeaderLen + r.samples*int64(r.channels())*2, GapSamples: r.gaps}
+		Size: wavHeaderLen + r.samples*int64(r.channels())*2, GapSamples: r.gaps, DroppedSamples: r.dropped}
 }
 
 func clamp16(v int32) int16 {
@@ -261,7 +267,7 @@ func (r *Recorder) finish() {
 	r.res = RecordingResult{
 		Duration:   time.Duration(r.samples) * time.Second / sampleRate,
 		Size:       wavHeaderLen + r.samples*int64(r.channels())*2,
-		GapSamples: r.gaps,
+		GapSamples: r.gaps, DroppedSamples: r.dropped,
 	}
 	r.mu.Unlock()
 }
