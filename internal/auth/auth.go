@@ -190,13 +190,16 @@ const (
 	ReadPCAP = "pcap.read"
 	// ListenCalls monitors (spies on) live calls.
 	ListenCalls = "calls.listen"
+	// SuperviseQueues reorders and removes waiting callers and manages
+	// other agents' membership.
+	SuperviseQueues = "queues.supervise"
 )
 
 // rights per role. "user" may control only calls of its own extension;
 // handlers check that with OwnsExtension.
 var rights = map[string]map[string]bool{
-	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true},
-	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true},
+	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true, SuperviseQueues: true},
+	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true, SuperviseQueues: true},
 	"agent":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
 	"user":       {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
 	"readonly":   {ReadDirectory: true, ReadCalls: true, ReadCDRs: true, ReadEvents: true, ReadRecordings: true},

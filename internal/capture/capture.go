@@ -62,7 +62,7 @@ func Create(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: create: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw := bufio.NewWriterSize(f, 8<<10) // small: a call rate of thousands per second must not mean as many large buffers
 	w := pcapgo.NewWriter(bw)
 	if err := w.WriteFileHeader(Snaplen, layers.LinkTypeEthernet); err != nil {
 		f.Close()

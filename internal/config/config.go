@@ -153,10 +153,32 @@ type APIKey struct {
 type Queue struct {
 	Name        string        `yaml:"name"`
 	Number      string        `yaml:"number"`
-	Strategy    string        `yaml:"strategy"` // ringall (default), leastrecent, fewestcalls, rrmemory, random, linear
-	Members     []string      `yaml:"members"`
+	Strategy    string        `yaml:"strategy"`     // ringall (default), leastrecent, fewestcalls, rrmemory, random, linear
+	Members     []string      `yaml:"members"`      // static members: "101", or "101:2" with penalty 2
 	RingTimeout time.Duration `yaml:"ring_timeout"` // default 15s
 	MaxWait     time.Duration `yaml:"max_wait"`     // 0 = unlimited
+	MaxLen      int           `yaml:"max_len"`      // waiting callers; 0 = unlimited
+	Overflow    string        `yaml:"overflow"`     // where callers go on max_wait, max_len or empty; "" = hang up / busy
+	Retry       time.Duration `yaml:"retry"`        // pause after an unanswered round; default 5s
+	WrapUp      time.Duration `yaml:"wrap_up"`      // agent rest after each call; default 0
+	JoinEmpty   *bool         `yaml:"join_empty"`   // callers may wait with no member logged in; default true
+	LeaveEmpty  bool          `yaml:"leave_when_empty"`
+	Music       string        `yaml:"music_on_hold"`  // 8 kHz 16-bit WAV; default a generated tune
+	Announce    time.Duration `yaml:"announce_every"` // position beeps period; 0 = off
+}
+
+// MemberPenalty splits a queue member entry "101:2" into number and
+// penalty.
+func MemberPenalty(entry string) (string, int, error) {
+	num, pen, found := strings.Cut(entry, ":")
+	if !found {
+		return entry, 0, nil
+	}
+	p, err := strconv.Atoi(pen)
+	if err != nil || p < 0 || p > 1000 {
+		return num, 0, fmt.Errorf("penalty %q is not an integer 0-1000", pen)
+	}
+	return num, p, nil
 }
 
 // Conference is a meeting room.

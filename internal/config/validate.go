@@ -76,6 +76,13 @@ func (c *Config) ApplyDefaults() {
 			if t.Queues[j].Strategy == "" {
 				t.Queues[j].Strategy = "ringall"
 			}
+			if t.Queues[j].Retry == 0 {
+				t.Queues[j].Retry = 5 * time.Second
+			}
+			if t.Queues[j].JoinEmpty == nil {
+				yes := true
+				t.Queues[j].JoinEmpty = &yes
+			}
 			if t.Queues[j].RingTimeout == 0 {
 				t.Queues[j].RingTimeout = 15 * time.Second
 			}
@@ -308,13 +315,19 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		if !strats[q.Strategy] {
 			e.add(p+".strategy", "%q is not a strategy (ringall, leastrecent, fewestcalls, rrmemory, random, linear)", q.Strategy)
 		}
-		for m, num := range q.Members {
-			if !exts[num] {
+		for m, entry := range q.Members {
+			num, _, err := MemberPenalty(entry)
+			if err != nil {
+				e.add(p+".members["+strconv.Itoa(m)+"]", "%v", err)
+			} else if !exts[num] {
 				e.add(p+".members["+strconv.Itoa(m)+"]", "%q is not an extension of tenant %s", num, t.Name)
 			}
 		}
-		if q.RingTimeout < 0 || q.MaxWait < 0 {
-			e.add(p, "durations must not be negative")
+		if q.RingTimeout < 0 || q.MaxWait < 0 || q.Retry < 0 || q.WrapUp < 0 || q.Announce < 0 || q.MaxLen < 0 {
+			e.add(p, "durations and max_len must not be negative")
+		}
+		if q.Overflow != "" && !reNumber.MatchString(q.Overflow) {
+			e.add(p+".overflow", "%q is not a number", q.Overflow)
 		}
 	}
 	for j, cf := range t.Conferences {

@@ -105,10 +105,20 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		for _, cf := range t.Conferences {
 			te.Conferences = append(te.Conferences, pbx.ConferenceEntry{Name: cf.Name, Number: cf.Number})
 		}
+		for _, q := range t.Queues {
+			qe := pbx.QueueEntry{Name: q.Name, Number: q.Number, Strategy: q.Strategy, RingTimeout: q.RingTimeout,
+				Retry: q.Retry, WrapUp: q.WrapUp, MaxWait: q.MaxWait, MaxLen: q.MaxLen, Overflow: q.Overflow,
+				JoinEmpty: *q.JoinEmpty, LeaveWhenEmpty: q.LeaveEmpty, MusicOnHold: q.Music, AnnounceEvery: q.Announce}
+			for _, m := range q.Members {
+				num, pen, _ := config.MemberPenalty(m) // validated at load
+				qe.Members = append(qe.Members, pbx.QueueMemberEntry{Number: num, Penalty: pen})
+			}
+			te.Queues = append(te.Queues, qe)
+		}
 		dir.Tenants = append(dir.Tenants, te)
 	}
 	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9),
-		Recordings: n.store, RecordingDir: cfg.Recording.Dir, CaptureDir: cfg.Capture.Dir})
+		Recordings: n.store, RecordingDir: cfg.Recording.Dir, CaptureDir: cfg.Capture.Dir, QueueLog: n.store})
 	if err != nil {
 		return nil, err
 	}

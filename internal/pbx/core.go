@@ -61,6 +61,10 @@ type Core struct {
 	recDir string
 	capDir string
 
+	qlogger  QueueLogger
+	qlogCh   chan QueueLogEntry
+	qlogDone chan struct{}
+
 	mu         sync.Mutex
 	activeRecs map[string]*activeRecording // by call id; nil value: being set up
 	engine     Engine
@@ -78,6 +82,7 @@ type tenantState struct {
 	recordTrunks map[string]bool
 	confs        map[string]*confState // by room name
 	confSeq      int
+	queues       map[string]*queueState // by name
 }
 
 type extState struct {
@@ -109,6 +114,9 @@ type Options struct {
 	// CaptureDir is where the engine writes per-call PCAP files
 	// (<dir>/<tenant>/<call unique id>.pcap).
 	CaptureDir string
+	// QueueLog keeps the queue log statistics are computed from; without
+	// it queues work but leave no history.
+	QueueLog QueueLogger
 }
 
 // NewCore builds the core for a directory. cdrs must not be nil.
@@ -141,6 +149,20 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		for _, tr := range t.RecordTrunks {
 			ts.recordTrunks[tr] = true
 		}
+		ts.queues = map[string]*queueState{}
+		for _, qe := range t.Queues {
+			if qe.RingTimeout <= 0 {
+				qe.RingTimeout = 15 * time.Second
+			}
+			if qe.Strategy == "" {
+				qe.Strategy = StrategyRingAll
+			}
+			q := &queueState{cfg: qe}
+			for _, m := range qe.Members {
+				q.members = append(q.members, &memberState{ext: m.Number, penalty: m.Penalty})
+			}
+			ts.queues[qe.Name] = q
+		}
 		ts.confs = map[string]*confState{}
 		for _, cf := range t.Conferences {
 			ts.confs[cf.Name] = &confState{name: cf.Name, number: cf.Number, members: map[string]*ConferenceMember{}}
@@ -152,6 +174,12 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable, record: e.Record}
 		}
 		c.tenants[t.Name] = ts
+	}
+	if opts.QueueLog != nil {
+		c.qlogger = opts.QueueLog
+		c.qlogCh = make(chan QueueLogEntry, 1<<16)
+		c.qlogDone = make(chan struct{})
+		go c.runQueueLog()
 	}
 	return c, nil
 }
@@ -168,9 +196,16 @@ func (c *Core) SetEngine(e Engine) {
 // engine first.
 func (c *Core) Close() {
 	c.mu.Lock()
+	already := c.closing
 	c.closing = true
 	c.mu.Unlock()
 	c.bus.Close()
+	if c.qlogCh != nil && !already {
+		c.mu.Lock() // qlog sends happen under mu; none can follow the close
+		close(c.qlogCh)
+		c.mu.Unlock()
+		<-c.qlogDone
+	}
 }
 
 // Subscribe returns a subscription to tenant's events ("" for all tenants).
@@ -491,6 +526,7 @@ func (c *Core) updateExtLocked(t *tenantState, e *extState, force bool) {
 	e.state = st
 	x := e.snapshot(t.name)
 	c.publishLocked(t.name, Event{Type: EvExtensionState, Extension: &x})
+	c.onExtensionChangeLocked(t, e.number)
 }
 
 // deviceState derives the Asterisk-style state from live channels: talking

@@ -26,6 +26,17 @@ const (
 	// and the channel that joined or left.
 	EvConfJoin  EventType = "conference.join"
 	EvConfLeave EventType = "conference.leave"
+	// Queue events carry the queue (members and waiting count after the
+	// change) and the caller or member concerned; Cause is the leave
+	// reason or the pause reason.
+	EvQueueJoin           EventType = "queue.caller.join"
+	EvQueueLeave          EventType = "queue.caller.leave"
+	EvQueueShift          EventType = "queue.caller.shift"
+	EvQueueMemberAdded    EventType = "queue.member.added"
+	EvQueueMemberRemoved  EventType = "queue.member.removed"
+	EvQueueMemberPaused   EventType = "queue.member.paused"
+	EvQueueMemberUnpaused EventType = "queue.member.unpaused"
+	EvQueueMemberStatus   EventType = "queue.member.status"
 )
 
 // Event is one fact published by the core. Exactly the fields relevant to
@@ -50,4 +61,8 @@ type Event struct {
 	Recording *Recording `json:"recording,omitempty"`
 	// Conference is set on conference.* events.
 	Conference *Conference `json:"conference,omitempty"`
+	// Queue, Member and Caller are set on queue.* events.
+	Queue  *Queue       `json:"queue,omitempty"`
+	Member *QueueMember `json:"member,omitempty"`
+	Caller *QueueCaller `json:"caller,omitempty"`
 }

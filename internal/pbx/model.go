@@ -16,6 +16,7 @@ type TenantEntry struct {
 	// RecordTrunks names trunks whose calls are always recorded.
 	RecordTrunks []string
 	Conferences  []ConferenceEntry
+	Queues       []QueueEntry
 }
 
 // ExtensionEntry is one extension of the directory.

@@ -259,6 +259,16 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
 
 	e.addDialog(l)
+	answered := false
+	defer func() {
+		if !answered { // a failed attempt must not stay routable
+			e.mu.Lock()
+			if e.dialogs[l.sipCallID] == l {
+				delete(e.dialogs, l.sipCallID)
+			}
+			e.mu.Unlock()
+		}
+	}()
 	e.core.SetChannelState(ch, pbx.ChanDialing)
 	// The INVITE transaction must outlive ctx: cancelling ctx makes
 	// WaitAnswer send a CANCEL, which needs the transaction alive.
@@ -343,6 +353,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	}
 	l.rtp.SetRemote(answer.Addr, codec, answer.DTMFPT)
 	e.core.SetChannelState(ch, pbx.ChanUp)
+	answered = true
 	return l, pbx.EndAnswer, res.StatusCode
 }
 

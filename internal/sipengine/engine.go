@@ -131,11 +131,12 @@ type Engine struct {
 	reg *registrar
 
 	mu      sync.Mutex
-	setups  int              // calls not yet answered or ended
-	calls   map[string]*call // by call id (linked id)
-	dialogs map[string]*leg  // by SIP Call-ID of each leg
-	caps    *captures        // nil: no per-call PCAP
-	rooms   map[string]*room // live conference mixers by tenant + "/" + name
+	setups  int                // calls not yet answered or ended
+	calls   map[string]*call   // by call id (linked id)
+	dialogs map[string]*leg    // by SIP Call-ID of each leg
+	caps    *captures          // nil: no per-call PCAP
+	rooms   map[string]*room   // live conference mixers by tenant + "/" + name
+	moh     map[string][]int16 // music on hold by file ("" = generated)
 	closing bool
 
 	wg     sync.WaitGroup
@@ -180,7 +181,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, log: cfg.Logger.With("component", "sipengine"), core: core,
 		tenants: map[string]*tenant{}, byDomain: map[string]*tenant{},
-		calls: map[string]*call{}, dialogs: map[string]*leg{}, rooms: map[string]*room{},
+		calls: map[string]*call{}, dialogs: map[string]*leg{}, rooms: map[string]*room{}, moh: map[string][]int16{},
 		nonceKey: make([]byte, 32),
 	}
 	if _, err := rand.Read(e.nonceKey); err != nil {

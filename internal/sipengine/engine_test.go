@@ -74,7 +74,7 @@ func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir f
 	cdrs := &memCDRs{}
 	var exts []pbx.ExtensionEntry
 	var sexts []Extension
-	for _, n := range []string{"100", "101", "102"} {
+	for _, n := range []string{"100", "101", "102", "103", "104"} {
 		exts = append(exts, pbx.ExtensionEntry{Number: n})
 		sexts = append(sexts, Extension{Number: n, Name: "Ext " + n, HA1: HA1(n, domain, "pw-"+n)})
 	}

@@ -212,6 +212,13 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 	rtp.SetRemote(offer.Addr, codec, offer.DTMFPT)
 	dtmfPT := offer.DTMFPT
 
+	if c.a.ch.Exten != "" && c.runFeature(c.a.ch.Exten, codec, dtmfPT) {
+		return
+	}
+	if queue, ok := e.core.QueueByNumber(c.t.Name, c.to); ok {
+		c.runQueue(queue, codec, dtmfPT)
+		return
+	}
 	if room, ok := c.t.rooms[c.to]; ok {
 		if c.answerInbound(codec, dtmfPT) {
 			c.inConference(room, a, "caller")

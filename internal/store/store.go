@@ -59,3 +59,10 @@ func NormalizeFilter(f pbx.CDRFilter) (pbx.CDRFilter, error) {
 	}
 	return f, nil
 }
+
+// QueueLogStore keeps the queue log and answers statistics from it.
+type QueueLogStore interface {
+	pbx.QueueLogger
+	QueueStats(ctx context.Context, f pbx.QueueStatsFilter) ([]pbx.QueueStats, error)
+	AgentStats(ctx context.Context, f pbx.QueueStatsFilter) ([]pbx.AgentStats, error)
+}

@@ -50,6 +50,13 @@ type Core interface {
 	CreateConference(ctx context.Context, tenant string, numbers []string, breakCalls bool) (pbx.Conference, []pbx.Call, error)
 	ConferenceInvite(ctx context.Context, tenant, room string, numbers []string, breakCalls bool) ([]pbx.Call, error)
 	Monitor(ctx context.Context, tenant, id, listener string) (pbx.Call, error)
+
+	Queues(tenant string) ([]pbx.Queue, error)
+	QueueCalls(tenant, queue string) ([]pbx.QueueCaller, error)
+	QueueShift(tenant, queue, callID string, pos int) (pbx.QueueCaller, error)
+	QueueRemove(tenant, queue, callID, dest string) error
+	QueueLogin(tenant, queue, ext string, login bool, penalty int) (pbx.QueueMember, error)
+	QueuePause(tenant, queue, ext string, paused bool, reason string) ([]pbx.QueueMember, error)
 }
 
 // CDRReader is what the API needs of the CDR store.
@@ -81,12 +88,14 @@ const eventBuffer = 1024
 
 // API serves the native API.
 type API struct {
-	core  Core
-	cdrs  CDRReader
-	auth  Authenticator
-	log   *slog.Logger
-	mux   *http.ServeMux
-	paths []string // registered patterns, for the OpenAPI completeness test
+	core Core
+	cdrs CDRReader
+	auth Authenticator
+	log  *slog.Logger
+	mux  *http.ServeMux
+	// qstats is the CDR store's queue statistics, when it has them.
+	qstats QueueStatsReader
+	paths  []string // registered patterns, for the OpenAPI completeness test
 }
 
 // New builds the API.
@@ -95,6 +104,7 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 		log = slog.New(slog.DiscardHandler)
 	}
 	api := &API{core: core, cdrs: cdrs, auth: a, log: log.With("component", "native_api"), mux: http.NewServeMux()}
+	api.qstats, _ = cdrs.(QueueStatsReader)
 	api.handle("GET /api/v1/openapi.json", "", api.openapi)
 	api.handle("GET /api/v1/extensions", auth.ReadDirectory, api.listExtensions)
 	api.handle("GET /api/v1/extensions/{number}", auth.ReadDirectory, api.getExtension)
@@ -105,6 +115,14 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("POST /api/v1/channels/{id}/redirect", auth.ControlCalls, api.redirect)
 	api.handle("POST /api/v1/channels/{id}/pickup", auth.ControlCalls, api.pickup)
 	api.handle("POST /api/v1/channels/{id}/monitor", auth.ListenCalls, api.monitor)
+	api.handle("GET /api/v1/queues", auth.ReadCalls, api.listQueues)
+	api.handle("GET /api/v1/queues/stats", auth.ReadCDRs, api.queueStats)
+	api.handle("GET /api/v1/queues/{name}/calls", auth.ReadCalls, api.queueCalls)
+	api.handle("POST /api/v1/queues/{name}/calls/{id}/position", auth.SuperviseQueues, api.shiftCaller)
+	api.handle("DELETE /api/v1/queues/{name}/calls/{id}", auth.SuperviseQueues, api.removeCaller)
+	api.handle("POST /api/v1/queues/{name}/members", auth.ReadCalls, api.addMember)
+	api.handle("DELETE /api/v1/queues/{name}/members/{number}", auth.ReadCalls, api.removeMember)
+	api.handle("POST /api/v1/queues/{name}/members/{number}/pause", auth.ReadCalls, api.pauseMember)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)
 	api.handle("POST /api/v1/conferences", auth.ControlCalls, api.createConference)
 	api.handle("POST /api/v1/conferences/{name}/members", auth.ControlCalls, api.inviteToConference)

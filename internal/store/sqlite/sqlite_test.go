@@ -30,6 +30,10 @@ func TestConformance(t *testing.T) {
 	storetest.TestCDRStore(t, func(t *testing.T) store.CDRStore { return openTemp(t) })
 }
 
+func TestQueueLogConformance(t *testing.T) {
+	storetest.TestQueueLogStore(t, func(t *testing.T) store.QueueLogStore { return openTemp(t) })
+}
+
 func TestRecordingConformance(t *testing.T) {
 	storetest.TestRecordingStore(t, func(t *testing.T) pbx.RecordingStore { return openTemp(t) })
 }

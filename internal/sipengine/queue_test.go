@@ -1,0 +1,124 @@
+package sipengine
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+func withQueue(q pbx.QueueEntry) func(*pbx.TenantEntry) {
+	return func(te *pbx.TenantEntry) { te.Queues = append(te.Queues, q) }
+}
+
+// served collects queue.caller.leave events until n callers have left,
+// returning "callerid:reason" in order.
+func (r *rig) queueLeaves(t *testing.T, n int, within time.Duration) []string {
+	t.Helper()
+	var out []string
+	deadline := time.After(within)
+	for len(out) < n {
+		select {
+		case e := <-r.sub.C():
+			if e.Event.Type == pbx.EvQueueLeave {
+				out = append(out, e.Event.Caller.CallerIDNum+":"+e.Event.Cause)
+			}
+		case <-deadline:
+			t.Fatalf("only %d queue leaves: %v", len(out), out)
+		}
+	}
+	return out
+}
+
+// TestQueueServesCallersInOrder: the only agent is busy when three
+// callers arrive; as it frees up they are served first come, first
+// served, and each hears music, then the agent.
+func TestQueueServesCallersInOrder(t *testing.T) {
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, withQueue(pbx.QueueEntry{Name: "VMX", Number: "7777", Strategy: pbx.StrategyLinear,
+		Members: []pbx.QueueMemberEntry{{Number: "101"}}, JoinEmpty: true}))
+	r.phonesTone(t, 100*time.Millisecond, 440, "101")
+	callers := r.phonesTone(t, 100*time.Millisecond, 1000, "100", "102", "103", "104")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	go callers.Call(ctx, "102", "101", 1500*time.Millisecond) // the agent is busy first
+	r.waitEvent(t, pbx.EvCallAnswered)
+	type res struct {
+		from string
+		freq float64
+	}
+	results := make(chan res, 3)
+	for i, from := range []string{"100", "103", "104"} {
+		go func() {
+			rr, _ := callers.Call(ctx, from, "7777", time.Duration(2+2*i)*time.Second+500*time.Millisecond)
+			results <- res{from, rr.Frequency}
+		}()
+		time.Sleep(150 * time.Millisecond)
+	}
+	got := r.queueLeaves(t, 3, 30*time.Second)
+	if want := []string{"100:answered", "103:answered", "104:answered"}; !slices.Equal(got, want) {
+		t.Fatalf("served %v, want %v", got, want)
+	}
+	for range 3 {
+		if x := <-results; x.freq != 440 {
+			t.Fatalf("caller %s heard %v Hz, want the agent's 440", x.from, x.freq)
+		}
+	}
+}
+
+// TestQueueShiftAndFeatureCodes: a shifted caller is served first; an
+// extension logs in with *45<queue> and is offered the next caller; *46
+// pauses it so the next caller waits.
+func TestQueueShiftAndFeatureCodes(t *testing.T) {
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, withQueue(pbx.QueueEntry{Name: "Q", Number: "7000", Strategy: pbx.StrategyRingAll,
+		JoinEmpty: true, RingTimeout: 3 * time.Second}))
+	agent := r.phonesTone(t, 100*time.Millisecond, 440, "101")
+	callers := r.phonesTone(t, 100*time.Millisecond, 1000, "100", "103", "104")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+
+	// Nobody is logged in: callers wait in order 100, 103, 104.
+	for _, from := range []string{"100", "103", "104"} {
+		go callers.Call(ctx, from, "7000", 6*time.Second)
+		for {
+			e := r.waitEvent(t, pbx.EvQueueJoin)
+			if e.Caller.CallerIDNum == from {
+				break
+			}
+		}
+	}
+	calls, _ := r.core.QueueCalls("t", "Q")
+	if len(calls) != 3 || calls[2].CallerIDNum != "104" || calls[2].Position != 3 {
+		t.Fatalf("waiting %+v", calls)
+	}
+	if _, err := r.core.QueueShift("t", "Q", calls[2].CallID, 1); err != nil {
+		t.Fatal(err)
+	}
+	// 101 logs in from its phone with *45 and the queue number.
+	res, err := agent.Call(ctx, "101", "*457000", 3*time.Second)
+	if err != nil || !res.Answered || res.Frequency != 1000 && res.Frequency != 440 {
+		t.Logf("feature call %+v %v", res, err)
+	}
+	if !res.Answered {
+		t.Fatalf("feature code not answered: %+v %v", res, err)
+	}
+	got := r.queueLeaves(t, 1, 15*time.Second)
+	if got[0] != "104:answered" {
+		t.Fatalf("first served %v, want the shifted 104", got)
+	}
+	qs, _ := r.core.Queues("t")
+	if len(qs[0].Members) != 1 || qs[0].Members[0].Number != "101" || !qs[0].Members[0].Dynamic {
+		t.Fatalf("members after *45: %+v", qs[0].Members)
+	}
+	if _, err := r.core.QueuePause("t", "", "101", true, "break"); err != nil {
+		t.Fatal(err)
+	}
+	// Paused: the other two callers give up unserved.
+	got = r.queueLeaves(t, 2, 15*time.Second)
+	for _, g := range got {
+		if g != "100:abandoned" && g != "103:abandoned" {
+			t.Fatalf("while the only agent was paused: %v", got)
+		}
+	}
+}
