@@ -9,7 +9,7 @@
 package capture
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -40,37 +40,91 @@ var (
 
 	// ErrClosed is returned by WritePacket after Close.
 	ErrClosed = errors.New("capture: file closed")
+	// ErrBehind is returned when the disk writer is too far behind and
+	// the packet was dropped from the capture.
+	ErrBehind = errors.New("capture: writer behind, packet dropped")
 )
 
 // File is one call's capture. Methods are safe for concurrent use: the
-// SIP engine and both RTP legs write into the same file.
+// SIP engine and both RTP legs write into the same file. WritePacket never
+// touches the disk: frames collect in memory and a Writer's goroutine
+// writes them out, so a slow disk costs captured packets (counted in
+// Dropped), never a stalled media path.
 type File struct {
-	mu     sync.Mutex
-	f      *os.File
-	bw     *bufio.Writer
-	w      *pcapgo.Writer
-	buf    gopacket.SerializeBuffer
-	size   int64
-	closed bool
-	tcpSeq map[[2]netip.AddrPort]uint32
+	w *Writer
+
+	mu      sync.Mutex
+	f       *os.File
+	pw      *pcapgo.Writer
+	pending *bytes.Buffer // frames not yet on disk
+	spare   *bytes.Buffer
+	queued  bool // handed to the writer goroutine
+	buf     gopacket.SerializeBuffer
+	size    int64
+	dropped int64
+	closed  bool
+	tcpSeq  map[[2]netip.AddrPort]uint32
+
+	ioMu sync.Mutex // orders disk writes between the writer goroutine and Close
+}
+
+// Buffering limits per file: frames are handed to the writer at flushAt
+// bytes; beyond maxPending (the disk is behind) new packets are dropped.
+const (
+	flushAt    = 16 << 10
+	maxPending = 1 << 20
+)
+
+// Writer owns the goroutine that writes captures to disk. Construct with
+// NewWriter, stop with Close (after the files are closed).
+type Writer struct {
+	ch   chan *File
+	done chan struct{}
+	once sync.Once
+}
+
+// NewWriter starts the disk writer.
+func NewWriter() *Writer {
+	w := &Writer{ch: make(chan *File, 4096), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	for f := range w.ch {
+		f.flush()
+	}
+}
+
+// Close stops the writer once everything handed to it is written.
+func (w *Writer) Close() {
+	w.once.Do(func() { close(w.ch) })
+	<-w.done
 }
 
 // Create makes a new capture at path; an existing file is an error, so a
 // capture never overwrites another.
-func Create(path string) (*File, error) {
+func (w *Writer) Create(path string) (*File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("capture: create: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 8<<10) // small: a call rate of thousands per second must not mean as many large buffers
-	w := pcapgo.NewWriter(bw)
-	if err := w.WriteFileHeader(Snaplen, layers.LinkTypeEthernet); err != nil {
+	c := &File{w: w, f: f, pending: new(bytes.Buffer), spare: new(bytes.Buffer), buf: gopacket.NewSerializeBuffer(),
+		tcpSeq: map[[2]netip.AddrPort]uint32{}}
+	c.pw = pcapgo.NewWriter(c.pending)
+	if err := c.pw.WriteFileHeader(Snaplen, layers.LinkTypeEthernet); err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("capture: header: %w", err)
 	}
-	return &File{f: f, bw: bw, w: w, buf: gopacket.NewSerializeBuffer(), size: 24, tcpSeq: map[[2]netip.AddrPort]uint32{}}, nil
+	c.size = 24
+	return c, nil
 }
+
+// Create makes a capture written synchronously at Close and whenever its
+// buffer fills (no Writer): for tools and tests.
+func Create(path string) (*File, error) { return (*Writer)(nil).Create(path) }
 
 // WritePacket frames payload as sent from src to dst at t.
 func (c *File) WritePacket(t time.Time, proto Proto, src, dst netip.AddrPort, payload []byte) error {
@@ -80,9 +134,22 @@ func (c *File) WritePacket(t time.Time, proto Proto, src, dst netip.AddrPort, pa
 		return fmt.Errorf("capture: %v -> %v: mixed or invalid address families", src, dst)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	err := c.writeLocked(t, proto, src, dst, payload)
+	sync := err == nil && c.w == nil && c.pending.Len() >= flushAt
+	c.mu.Unlock()
+	if sync {
+		c.flush()
+	}
+	return err
+}
+
+func (c *File) writeLocked(t time.Time, proto Proto, src, dst netip.AddrPort, payload []byte) error {
 	if c.closed {
 		return ErrClosed
+	}
+	if c.pending.Len() >= maxPending {
+		c.dropped++
+		return ErrBehind
 	}
 	eth := &layers.Ethernet{SrcMAC: macA, DstMAC: macB}
 	var ip gopacket.NetworkLayer
@@ -125,11 +192,47 @@ func (c *File) WritePacket(t time.Time, proto Proto, src, dst netip.AddrPort, pa
 	}
 	data := c.buf.Bytes()
 	ci := gopacket.CaptureInfo{Timestamp: t, Length: len(data), CaptureLength: min(len(data), Snaplen)}
-	if err := c.w.WritePacket(ci, data[:ci.CaptureLength]); err != nil {
+	if err := c.pw.WritePacket(ci, data[:ci.CaptureLength]); err != nil {
 		return fmt.Errorf("capture: write: %w", err)
 	}
 	c.size += 16 + int64(ci.CaptureLength)
+	if c.pending.Len() >= flushAt && !c.queued && c.w != nil {
+		select {
+		case c.w.ch <- c:
+			c.queued = true
+		default: // the writer's queue is full; a later packet retries
+		}
+	}
 	return nil
+}
+
+// flush writes what is pending. The buffers swap under mu so writers
+// keep appending while the disk write runs.
+func (c *File) flush() {
+	c.ioMu.Lock()
+	defer c.ioMu.Unlock()
+	c.mu.Lock()
+	data := c.pending
+	c.pending, c.spare = c.spare, data
+	c.pw = pcapgo.NewWriter(c.pending) // the header is written; a writer only formats records
+	c.queued = false
+	closedFile := c.f == nil
+	c.mu.Unlock()
+	if !closedFile && data.Len() > 0 {
+		if _, err := c.f.Write(data.Bytes()); err != nil {
+			c.mu.Lock()
+			c.dropped++
+			c.mu.Unlock()
+		}
+	}
+	data.Reset()
+}
+
+// Dropped counts packets not captured because the disk was behind.
+func (c *File) Dropped() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropped
 }
 
 func setProto(l gopacket.SerializableLayer, p layers.IPProtocol) {
@@ -151,16 +254,20 @@ func (c *File) Size() int64 {
 // Close flushes and closes the file; it is idempotent.
 func (c *File) Close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return nil
 	}
 	c.closed = true
-	err := c.bw.Flush()
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	c.mu.Unlock()
+	c.flush() // whatever the writer has not taken yet
+	c.ioMu.Lock()
+	defer c.ioMu.Unlock()
+	c.mu.Lock()
+	f := c.f
+	c.f = nil
+	c.mu.Unlock()
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("capture: close: %w", err)
 	}
 	return nil

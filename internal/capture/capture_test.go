@@ -270,3 +270,43 @@ func BenchmarkWritePacketRTP(b *testing.B) {
 		}
 	}
 }
+
+func TestWriterWritesInBackgroundAndDropsWhenBehind(t *testing.T) {
+	w := NewWriter()
+	path := filepath.Join(t.TempDir(), "bg.pcap")
+	f, err := w.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst := netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:2")
+	for range 5000 {
+		if err := f.WritePacket(time.Now(), UDP, src, dst, make([]byte, 172)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if n := len(readAll(t, path)); n != 5000 {
+		t.Fatalf("%d packets on disk", n)
+	}
+
+	// A writer that never drains: memory stays bounded, packets drop.
+	stalled := &Writer{ch: make(chan *File)}
+	p2 := filepath.Join(t.TempDir(), "stalled.pcap")
+	g, _ := stalled.Create(p2)
+	var behind int
+	for range 10000 {
+		if err := g.WritePacket(time.Now(), UDP, src, dst, make([]byte, 172)); err == ErrBehind {
+			behind++
+		}
+	}
+	if behind == 0 || g.Dropped() != int64(behind) {
+		t.Fatalf("behind %d, dropped %d", behind, g.Dropped())
+	}
+	g.Close()
+	if n := len(readAll(t, p2)); n+behind != 10000 {
+		t.Fatalf("%d on disk + %d dropped != 10000", n, behind)
+	}
+}

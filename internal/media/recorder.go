@@ -17,10 +17,13 @@ import (
 // playoutDelay so that packets arriving with normal jitter are in the
 // buffer when their samples are due.
 const (
-	sampleRate    = 8000
-	recorderTick  = 20 * time.Millisecond
-	playoutDelay  = 60 * time.Millisecond
-	maxBuffered   = sampleRate * 300 / 1000 // 300 ms: beyond this a party is ahead of the clock (drift, burst)
+	sampleRate   = 8000
+	recorderTick = 20 * time.Millisecond
+	playoutDelay = 60 * time.Millisecond
+	// maxBuffered: beyond 3 s a party is far ahead of the writer — the
+	// disk stalled it (page-cache write-back under load) or the party
+	// sends faster than real time; older audio is then dropped.
+	maxBuffered   = sampleRate * 3
 	keepOnOverrun = sampleRate * 60 / 1000
 	headerEvery   = 50 // ticks between WAV header updates (1 s)
 	wavHeaderLen  = 44
@@ -36,7 +39,7 @@ type RecordingResult struct {
 	// "audio gaps" under load.
 	GapSamples int64
 	// DroppedSamples counts audio thrown away because a party was more
-	// than 300 ms ahead of the writer (the writer fell behind, or the
+	// than 3 s ahead of the writer (the writer fell behind, or the
 	// party sent faster than real time).
 	DroppedSamples int64
 }

@@ -90,6 +90,7 @@ type pendingMsg struct {
 // captures routes traced messages and RTP packets to per-call files.
 type captures struct {
 	cfg       CaptureConfig
+	writer    *capture.Writer
 	listen    string         // our socket as sipgo prints it
 	advertise netip.AddrPort // what to write when we listen on 0.0.0.0
 
@@ -174,7 +175,7 @@ func (cs *captures) open(c *call) *callCapture {
 		return nil
 	}
 	path := filepath.Join(dir, c.id+".pcap")
-	f, err := capture.Create(path)
+	f, err := cs.writer.Create(path)
 	if err != nil {
 		c.e.log.Warn("capture file", "call", c.id, "err", err)
 		return nil
@@ -230,6 +231,9 @@ func (cs *captures) close(c *call) {
 	cs.mu.Unlock()
 	if err := cc.f.Close(); err != nil {
 		c.e.log.Warn("capture close", "call", c.id, "err", err)
+	}
+	if n := cc.f.Dropped(); n > 0 {
+		c.e.log.Warn("capture incomplete: the disk was behind", "call", c.id, "dropped_packets", n)
 	}
 }
 

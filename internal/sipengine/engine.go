@@ -21,6 +21,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/internal/capture"
 	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
@@ -329,6 +330,7 @@ func (e *Engine) Addr() netip.AddrPort { return e.addr }
 func (e *Engine) Start(ctx context.Context) error {
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if e.caps.enabled() {
+		e.caps.writer = capture.NewWriter()
 		tracer.add(e)
 	}
 	e.wg.Add(1)
@@ -360,6 +362,11 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Close(ctx context.Context) error {
 	e.HangupAll(ctx)
 	tracer.remove(e)
+	defer func() {
+		if e.caps != nil && e.caps.writer != nil {
+			e.caps.writer.Close() // after the calls' captures are closed
+		}
+	}()
 	if e.cancel != nil {
 		e.cancel()
 	}
