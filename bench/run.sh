@@ -210,6 +210,7 @@ total = sum(wave.open(f).getnframes() for f in files) / 8000
 print(f"recordings written: {len(files)}, audio {total:.0f} s against {bill} s billed ({100*total/max(bill,1):.1f} %)")
 PY
 echo "recordings that dropped audio because the writer fell behind: $(grep -c 'recording dropped audio' "$W/sb.log" || true)"
+grep "recording dropped audio" "$W/sb.log" | head -3 || true
 echo "(audio lost before the recorder shows as switchboard socket drops above)"
 du -sh "$W/data/captures" "$W/data/recordings" 2>/dev/null || true
 fi

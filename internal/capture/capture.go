@@ -65,6 +65,14 @@ type File struct {
 	closed  bool
 	tcpSeq  map[[2]netip.AddrPort]uint32
 
+	// Reused per packet (guarded by mu).
+	eth          layers.Ethernet
+	ip4          layers.IPv4
+	ip6          layers.IPv6
+	udp          layers.UDP
+	tcp          layers.TCP
+	srcIP, dstIP [16]byte
+
 	ioMu sync.Mutex // orders disk writes between the writer goroutine and Close
 }
 
@@ -72,7 +80,10 @@ type File struct {
 // bytes; beyond maxPending (the disk is behind) new packets are dropped.
 const (
 	flushAt    = 16 << 10
-	maxPending = 1 << 20
+	maxPending = 256 << 10
+	// keepCap: a buffer that grew past this during a disk stall is
+	// released after its flush instead of being kept for the call's life.
+	keepCap = 64 << 10
 )
 
 // Writer owns the goroutine that writes captures to disk. Construct with
@@ -151,17 +162,24 @@ func (c *File) writeLocked(t time.Time, proto Proto, src, dst netip.AddrPort, pa
 		c.dropped++
 		return ErrBehind
 	}
-	eth := &layers.Ethernet{SrcMAC: macA, DstMAC: macB}
+	// The layers live in the File and are serialised payload first
+	// (SerializeLayers' order), so the hot RTP path allocates nothing.
+	c.srcIP, c.dstIP = src.Addr().As16(), dst.Addr().As16()
+	c.eth = layers.Ethernet{SrcMAC: macA, DstMAC: macB}
 	var ip gopacket.NetworkLayer
 	var ipLayer gopacket.SerializableLayer
+	ipProto := layers.IPProtocolUDP
+	if proto == TCP {
+		ipProto = layers.IPProtocolTCP
+	}
 	if src.Addr().Is4() {
-		eth.EthernetType = layers.EthernetTypeIPv4
-		v4 := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src.Addr().AsSlice(), DstIP: dst.Addr().AsSlice(), Flags: layers.IPv4DontFragment}
-		ip, ipLayer = v4, v4
+		c.eth.EthernetType = layers.EthernetTypeIPv4
+		c.ip4 = layers.IPv4{Version: 4, TTL: 64, Flags: layers.IPv4DontFragment, Protocol: ipProto, SrcIP: c.srcIP[12:], DstIP: c.dstIP[12:]}
+		ip, ipLayer = &c.ip4, &c.ip4
 	} else {
-		eth.EthernetType = layers.EthernetTypeIPv6
-		v6 := &layers.IPv6{Version: 6, HopLimit: 64, SrcIP: src.Addr().AsSlice(), DstIP: dst.Addr().AsSlice()}
-		ip, ipLayer = v6, v6
+		c.eth.EthernetType = layers.EthernetTypeIPv6
+		c.ip6 = layers.IPv6{Version: 6, HopLimit: 64, NextHeader: ipProto, SrcIP: c.srcIP[:], DstIP: c.dstIP[:]}
+		ip, ipLayer = &c.ip6, &c.ip6
 	}
 	var l4 gopacket.SerializableLayer
 	switch proto {
@@ -172,23 +190,27 @@ func (c *File) writeLocked(t time.Time, proto Proto, src, dst netip.AddrPort, pa
 			seq = 1
 		}
 		c.tcpSeq[key] = seq + uint32(len(payload))
-		tcp := &layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()), Seq: seq,
+		c.tcp = layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()), Seq: seq,
 			Ack: max(c.tcpSeq[[2]netip.AddrPort{dst, src}], 1), PSH: true, ACK: true, Window: 65535}
-		_ = tcp.SetNetworkLayerForChecksum(ip)
-		setProto(ipLayer, layers.IPProtocolTCP)
-		l4 = tcp
+		_ = c.tcp.SetNetworkLayerForChecksum(ip)
+		l4 = &c.tcp
 	default:
-		udp := &layers.UDP{SrcPort: layers.UDPPort(src.Port()), DstPort: layers.UDPPort(dst.Port())}
-		_ = udp.SetNetworkLayerForChecksum(ip)
-		setProto(ipLayer, layers.IPProtocolUDP)
-		l4 = udp
+		c.udp = layers.UDP{SrcPort: layers.UDPPort(src.Port()), DstPort: layers.UDPPort(dst.Port())}
+		_ = c.udp.SetNetworkLayerForChecksum(ip)
+		l4 = &c.udp
 	}
 	if err := c.buf.Clear(); err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	if err := gopacket.SerializeLayers(c.buf, opts, eth, ipLayer, l4, gopacket.Payload(payload)); err != nil {
-		return fmt.Errorf("capture: frame %v -> %v: %w", src, dst, err)
+	b, err := c.buf.AppendBytes(len(payload))
+	if err != nil {
+		return fmt.Errorf("capture: %w", err)
+	}
+	copy(b, payload)
+	for _, l := range []gopacket.SerializableLayer{l4, ipLayer, &c.eth} {
+		if err := l.SerializeTo(c.buf, serializeOpts); err != nil {
+			return fmt.Errorf("capture: frame %v -> %v: %w", src, dst, err)
+		}
 	}
 	data := c.buf.Bytes()
 	ci := gopacket.CaptureInfo{Timestamp: t, Length: len(data), CaptureLength: min(len(data), Snaplen)}
@@ -226,6 +248,13 @@ func (c *File) flush() {
 		}
 	}
 	data.Reset()
+	if data.Cap() > keepCap {
+		c.mu.Lock()
+		if c.spare == data {
+			c.spare = new(bytes.Buffer)
+		}
+		c.mu.Unlock()
+	}
 }
 
 // Dropped counts packets not captured because the disk was behind.
@@ -235,14 +264,7 @@ func (c *File) Dropped() int64 {
 	return c.dropped
 }
 
-func setProto(l gopacket.SerializableLayer, p layers.IPProtocol) {
-	switch ip := l.(type) {
-	case *layers.IPv4:
-		ip.Protocol = p
-	case *layers.IPv6:
-		ip.NextHeader = p
-	}
-}
+var serializeOpts = gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 
 // Size is the file's size so far.
 func (c *File) Size() int64 {
