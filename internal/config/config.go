@@ -164,7 +164,8 @@ type Queue struct {
 	JoinEmpty   *bool         `yaml:"join_empty"`   // callers may wait with no member logged in; default true
 	LeaveEmpty  bool          `yaml:"leave_when_empty"`
 	Music       string        `yaml:"music_on_hold"`  // 8 kHz 16-bit WAV; default a generated tune
-	Announce    time.Duration `yaml:"announce_every"` // position beeps period; 0 = off
+	Announce    time.Duration `yaml:"announce_every"` // position announcement period; 0 = off
+	AnnounceDir string        `yaml:"announce_dir"`   // position-1.wav … position-9.wav; missing files: beeps
 }
 
 // MemberPenalty splits a queue member entry "101:2" into number and

@@ -42,9 +42,9 @@ func LoadMusic(path string) ([]int16, error) {
 }
 
 // PlayLoop sends pcm in 20 ms frames, looping, until ctx ends. Every
-// interrupt period (if > 0) it asks beeps() how many short beeps to play
-// first (a caller's queue position), then resumes the loop.
-func (l *Leg) PlayLoop(ctx context.Context, pcm []int16, every time.Duration, beeps func() int) {
+// interrupt period (if > 0) it asks announce() for audio to play first (a
+// caller's queue position), then resumes the loop where it left off.
+func (l *Leg) PlayLoop(ctx context.Context, pcm []int16, every time.Duration, announce func() []int16) {
 	if len(pcm) < frameSamples {
 		pcm = DefaultMusic()
 	}
@@ -54,15 +54,16 @@ func (l *Leg) PlayLoop(ctx context.Context, pcm []int16, every time.Duration, be
 	frame := make([]int16, frameSamples)
 	pos := 0
 	next := time.Now().Add(every)
-	var beep []int16
+	var insert []int16
 	for {
-		if every > 0 && beeps != nil && time.Now().After(next) {
+		if every > 0 && announce != nil && time.Now().After(next) {
 			next = time.Now().Add(every)
-			beep = beepTrain(min(beeps(), 9))
+			insert = announce()
 		}
-		if len(beep) >= frameSamples {
-			copy(frame, beep[:frameSamples])
-			beep = beep[frameSamples:]
+		if len(insert) > 0 {
+			n := copy(frame, insert)
+			clear(frame[n:])
+			insert = insert[n:]
 		} else {
 			for i := range frame {
 				frame[i] = pcm[pos]
@@ -77,6 +78,10 @@ func (l *Leg) PlayLoop(ctx context.Context, pcm []int16, every time.Duration, be
 		}
 	}
 }
+
+// Beeps is the announcement used when no recorded one exists: n short
+// 1 kHz beeps (at most 9), then a pause before the music resumes.
+func Beeps(n int) []int16 { return beepTrain(min(max(n, 0), 9)) }
 
 // beepTrain is n 120 ms beeps at 1 kHz with 180 ms pauses, then 500 ms of
 // silence before the music resumes.

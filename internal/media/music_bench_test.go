@@ -39,7 +39,7 @@ func BenchmarkMusicOnHoldLoad(b *testing.B) {
 				start, cpu0 := time.Now(), cpuTime()
 				for _, l := range legs {
 					wg.Add(1)
-					go func() { defer wg.Done(); l.PlayLoop(ctx, pcm, 30*time.Second, func() int { return 3 }) }()
+					go func() { defer wg.Done(); l.PlayLoop(ctx, pcm, 30*time.Second, func() []int16 { return Beeps(3) }) }()
 				}
 				time.Sleep(5 * time.Second)
 				cancel()

@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		for _, q := range t.Queues {
 			qe := pbx.QueueEntry{Name: q.Name, Number: q.Number, Strategy: q.Strategy, RingTimeout: q.RingTimeout,
 				Retry: q.Retry, WrapUp: q.WrapUp, MaxWait: q.MaxWait, MaxLen: q.MaxLen, Overflow: q.Overflow,
-				JoinEmpty: *q.JoinEmpty, LeaveWhenEmpty: q.LeaveEmpty, MusicOnHold: q.Music, AnnounceEvery: q.Announce}
+				JoinEmpty: *q.JoinEmpty, LeaveWhenEmpty: q.LeaveEmpty, MusicOnHold: q.Music, AnnounceEvery: q.Announce, AnnounceDir: q.AnnounceDir}
 			for _, m := range q.Members {
 				num, pen, _ := config.MemberPenalty(m) // validated at load
 				qe.Members = append(qe.Members, pbx.QueueMemberEntry{Number: num, Penalty: pen})

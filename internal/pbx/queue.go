@@ -43,9 +43,11 @@ type QueueEntry struct {
 	// MusicOnHold is a WAV file (8 kHz 16-bit mono) played to waiting
 	// callers; empty means a generated tone.
 	MusicOnHold string
-	// AnnounceEvery repeats the caller's position as DTMF-free tones; zero
+	// AnnounceEvery tells each waiting caller its position this often:
+	// AnnounceDir/position-<n>.wav when it exists, else n beeps. Zero
 	// disables announcements.
 	AnnounceEvery time.Duration
+	AnnounceDir   string
 }
 
 // QueueMemberEntry is a static member.

@@ -3,6 +3,8 @@ package sipengine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -49,12 +51,40 @@ func (e *Engine) startMusic(l *leg, cfg pbx.QueueEntry, position func() int) *ho
 	ctx, cancel := context.WithCancel(e.ctx)
 	m := &holdMusic{cancel: cancel}
 	pcm := e.music(cfg.MusicOnHold)
+	var announce func() []int16
+	if position != nil {
+		announce = func() []int16 { return e.announcement(cfg.AnnounceDir, position()) }
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		l.rtp.PlayLoop(ctx, pcm, cfg.AnnounceEvery, position)
+		l.rtp.PlayLoop(ctx, pcm, cfg.AnnounceEvery, announce)
 	}()
 	return m
+}
+
+// announcement is the audio telling a caller its position: the recorded
+// <dir>/position-<n>.wav when there is one (8 kHz 16-bit), else n beeps.
+func (e *Engine) announcement(dir string, n int) []int16 {
+	if n <= 0 {
+		return nil
+	}
+	if dir != "" {
+		path := filepath.Join(dir, fmt.Sprintf("position-%d.wav", n))
+		e.mu.Lock()
+		pcm, ok := e.moh["announce:"+path]
+		e.mu.Unlock()
+		if !ok {
+			pcm, _ = media.LoadMusic(path) // missing or unusable: beeps
+			e.mu.Lock()
+			e.moh["announce:"+path] = pcm
+			e.mu.Unlock()
+		}
+		if len(pcm) > 0 {
+			return pcm
+		}
+	}
+	return media.Beeps(n)
 }
 
 func (m *holdMusic) stop() {

@@ -2,10 +2,15 @@ package sipengine
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/demobot"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -120,5 +125,54 @@ func TestQueueShiftAndFeatureCodes(t *testing.T) {
 		if g != "100:abandoned" && g != "103:abandoned" {
 			t.Fatalf("while the only agent was paused: %v", got)
 		}
+	}
+}
+
+// writeToneWAV writes an 8 kHz 16-bit mono WAV of a tone.
+func writeToneWAV(t *testing.T, path string, freq float64, d time.Duration) {
+	t.Helper()
+	n := int(d.Seconds() * 8000)
+	b := make([]byte, 44+2*n)
+	copy(b, "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*n))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1)
+	binary.LittleEndian.PutUint16(b[22:], 1)
+	binary.LittleEndian.PutUint32(b[24:], 8000)
+	binary.LittleEndian.PutUint32(b[28:], 16000)
+	binary.LittleEndian.PutUint16(b[32:], 2)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
+	for i := range n {
+		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(int16(6000*math.Sin(2*math.Pi*freq*float64(i)/8000))))
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestQueueMusicAndPositionAnnouncement: a lone waiting caller hears the
+// configured music and, every 700 ms, the recorded "you are first".
+func TestQueueMusicAndPositionAnnouncement(t *testing.T) {
+	dir := t.TempDir()
+	writeToneWAV(t, filepath.Join(dir, "music.wav"), 600, 2*time.Second)
+	writeToneWAV(t, filepath.Join(dir, "position-1.wav"), 1700, 300*time.Millisecond)
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, withQueue(pbx.QueueEntry{Name: "Q", Number: "7000", JoinEmpty: true,
+		MusicOnHold: filepath.Join(dir, "music.wav"), AnnounceEvery: 700 * time.Millisecond, AnnounceDir: dir}))
+	callers := r.phonesTone(t, 100*time.Millisecond, 1000, "100")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := callers.CallWith(ctx, "100", "7000", 2*time.Second, demobot.CallOptions{KeepAudio: true})
+	if err != nil || !res.Answered || len(res.Audio) < 8000 {
+		t.Fatalf("%+v %v", res.Status, err)
+	}
+	music, announce, other := power(res.Audio, 600), power(res.Audio, 1700), power(res.Audio, 1000)
+	if music < 100*other || announce < 100*other {
+		t.Fatalf("caller heard music %g, announcement %g, nothing else %g", music, announce, other)
+	}
+	if got := r.queueLeaves(t, 1, 5*time.Second); got[0] != "100:abandoned" {
+		t.Fatalf("left %v", got)
 	}
 }
