@@ -74,9 +74,16 @@ func (b *Bus[E]) Subscribe(tenant string, buf int) *Subscription[E] {
 	if buf < 1 {
 		buf = 1
 	}
-	s := &Subscription[E]{bus: b, tenant: tenant, ch: make(chan Envelope[E], buf), done: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.subscribeLocked(tenant, buf)
+}
+
+func (b *Bus[E]) subscribeLocked(tenant string, buf int) *Subscription[E] {
+	if buf < 1 {
+		buf = 1
+	}
+	s := &Subscription[E]{bus: b, tenant: tenant, ch: make(chan Envelope[E], buf), done: make(chan struct{})}
 	if b.closed {
 		s.err = ErrClosed
 		close(s.done)
@@ -85,6 +92,26 @@ func (b *Bus[E]) Subscribe(tenant string, buf int) *Subscription[E] {
 	}
 	b.subs[s] = struct{}{}
 	return s
+}
+
+// SubscribeAt is Subscribe that also returns the tenant's sequence number
+// at the moment of subscribing, atomically: every later event reaches the
+// subscription, every earlier one does not. Replaying clients use it to
+// know exactly which events they must fetch from a log.
+func (b *Bus[E]) SubscribeAt(tenant string, buf int) (*Subscription[E], uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.subscribeLocked(tenant, buf), b.seq[tenant]
+}
+
+// Seed raises the tenant's sequence so numbering continues after a
+// restart where the durable event log left off.
+func (b *Bus[E]) Seed(tenant string, seq uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if seq > b.seq[tenant] {
+		b.seq[tenant] = seq
+	}
 }
 
 // LastSeq is the sequence number of the tenant's latest event (0 if none).

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/demobot"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
+	"github.com/switchboard-pbx/switchboard/internal/eventlog"
 	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/sipengine"
@@ -48,6 +49,7 @@ type Node struct {
 	log   *slog.Logger
 	store *sqlite.Store
 	core  *pbx.Core
+	elog  *eventlog.Log
 	ports *media.PortAllocator
 	eng   *sipengine.Engine
 	http  *http.Server
@@ -119,6 +121,12 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	}
 	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9),
 		Recordings: n.store, RecordingDir: cfg.Recording.Dir, CaptureDir: cfg.Capture.Dir, QueueLog: n.store})
+	if err != nil {
+		return nil, err
+	}
+	// The event log subscribes before anything can publish, so it misses
+	// nothing, and continues the numbering of the previous run.
+	n.elog, err = eventlog.Start(ctx, n.core, n.store, eventlog.Options{Logger: n.log})
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +228,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	api := native.New(n.core, n.store, authDir, n.log)
+	api.SetEventLog(n.elog)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -358,6 +367,9 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		if n.core != nil {
 			n.core.Close()
+		}
+		if n.elog != nil {
+			n.elog.Close() // drained: every event of this run is logged
 		}
 		n.wg.Wait()
 		if n.store != nil {

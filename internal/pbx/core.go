@@ -213,6 +213,16 @@ func (c *Core) Subscribe(tenant string, buf int) *eventbus.Subscription[Event] {
 	return c.bus.Subscribe(tenant, buf)
 }
 
+// SubscribeAt subscribes and returns the tenant's sequence number at that
+// moment (see eventbus.Bus.SubscribeAt).
+func (c *Core) SubscribeAt(tenant string, buf int) (*eventbus.Subscription[Event], uint64) {
+	return c.bus.SubscribeAt(tenant, buf)
+}
+
+// SeedEventSequence continues a tenant's event numbering from seq (the
+// durable event log's last entry), so numbers never repeat across restarts.
+func (c *Core) SeedEventSequence(tenant string, seq uint64) { c.bus.Seed(tenant, seq) }
+
 // IDs exposes the id generator to engines.
 func (c *Core) IDs() *IDs { return c.ids }
 

@@ -66,3 +66,13 @@ type Event struct {
 	Member *QueueMember `json:"member,omitempty"`
 	Caller *QueueCaller `json:"caller,omitempty"`
 }
+
+// StoredEvent is an event as the durable event log keeps it: the JSON of
+// Event under its tenant and sequence number.
+type StoredEvent struct {
+	Tenant string
+	Seq    uint64
+	Time   time.Time
+	Type   EventType
+	Body   []byte // JSON of Event
+}

@@ -13,12 +13,18 @@ import (
 // dialEvents opens the native event stream and returns decoded events.
 func dialEvents(t *testing.T, s *server) <-chan map[string]any {
 	t.Helper()
+	return dialEventsQuery(t, s, "")
+}
+
+// dialEventsQuery is dialEvents with a query string (e.g. "?since=42").
+func dialEventsQuery(t *testing.T, s *server, query string) <-chan map[string]any {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := http.Header{}
 	h.Set("Authorization", "Bearer MyExampleKey")
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	conn, _, err := websocket.Dial(dctx, "ws://"+s.http+"/api/v1/events", &websocket.DialOptions{HTTPHeader: h})
+	conn, _, err := websocket.Dial(dctx, "ws://"+s.http+"/api/v1/events"+query, &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
 		cancel()
 		t.Fatalf("dial events: %v", err)

@@ -37,6 +37,7 @@ type Core interface {
 	Redirect(ctx context.Context, tenant, id, dest string) error
 	Pickup(ctx context.Context, tenant, id, by string) error
 	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
+	SubscribeAt(tenant string, buf int) (*eventbus.Subscription[pbx.Event], uint64)
 
 	StartRecording(ctx context.Context, tenant, id string, opts pbx.RecordOptions) (pbx.Recording, error)
 	StopRecording(ctx context.Context, tenant, id string) (pbx.Recording, error)
@@ -95,6 +96,8 @@ type API struct {
 	mux  *http.ServeMux
 	// qstats is the CDR store's queue statistics, when it has them.
 	qstats QueueStatsReader
+	// elog replays missed events (since=N); nil: not offered.
+	elog EventLog
 	paths  []string // registered patterns, for the OpenAPI completeness test
 }
 
@@ -570,15 +573,70 @@ type wireEvent struct {
 	pbx.Event
 }
 
+// EventLog replays a tenant's logged events.
+type EventLog interface {
+	Replay(ctx context.Context, tenant string, since, upTo uint64, fn func(pbx.StoredEvent) error) (last uint64, truncatedFrom uint64, err error)
+}
+
+// SetEventLog enables since=N on the event stream.
+func (a *API) SetEventLog(l EventLog) { a.elog = l }
+
 func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	var since uint64
+	replay := false
+	if v := r.URL.Query().Get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "since must be the sequence number of the last event received")
+			return
+		}
+		if a.elog == nil {
+			writeError(w, http.StatusNotImplemented, "not_supported", "no event log: since is not available")
+			return
+		}
+		since, replay = n, true
+	}
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept wrote the error
 	}
 	defer conn.CloseNow()
-	sub := a.core.Subscribe(p.Tenant, eventBuffer)
+	sub, upTo := a.core.SubscribeAt(p.Tenant, eventBuffer)
 	defer sub.Close()
 	ctx := conn.CloseRead(r.Context()) // we only write; reads handle pings and close frames
+	send := func(b []byte) error {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return conn.Write(wctx, websocket.MessageText, b)
+	}
+	last := upTo
+	if replay {
+		if since > upTo {
+			// The client counts past us: our numbering restarted (the log
+			// was lost). Tell it to resync rather than wait forever.
+			b, _ := json.Marshal(map[string]any{"type": "replay.reset", "tenant": p.Tenant, "last_seq": upTo})
+			if send(b) != nil {
+				return
+			}
+		} else {
+			var truncated uint64
+			last, truncated, err = a.elog.Replay(ctx, p.Tenant, since, upTo, func(e pbx.StoredEvent) error {
+				if truncated != 0 {
+					b, _ := json.Marshal(map[string]any{"type": "replay.truncated", "tenant": p.Tenant, "since": since, "oldest_seq": truncated})
+					if err := send(b); err != nil {
+						return err
+					}
+					truncated = 0
+				}
+				return send(storedWire(e))
+			})
+			if err != nil {
+				a.log.Warn("event replay failed", "tenant", p.Tenant, "since", since, "err", err)
+				_ = conn.Close(websocket.StatusInternalError, "replay failed; reconnect")
+				return
+			}
+		}
+	}
 	ping := time.NewTicker(30 * time.Second)
 	defer ping.Stop()
 	for {
@@ -596,18 +654,35 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			if !ok {
 				reason := "server closing"
 				if errors.Is(sub.Err(), eventbus.ErrSlowConsumer) {
-					reason = "too slow: event queue overflowed, reconnect and resync"
+					reason = "too slow: event queue overflowed, reconnect with since=<last seq>"
 				}
 				_ = conn.Close(websocket.StatusTryAgainLater, reason)
 				return
 			}
+			if env.Seq <= last {
+				continue // already replayed
+			}
 			b, _ := json.Marshal(wireEvent{Seq: env.Seq, Tenant: env.Tenant, Event: env.Event})
-			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err := conn.Write(wctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
+			if send(b) != nil {
 				return
 			}
 		}
 	}
+}
+
+// storedWire renders a logged event exactly as the live stream does:
+// {"seq":N,"tenant":T, ...event fields}.
+func storedWire(e pbx.StoredEvent) []byte {
+	head, _ := json.Marshal(struct {
+		Seq    uint64 `json:"seq"`
+		Tenant string `json:"tenant"`
+	}{e.Seq, e.Tenant})
+	if len(e.Body) < 2 || e.Body[0] != '{' {
+		return head
+	}
+	out := append(head[:len(head)-1], ',')
+	if string(e.Body) == "{}" {
+		return append(head[:len(head)-1], '}')
+	}
+	return append(out, e.Body[1:]...)
 }
