@@ -97,8 +97,8 @@ type API struct {
 	// qstats is the CDR store's queue statistics, when it has them.
 	qstats QueueStatsReader
 	// elog replays missed events (since=N); nil: not offered.
-	elog EventLog
-	paths  []string // registered patterns, for the OpenAPI completeness test
+	elog  EventLog
+	paths []string // registered patterns, for the OpenAPI completeness test
 }
 
 // New builds the API.
