@@ -193,12 +193,14 @@ const (
 	// SuperviseQueues reorders and removes waiting callers and manages
 	// other agents' membership.
 	SuperviseQueues = "queues.supervise"
+	// Admin manages the tenant's integrations (webhook dead letters, ...).
+	Admin = "admin"
 )
 
 // rights per role. "user" may control only calls of its own extension;
 // handlers check that with OwnsExtension.
 var rights = map[string]map[string]bool{
-	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true, SuperviseQueues: true},
+	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true, SuperviseQueues: true, Admin: true},
 	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true, SuperviseQueues: true},
 	"agent":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
 	"user":       {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},

@@ -79,11 +79,11 @@ type File struct {
 // Buffering limits per file: frames are handed to the writer at flushAt
 // bytes; beyond maxPending (the disk is behind) new packets are dropped.
 const (
-	flushAt    = 16 << 10
-	maxPending = 256 << 10
+	flushAt    = 4 << 10
+	maxPending = 128 << 10
 	// keepCap: a buffer that grew past this during a disk stall is
 	// released after its flush instead of being kept for the call's life.
-	keepCap = 64 << 10
+	keepCap = 16 << 10
 )
 
 // Writer owns the goroutine that writes captures to disk. Construct with

@@ -120,6 +120,15 @@ type Tenant struct {
 	Relays      []Relay      `yaml:"relays"`
 	Cameras     []Camera     `yaml:"cameras"`
 	Trunks      []Trunk      `yaml:"trunks"`
+	Webhooks    []Webhook    `yaml:"webhooks"`
+}
+
+// Webhook posts the tenant's events to a URL.
+type Webhook struct {
+	Name   string   `yaml:"name"`
+	URL    string   `yaml:"url"`    // http:// or https://
+	Secret string   `yaml:"secret"` // HMAC-SHA256 key, at least 16 characters
+	Events []string `yaml:"events"` // "call.*", "queue.caller.leave", ...; empty: all
 }
 
 // Extension is a phone line.

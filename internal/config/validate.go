@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -328,6 +329,20 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		}
 		if q.Overflow != "" && !reNumber.MatchString(q.Overflow) {
 			e.add(p+".overflow", "%q is not a number", q.Overflow)
+		}
+	}
+	hookNames := map[string]bool{}
+	for j, h := range t.Webhooks {
+		p := strings.TrimSuffix(idx(tp+".webhooks", j, ""), ".")
+		if h.Name == "" || hookNames[h.Name] {
+			e.add(p+".name", "required and unique within the tenant")
+		}
+		hookNames[h.Name] = true
+		if u, err := url.Parse(h.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			e.add(p+".url", "%q is not an http(s) URL", h.URL)
+		}
+		if len(h.Secret) < 16 {
+			e.add(p+".secret", "must be at least 16 characters (it signs every delivery)")
 		}
 	}
 	for j, cf := range t.Conferences {

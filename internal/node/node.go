@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/sipengine"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
+	"github.com/switchboard-pbx/switchboard/internal/webhook"
 )
 
 // Options are run-time choices that are not part of the config file.
@@ -41,6 +42,10 @@ type Options struct {
 	// PSTNNoAnswerAfter overrides how long the simulated carrier rings
 	// numbers ending in 408 (tests use it).
 	PSTNNoAnswerAfter time.Duration
+	// WebhookAttempts and WebhookFirstDelay override the delivery retry
+	// schedule (tests use them; defaults 8 and 1 s).
+	WebhookAttempts   int
+	WebhookFirstDelay time.Duration
 }
 
 // Node is one running switchboard.
@@ -50,6 +55,7 @@ type Node struct {
 	store *sqlite.Store
 	core  *pbx.Core
 	elog  *eventlog.Log
+	hooks *webhook.Dispatcher
 	ports *media.PortAllocator
 	eng   *sipengine.Engine
 	http  *http.Server
@@ -227,8 +233,17 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
+	var hooks []webhook.Hook
+	for _, t := range cfg.Tenants {
+		for _, h := range t.Webhooks {
+			hooks = append(hooks, webhook.Hook{Tenant: t.Name, Name: h.Name, URL: h.URL, Secret: h.Secret, Events: h.Events})
+		}
+	}
+	n.hooks = webhook.Start(n.core, hooks, n.store, webhook.Options{Logger: n.log,
+		Attempts: opts.WebhookAttempts, FirstDelay: opts.WebhookFirstDelay})
 	api := native.New(n.core, n.store, authDir, n.log)
 	api.SetEventLog(n.elog)
+	api.SetWebhooks(n.hooks)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -370,6 +385,9 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		if n.elog != nil {
 			n.elog.Close() // drained: every event of this run is logged
+		}
+		if n.hooks != nil {
+			n.hooks.Close() // undelivered events become dead letters
 		}
 		n.wg.Wait()
 		if n.store != nil {

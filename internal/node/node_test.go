@@ -26,9 +26,12 @@ func startDemo(t *testing.T) *Node {
 	return startDemoWith(t, Options{})
 }
 
-func startDemoWith(t *testing.T, opts Options) *Node {
+func startDemoWith(t *testing.T, opts Options, change ...func(*config.Config)) *Node {
 	t.Helper()
 	cfg := config.Demo()
+	for _, f := range change {
+		f(cfg)
+	}
 	cfg.Listen.HTTP = "127.0.0.1:0"
 	cfg.Listen.SIP = "127.0.0.1:0"
 	cfg.RTP.PortMin, cfg.RTP.PortMax = 21000, 22998

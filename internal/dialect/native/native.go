@@ -98,6 +98,7 @@ type API struct {
 	qstats QueueStatsReader
 	// elog replays missed events (since=N); nil: not offered.
 	elog  EventLog
+	hooks Webhooks
 	paths []string // registered patterns, for the OpenAPI completeness test
 }
 
@@ -126,6 +127,8 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("POST /api/v1/queues/{name}/members", auth.ReadCalls, api.addMember)
 	api.handle("DELETE /api/v1/queues/{name}/members/{number}", auth.ReadCalls, api.removeMember)
 	api.handle("POST /api/v1/queues/{name}/members/{number}/pause", auth.ReadCalls, api.pauseMember)
+	api.handle("GET /api/v1/webhooks/dead", auth.Admin, api.deadLetters)
+	api.handle("POST /api/v1/webhooks/dead/{id}/retry", auth.Admin, api.retryDeadLetter)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)
 	api.handle("POST /api/v1/conferences", auth.ControlCalls, api.createConference)
 	api.handle("POST /api/v1/conferences/{name}/members", auth.ControlCalls, api.inviteToConference)
