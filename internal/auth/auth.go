@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,28 @@ type Principal struct {
 	Role      string
 	Extension string // the user's own phone, if any
 	APIKey    bool
+	// AllowFrom lists the networks the principal may call from: its own
+	// list and its tenant's both apply (empty means any).
+	AllowFrom       []netip.Prefix
+	TenantAllowFrom []netip.Prefix
+}
+
+// AllowedFrom reports whether a request from ip passes both allowlists
+// (the VIPTel spec requires clients' addresses to be registered).
+func (p Principal) AllowedFrom(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	in := func(ps []netip.Prefix) bool {
+		if len(ps) == 0 {
+			return true
+		}
+		for _, pf := range ps {
+			if pf.Contains(ip) {
+				return true
+			}
+		}
+		return false
+	}
+	return in(p.AllowFrom) && in(p.TenantAllowFrom)
 }
 
 // User is a configured account.
@@ -39,6 +62,7 @@ type User struct {
 	PasswordHash string // argon2id PHC string
 	Role         string
 	Extension    string
+	AllowFrom    []netip.Prefix
 }
 
 // APIKey is a configured bearer key.
@@ -47,6 +71,7 @@ type APIKey struct {
 	Key          string // plaintext; only its SHA-256 is kept
 	KeySHA256    string
 	Role         string
+	AllowFrom    []netip.Prefix
 }
 
 // OWASP's minimum argon2id parameters: 19 MiB, 2 passes, 1 thread.
@@ -75,8 +100,9 @@ type Directory struct {
 	verified map[[32]byte]time.Time
 }
 
-// NewDirectory hashes plaintext passwords and keys.
-func NewDirectory(users []User, keys []APIKey) (*Directory, error) {
+// NewDirectory hashes plaintext passwords and keys. tenantAllow holds each
+// tenant's address allowlist (may be nil).
+func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Prefix) (*Directory, error) {
 	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{}}
 	for _, u := range users {
 		h := u.PasswordHash
@@ -86,7 +112,8 @@ func NewDirectory(users []User, keys []APIKey) (*Directory, error) {
 				return nil, err
 			}
 		}
-		d.users[u.Name] = append(d.users[u.Name], &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension}, hash: h})
+		d.users[u.Name] = append(d.users[u.Name], &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
+			AllowFrom: u.AllowFrom, TenantAllowFrom: tenantAllow[u.Tenant]}, hash: h})
 	}
 	for _, k := range keys {
 		sum := strings.ToLower(k.KeySHA256)
@@ -94,7 +121,7 @@ func NewDirectory(users []User, keys []APIKey) (*Directory, error) {
 			s := sha256.Sum256([]byte(k.Key))
 			sum = hex.EncodeToString(s[:])
 		}
-		d.keys[sum] = Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true}
+		d.keys[sum] = Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: tenantAllow[k.Tenant]}
 	}
 	return d, nil
 }

@@ -11,7 +11,7 @@ func TestPasswordsAndKeys(t *testing.T) {
 		{Tenant: "a", Name: "admin", Password: "s3cret-pass", Role: "admin"},
 		{Tenant: "a", Name: "bob", Password: "bob-pass-123", Role: "user", Extension: "1001"},
 		{Tenant: "b", Name: "bob", Password: "other-bob-pw", Role: "user"},
-	}, []APIKey{{Tenant: "a", Name: "crm", Key: "MyExampleKey", Role: "admin"}})
+	}, []APIKey{{Tenant: "a", Name: "crm", Key: "MyExampleKey", Role: "admin"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -106,6 +107,27 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 // API holds HTTP API settings.
 type API struct {
 	CORSOrigins []string `yaml:"cors_origins"`
+	// MaxBadLoginAttempt failed logins from one address, or for one
+	// account, within Lockout lock it out for Lockout (default 5, 15m).
+	MaxBadLoginAttempt int           `yaml:"max_bad_login_attempt"`
+	Lockout            time.Duration `yaml:"lockout"`
+}
+
+// ParsePrefixes reads an allowlist: CIDRs or single addresses.
+func ParsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // Tenant is one PBX.
@@ -121,6 +143,9 @@ type Tenant struct {
 	Cameras     []Camera     `yaml:"cameras"`
 	Trunks      []Trunk      `yaml:"trunks"`
 	Webhooks    []Webhook    `yaml:"webhooks"`
+	// AllowFrom limits API access to these networks (CIDRs or addresses);
+	// empty: anywhere. Users and keys may narrow it further.
+	AllowFrom []string `yaml:"allow_from"`
 }
 
 // Webhook posts the tenant's events to a URL.
@@ -143,19 +168,21 @@ type Extension struct {
 
 // User is an API or UI account.
 type User struct {
-	Name         string `yaml:"name"`
-	Password     string `yaml:"password"`      // plaintext, hashed at start, or:
-	PasswordHash string `yaml:"password_hash"` // argon2id PHC string
-	Extension    string `yaml:"extension"`     // the user's own phone
-	Role         string `yaml:"role"`          // admin, supervisor, user (default), readonly
+	Name         string   `yaml:"name"`
+	Password     string   `yaml:"password"`      // plaintext, hashed at start, or:
+	PasswordHash string   `yaml:"password_hash"` // argon2id PHC string
+	Extension    string   `yaml:"extension"`     // the user's own phone
+	Role         string   `yaml:"role"`          // admin, supervisor, user (default), readonly
+	AllowFrom    []string `yaml:"allow_from"`    // CIDRs or addresses; empty: the tenant's
 }
 
 // APIKey is a bearer key.
 type APIKey struct {
-	Name      string `yaml:"name"`
-	Key       string `yaml:"key"`        // plaintext, or:
-	KeySHA256 string `yaml:"key_sha256"` // hex SHA-256 of the key
-	Role      string `yaml:"role"`       // default admin
+	Name      string   `yaml:"name"`
+	Key       string   `yaml:"key"`        // plaintext, or:
+	KeySHA256 string   `yaml:"key_sha256"` // hex SHA-256 of the key
+	Role      string   `yaml:"role"`       // default admin
+	AllowFrom []string `yaml:"allow_from"` // CIDRs or addresses; empty: the tenant's
 }
 
 // Queue is an ACD queue.

@@ -331,6 +331,19 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 			e.add(p+".overflow", "%q is not a number", q.Overflow)
 		}
 	}
+	if _, err := ParsePrefixes(t.AllowFrom); err != nil {
+		e.add(tp+".allow_from", "%v", err)
+	}
+	for j, u := range t.Users {
+		if _, err := ParsePrefixes(u.AllowFrom); err != nil {
+			e.add(strings.TrimSuffix(idx(tp+".users", j, ""), ".")+".allow_from", "%v", err)
+		}
+	}
+	for j, k := range t.APIKeys {
+		if _, err := ParsePrefixes(k.AllowFrom); err != nil {
+			e.add(strings.TrimSuffix(idx(tp+".api_keys", j, ""), ".")+".allow_from", "%v", err)
+		}
+	}
 	hookNames := map[string]bool{}
 	for j, h := range t.Webhooks {
 		p := strings.TrimSuffix(idx(tp+".webhooks", j, ""), ".")

@@ -212,10 +212,12 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		}
 		ecfg.Tenants = append(ecfg.Tenants, et)
 		for _, u := range t.Users {
-			users = append(users, auth.User{Tenant: t.Name, Name: u.Name, Password: u.Password, PasswordHash: u.PasswordHash, Role: u.Role, Extension: u.Extension})
+			allow, _ := config.ParsePrefixes(u.AllowFrom) // validated at load
+			users = append(users, auth.User{Tenant: t.Name, Name: u.Name, Password: u.Password, PasswordHash: u.PasswordHash, Role: u.Role, Extension: u.Extension, AllowFrom: allow})
 		}
 		for _, k := range t.APIKeys {
-			keys = append(keys, auth.APIKey{Tenant: t.Name, Name: k.Name, Key: k.Key, KeySHA256: k.KeySHA256, Role: k.Role})
+			allow, _ := config.ParsePrefixes(k.AllowFrom)
+			keys = append(keys, auth.APIKey{Tenant: t.Name, Name: k.Name, Key: k.Key, KeySHA256: k.KeySHA256, Role: k.Role, AllowFrom: allow})
 		}
 	}
 	if *cfg.Capture.Enabled {
@@ -229,7 +231,11 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, err
 	}
 
-	authDir, err := auth.NewDirectory(users, keys)
+	tenantAllow := map[string][]netip.Prefix{}
+	for _, t := range cfg.Tenants {
+		tenantAllow[t.Name], _ = config.ParsePrefixes(t.AllowFrom)
+	}
+	authDir, err := auth.NewDirectory(users, keys, tenantAllow)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
@@ -243,6 +249,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		Attempts: opts.WebhookAttempts, FirstDelay: opts.WebhookFirstDelay})
 	api := native.New(n.core, n.store, authDir, n.log)
 	api.SetEventLog(n.elog)
+	api.SetLimiter(auth.NewLimiter(cfg.API.MaxBadLoginAttempt, cfg.API.Lockout, nil))
 	api.SetWebhooks(n.hooks)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

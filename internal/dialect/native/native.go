@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -97,9 +98,10 @@ type API struct {
 	// qstats is the CDR store's queue statistics, when it has them.
 	qstats QueueStatsReader
 	// elog replays missed events (since=N); nil: not offered.
-	elog  EventLog
-	hooks Webhooks
-	paths []string // registered patterns, for the OpenAPI completeness test
+	elog    EventLog
+	hooks   Webhooks
+	limiter *auth.Limiter
+	paths   []string // registered patterns, for the OpenAPI completeness test
 }
 
 // New builds the API.
@@ -206,12 +208,30 @@ func (s *statusRecorder) Header() http.Header         { return s.header }
 func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
 
+// SetLimiter enables failed-login lockout.
+func (a *API) SetLimiter(l *auth.Limiter) { a.limiter = l }
+
+// remoteIP is the connection's address (no proxy headers are trusted).
+func remoteIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
 	h := r.Header.Get("Authorization")
+	ip := remoteIP(r)
 	var p auth.Principal
 	var err error
+	account := ""
 	switch {
 	case strings.HasPrefix(h, "Bearer "):
+		if a.limiter != nil && a.limiter.Check(ip, "") != nil {
+			err = auth.ErrLockedOut
+			break
+		}
 		p, err = a.auth.CheckAPIKey(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
 	case strings.HasPrefix(h, "Basic "):
 		user, pw, ok := r.BasicAuth()
@@ -223,15 +243,39 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Princip
 		if t, u, found := strings.Cut(user, "@"); found { // user@tenant when names repeat across tenants
 			user, tenant = t, u
 		}
+		account = tenant + "/" + user
+		if a.limiter != nil && a.limiter.Check(ip, account) != nil {
+			err = auth.ErrLockedOut
+			break
+		}
 		p, err = a.auth.CheckPassword(tenant, user, pw)
 	default:
 		err = auth.ErrBadCredentials
 	}
+	if errors.Is(err, auth.ErrLockedOut) {
+		a.log.Warn("api login refused: locked out", "remote", ip.String(), "account", account)
+		w.Header().Set("Retry-After", "60")
+		writeError(w, http.StatusTooManyRequests, "locked_out", "too many failed logins from this address or for this account; try again later")
+		return p, false
+	}
 	if err != nil {
-		a.log.Info("api authentication failed", "remote", r.RemoteAddr, "path", r.URL.Path)
+		if a.limiter != nil && h != "" {
+			if a.limiter.Failed(ip, account) {
+				a.log.Warn("api lockout started", "remote", ip.String(), "account", account)
+			}
+		}
+		a.log.Info("api authentication failed", "remote", ip.String(), "account", account, "path", r.URL.Path)
 		w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "missing or bad credentials")
 		return p, false
+	}
+	if !p.AllowedFrom(ip) {
+		a.log.Warn("api access from an address not on the allowlist", "remote", ip.String(), "tenant", p.Tenant, "principal", p.Name)
+		writeError(w, http.StatusForbidden, "address_not_allowed", "this address may not use these credentials")
+		return p, false
+	}
+	if a.limiter != nil {
+		a.limiter.Succeeded(ip, account)
 	}
 	return p, true
 }

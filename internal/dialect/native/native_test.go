@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -87,6 +88,7 @@ type fixture struct {
 	core *pbx.Core
 	eng  *fakeEngine
 	cdrs *memStore
+	clk  *testClock
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -106,13 +108,34 @@ func newFixture(t *testing.T) *fixture {
 		{Tenant: "a", Name: "1001", Password: "user-pass", Role: "user", Extension: "1001"},
 		{Tenant: "a", Name: "ro", Password: "ro-pass", Role: "readonly"},
 		{Tenant: "b", Name: "badmin", Password: "b-pass", Role: "admin"},
-	}, []auth.APIKey{{Tenant: "a", Name: "k", Key: "key-a", Role: "admin"}})
+	}, []auth.APIKey{{Tenant: "a", Name: "k", Key: "key-a", Role: "admin"},
+		{Tenant: "a", Name: "office-only", Key: "key-office", Role: "admin", AllowFrom: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(core, cdrs, dir, nil).Handler())
+	api := New(core, cdrs, dir, nil)
+	clk := &testClock{t: time.Unix(1_800_000_000, 0)}
+	api.SetLimiter(auth.NewLimiter(3, time.Minute, clk.now))
+	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() { srv.Close(); core.Close() })
-	return &fixture{srv: srv, core: core, eng: eng, cdrs: cdrs}
+	return &fixture{srv: srv, core: core, eng: eng, cdrs: cdrs, clk: clk}
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func (f *fixture) do(t *testing.T, method, path, cred, body string) (int, string) {
@@ -397,4 +420,31 @@ func FuzzCDRQuery(f *testing.F) {
 			t.Fatalf("accepted %+v", fl)
 		}
 	})
+}
+
+// TestLockoutAndAllowlist: three bad passwords lock the account and the
+// address (429, even with the right password) until the window passes; a
+// key limited to 10.0.0.0/8 is refused from 127.0.0.1.
+func TestLockoutAndAllowlist(t *testing.T) {
+	f := newFixture(t)
+	for range 3 {
+		if code, _ := f.do(t, "GET", "/api/v1/extensions", "admin:wrong", ""); code != 401 {
+			t.Fatalf("bad password: %d", code)
+		}
+	}
+	code, body := f.do(t, "GET", "/api/v1/extensions", "admin:admin-pass", "")
+	if code != 429 || !strings.Contains(body, "locked_out") {
+		t.Fatalf("right password during lockout: %d %s", code, body)
+	}
+	if code, _ := f.do(t, "GET", "/api/v1/extensions", "Bearer key-a", ""); code != 429 {
+		t.Fatalf("a key from the locked address: %d", code)
+	}
+	f.clk.advance(61 * time.Second)
+	if code, body := f.do(t, "GET", "/api/v1/extensions", "admin:admin-pass", ""); code != 200 {
+		t.Fatalf("after the window: %d %s", code, body)
+	}
+	code, body = f.do(t, "GET", "/api/v1/extensions", "Bearer key-office", "")
+	if code != 403 || !strings.Contains(body, "address_not_allowed") {
+		t.Fatalf("allowlisted key from loopback: %d %s", code, body)
+	}
 }
