@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/audit"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/capture"
 	"github.com/switchboard-pbx/switchboard/internal/config"
@@ -56,6 +57,7 @@ type Node struct {
 	core  *pbx.Core
 	elog  *eventlog.Log
 	hooks *webhook.Dispatcher
+	audit *audit.Log
 	ports *media.PortAllocator
 	eng   *sipengine.Engine
 	http  *http.Server
@@ -251,6 +253,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	api.SetEventLog(n.elog)
 	api.SetLimiter(auth.NewLimiter(cfg.API.MaxBadLoginAttempt, cfg.API.Lockout, nil))
 	api.SetWebhooks(n.hooks)
+	n.audit = audit.Start(n.store, n.log)
+	api.SetAudit(n.audit)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -395,6 +399,9 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		if n.hooks != nil {
 			n.hooks.Close() // undelivered events become dead letters
+		}
+		if n.audit != nil {
+			n.audit.Close() // after the HTTP server: no request records any more
 		}
 		n.wg.Wait()
 		if n.store != nil {

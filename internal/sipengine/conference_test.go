@@ -61,6 +61,12 @@ func TestConferenceOfThree(t *testing.T) {
 	if p1000 < 100*own || p1700 < 100*own {
 		t.Fatalf("dial-in hears 1000 Hz %g, 1700 Hz %g, its own 440 Hz %g", p1000, p1700, own)
 	}
+	for { // the engine reports the leave once the BYE is through
+		ev := r.waitEvent(t, pbx.EvConfLeave)
+		if ev.Channel.Exten == "100" {
+			break
+		}
+	}
 	confs, _ := r.core.Conferences("t")
 	if len(confs) != 1 || len(confs[0].Members) != 2 {
 		t.Fatalf("after the dial-in left: %+v", confs)

@@ -205,3 +205,64 @@ func TestRecordingAndCaptureThroughTheAPI(t *testing.T) {
 		t.Fatalf("unknown cdr pcap: %d", code)
 	}
 }
+
+// TestAuditLogRecordsChangesAndSensitiveReads: state changes and
+// recording downloads are in the audit log with who, from where, the
+// outcome and the client's reason; plain reads are not.
+func TestAuditLogRecordsChangesAndSensitiveReads(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	s.postJSON(t, "/api/v1/queues/VMX/members/1002/pause?auditReason=ticket%2042", `{"paused":true}`, 200, nil)
+	if code, _ := s.request(t, "GET", "/api/v1/recordings/ffff/audio", ""); code != 404 {
+		t.Fatalf("download of a missing recording: %d", code)
+	}
+	if code, _ := s.request(t, "POST", "/api/v1/calls", `{"from":"1003","to":"1004"}`, "2001", "demo"); code != 403 {
+		t.Fatalf("user originating for another extension: %d", code)
+	}
+	var extensions any
+	s.getJSON(t, "/api/v1/extensions", &extensions)
+	var page struct {
+		Total   int `json:"total"`
+		Entries []struct {
+			Principal string `json:"principal"`
+			Remote    string `json:"remote"`
+			Action    string `json:"action"`
+			Target    string `json:"target"`
+			Status    int    `json:"status"`
+			Reason    string `json:"reason"`
+		} `json:"entries"`
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.getJSON(t, "/api/v1/audit", &page)
+		if page.Total >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	byAction := map[string]int{}
+	for _, e := range page.Entries {
+		byAction[e.Action]++
+		switch e.Action {
+		case "POST /api/v1/queues/{name}/members/{number}/pause":
+			if e.Principal != "cloudpbx" || e.Status != 200 || e.Reason != "ticket 42" || e.Remote != "127.0.0.1" {
+				t.Fatalf("pause entry %+v", e)
+			}
+		case "GET /api/v1/recordings/{id}/audio":
+			if e.Status != 404 || e.Target != "/api/v1/recordings/ffff/audio" {
+				t.Fatalf("download entry %+v", e)
+			}
+		case "POST /api/v1/calls":
+			if e.Principal != "2001" || e.Status != 403 {
+				t.Fatalf("refused originate entry %+v", e)
+			}
+		}
+	}
+	if byAction["GET /api/v1/extensions"] != 0 {
+		t.Fatal("a plain read was audited")
+	}
+	for _, a := range []string{"POST /api/v1/queues/{name}/members/{number}/pause", "GET /api/v1/recordings/{id}/audio", "POST /api/v1/calls"} {
+		if byAction[a] != 1 {
+			t.Fatalf("audit has %d entries for %s: %+v", byAction[a], a, page.Entries)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-pbx/switchboard/internal/audit"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/eventbus"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -101,6 +102,7 @@ type API struct {
 	elog    EventLog
 	hooks   Webhooks
 	limiter *auth.Limiter
+	audit   *audit.Log
 	paths   []string // registered patterns, for the OpenAPI completeness test
 }
 
@@ -129,6 +131,7 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("POST /api/v1/queues/{name}/members", auth.ReadCalls, api.addMember)
 	api.handle("DELETE /api/v1/queues/{name}/members/{number}", auth.ReadCalls, api.removeMember)
 	api.handle("POST /api/v1/queues/{name}/members/{number}/pause", auth.ReadCalls, api.pauseMember)
+	api.handle("GET /api/v1/audit", auth.Admin, api.queryAudit)
 	api.handle("GET /api/v1/webhooks/dead", auth.Admin, api.deadLetters)
 	api.handle("POST /api/v1/webhooks/dead/{id}/retry", auth.Admin, api.retryDeadLetter)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)
@@ -154,14 +157,24 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal)
 
 func (a *API) handle(pattern, right string, h handlerFunc) {
 	a.paths = append(a.paths, pattern)
+	audited := auditedRoute(pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var p auth.Principal
+		if audited && a.audit != nil {
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			w = sw
+			defer func() {
+				a.audit.Record(audit.Entry{Tenant: p.Tenant, Principal: p.Name, Role: p.Role, APIKey: p.APIKey,
+					Remote: remoteIP(r).String(), Dialect: "native", Action: pattern, Target: r.URL.Path,
+					Status: sw.status, Reason: auditReason(r)})
+			}()
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				a.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
 				writeError(w, http.StatusInternalServerError, "internal", "internal error")
 			}
 		}()
-		var p auth.Principal
 		if right != "" {
 			var ok bool
 			if p, ok = a.authenticate(w, r); !ok {
@@ -174,6 +187,52 @@ func (a *API) handle(pattern, right string, h handlerFunc) {
 		}
 		h(w, r, p)
 	})
+}
+
+// auditedRoute: every state-changing request, every access to
+// recordings, captures and the audit log itself.
+func auditedRoute(pattern string) bool {
+	method, path, _ := strings.Cut(pattern, " ")
+	return method != http.MethodGet || strings.Contains(path, "/recordings") || strings.HasSuffix(path, "/pcap") ||
+		strings.HasSuffix(path, "/sip") || strings.HasPrefix(path, "/api/v1/audit")
+}
+
+// auditReason is the client's stated reason (query auditReason or header
+// X-Audit-Reason), bounded and stripped of control characters.
+func auditReason(r *http.Request) string {
+	v := r.URL.Query().Get("auditReason")
+	if v == "" {
+		v = r.Header.Get("X-Audit-Reason")
+	}
+	v = strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return -1
+		}
+		return c
+	}, v)
+	if len(v) > 256 {
+		v = v[:256]
+	}
+	return v
+}
+
+// statusWriter remembers the status a handler wrote, for the audit log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
 }
 
 // Handler is the API's http.Handler. Requests no route matches get the
