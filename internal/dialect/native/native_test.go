@@ -448,3 +448,40 @@ func TestLockoutAndAllowlist(t *testing.T) {
 		t.Fatalf("allowlisted key from loopback: %d %s", code, body)
 	}
 }
+
+// TestEveryDocumentedRouteRefusesAnonymous walks the OpenAPI document and
+// calls each operation without credentials, then with bad ones: every
+// route but the document itself must answer 401 before doing anything.
+func TestEveryDocumentedRouteRefusesAnonymous(t *testing.T) {
+	f := newFixture(t)
+	b, _ := os.ReadFile("openapi.json")
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for p, ops := range doc.Paths {
+		if p == "/api/v1/openapi.json" {
+			continue
+		}
+		path := p
+		for _, name := range []string{"{id}", "{number}", "{name}", "{channel}"} {
+			path = strings.ReplaceAll(path, name, "1")
+		}
+		for m := range ops {
+			for _, cred := range []string{"", "nobody:wrong"} {
+				code, body := f.do(t, strings.ToUpper(m), path, cred, `{}`)
+				if code != http.StatusUnauthorized || !strings.Contains(body, `"unauthorized"`) {
+					t.Errorf("%s %s with %q: %d %s", strings.ToUpper(m), path, cred, code, body)
+				}
+				n++
+			}
+			f.clk.advance(2 * time.Minute) // keep the lockout out of this test
+		}
+	}
+	if n < 70 {
+		t.Fatalf("only %d requests made; is the document complete?", n)
+	}
+}
