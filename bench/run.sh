@@ -14,7 +14,8 @@
 #      against the calls' billsec, and audio gaps (runs of inserted
 #      silence) found by reading every WAV.
 # Per-call PCAP capture (SIP + RTP) is on in every section, as it is by
-# default.
+# default; CAPTURE=false or CAPTURE_RTP=false in the environment measure
+# without it.
 # Usage: bench/run.sh [RATE] [SECS] [RTP_CALLS] [RTP_HOLD] [MAXRATE] [SECTIONS]
 #   SECTIONS: which sections to run, default "12345" (e.g. "5" for recording only).
 set -euo pipefail
@@ -72,6 +73,7 @@ cat > "$1" <<YAML
 listen: {http: "127.0.0.1:$SB_HTTP", sip: "127.0.0.1:$SB_SIP"}
 rtp: {ip: 127.0.0.1, port_min: 20000, port_max: 60000, drain: 2s}
 data_dir: $W/data
+capture: {enabled: ${CAPTURE:-true}, rtp: ${CAPTURE_RTP:-true}}
 tenants:
   - name: bench
     domain: bench.local

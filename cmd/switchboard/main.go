@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/admincli"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/node"
 )
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "usage: switchboard config check FILE")
 		return 2
+	case "user", "key":
+		return admincli.Run(args[0], args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -59,6 +62,9 @@ func usage(w io.Writer) {
 commands:
   serve [--config FILE] [--demo] [--http ADDR] [--sip ADDR] [--data DIR] [--demo-traffic N]
   config check FILE     validate a configuration file and explain every error
+  user add|passwd|list  manage API users in the database (password on standard input)
+  key create|revoke|list
+                        manage API keys in the database (a new key is printed once)
   version               print the version
 `)
 }

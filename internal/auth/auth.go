@@ -6,6 +6,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -98,12 +99,32 @@ type Directory struct {
 
 	mu       sync.Mutex
 	verified map[[32]byte]time.Time
+
+	// acc holds users and keys created at run time (CLI, API); config
+	// entries take precedence over database ones of the same name.
+	acc         Accounts
+	tenantAllow map[string][]netip.Prefix
+	touched     map[int64]time.Time // last_used writes, at most one a minute per key
+}
+
+// SetAccounts adds the database's users and keys to the directory.
+func (d *Directory) SetAccounts(acc Accounts) {
+	d.mu.Lock()
+	d.acc = acc
+	d.mu.Unlock()
+}
+
+func (d *Directory) accounts() Accounts {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.acc
 }
 
 // NewDirectory hashes plaintext passwords and keys. tenantAllow holds each
 // tenant's address allowlist (may be nil).
 func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Prefix) (*Directory, error) {
-	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{}}
+	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{},
+		tenantAllow: tenantAllow, touched: map[int64]time.Time{}}
 	for _, u := range users {
 		h := u.PasswordHash
 		if h == "" {
@@ -171,6 +192,9 @@ func (d *Directory) CheckPassword(tenant, name, pw string) (Principal, error) {
 		}
 	}
 	if cand == nil {
+		cand = d.storedUser(tenant, name)
+	}
+	if cand == nil {
 		return Principal{}, ErrBadCredentials
 	}
 	ck := sha256.Sum256([]byte(cand.p.Tenant + "\x00" + name + "\x00" + pw + "\x00" + cand.hash))
@@ -192,14 +216,61 @@ func (d *Directory) CheckPassword(tenant, name, pw string) (Principal, error) {
 	return cand.p, nil
 }
 
-// CheckAPIKey authenticates a bearer key.
+// storedUser finds a database user (nil when none, or ambiguous without
+// a tenant).
+func (d *Directory) storedUser(tenant, name string) *user {
+	acc := d.accounts()
+	if acc == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	us, err := acc.FindUsers(ctx, name)
+	if err != nil {
+		return nil
+	}
+	var cand *user
+	for _, u := range us {
+		if tenant != "" && u.Tenant != tenant {
+			continue
+		}
+		if cand != nil {
+			return nil
+		}
+		cand = &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
+			AllowFrom: u.AllowFrom, TenantAllowFrom: d.tenantAllow[u.Tenant]}, hash: u.PasswordHash}
+	}
+	return cand
+}
+
+// CheckAPIKey authenticates a bearer key: configured keys, then the
+// database's (which may be expired or revoked).
 func (d *Directory) CheckAPIKey(key string) (Principal, error) {
-	s := sha256.Sum256([]byte(key))
-	p, ok := d.keys[hex.EncodeToString(s[:])]
-	if !ok {
+	sum := KeySum(key)
+	if p, ok := d.keys[sum]; ok {
+		return p, nil
+	}
+	acc := d.accounts()
+	if acc == nil {
 		return Principal{}, ErrBadCredentials
 	}
-	return p, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	k, err := acc.KeyBySHA256(ctx, sum)
+	now := time.Now()
+	if err != nil || !k.Usable(now) {
+		return Principal{}, ErrBadCredentials
+	}
+	d.mu.Lock()
+	touch := now.Sub(d.touched[k.ID]) > time.Minute
+	if touch {
+		d.touched[k.ID] = now
+	}
+	d.mu.Unlock()
+	if touch {
+		_ = acc.TouchKey(ctx, k.ID, now)
+	}
+	return Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: d.tenantAllow[k.Tenant]}, nil
 }
 
 // Actions a principal may be allowed.

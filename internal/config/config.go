@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
 )
 
 // Config is the whole file.
@@ -114,21 +116,7 @@ type API struct {
 }
 
 // ParsePrefixes reads an allowlist: CIDRs or single addresses.
-func ParsePrefixes(list []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range list {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
-}
+func ParsePrefixes(list []string) ([]netip.Prefix, error) { return auth.ParsePrefixes(list) }
 
 // Tenant is one PBX.
 type Tenant struct {

@@ -241,6 +241,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
+	authDir.SetAccounts(n.store)
 	var hooks []webhook.Hook
 	for _, t := range cfg.Tenants {
 		for _, h := range t.Webhooks {
@@ -255,6 +256,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	api.SetWebhooks(n.hooks)
 	n.audit = audit.Start(n.store, n.log)
 	api.SetAudit(n.audit)
+	api.SetAccounts(n.store)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -103,6 +103,7 @@ type API struct {
 	hooks   Webhooks
 	limiter *auth.Limiter
 	audit   *audit.Log
+	acc     auth.Accounts
 	paths   []string // registered patterns, for the OpenAPI completeness test
 }
 
@@ -132,6 +133,12 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("DELETE /api/v1/queues/{name}/members/{number}", auth.ReadCalls, api.removeMember)
 	api.handle("POST /api/v1/queues/{name}/members/{number}/pause", auth.ReadCalls, api.pauseMember)
 	api.handle("GET /api/v1/audit", auth.Admin, api.queryAudit)
+	api.handle("POST /api/v1/keys", auth.Admin, api.createKey)
+	api.handle("GET /api/v1/keys", auth.Admin, api.listKeys)
+	api.handle("DELETE /api/v1/keys/{id}", auth.Admin, api.revokeKey)
+	api.handle("POST /api/v1/users", auth.Admin, api.createUser)
+	api.handle("GET /api/v1/users", auth.Admin, api.listUsers)
+	api.handle("PUT /api/v1/users/{name}/password", auth.ReadDirectory, api.setPassword)
 	api.handle("GET /api/v1/webhooks/dead", auth.Admin, api.deadLetters)
 	api.handle("POST /api/v1/webhooks/dead/{id}/retry", auth.Admin, api.retryDeadLetter)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)

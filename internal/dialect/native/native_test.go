@@ -89,6 +89,8 @@ type fixture struct {
 	eng  *fakeEngine
 	cdrs *memStore
 	clk  *testClock
+	dir  *auth.Directory
+	api  *API
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -118,7 +120,7 @@ func newFixture(t *testing.T) *fixture {
 	api.SetLimiter(auth.NewLimiter(3, time.Minute, clk.now))
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() { srv.Close(); core.Close() })
-	return &fixture{srv: srv, core: core, eng: eng, cdrs: cdrs, clk: clk}
+	return &fixture{srv: srv, core: core, eng: eng, cdrs: cdrs, clk: clk, dir: dir, api: api}
 }
 
 type testClock struct {
@@ -483,5 +485,181 @@ func TestEveryDocumentedRouteRefusesAnonymous(t *testing.T) {
 	}
 	if n < 70 {
 		t.Fatalf("only %d requests made; is the document complete?", n)
+	}
+}
+
+// memAccounts is an in-memory auth.Accounts for the API tests; the SQLite
+// one runs the same operations in its own tests and the CLI test.
+type memAccounts struct {
+	mu    sync.Mutex
+	users map[string]auth.StoredUser
+	keys  []auth.StoredKey
+}
+
+func (m *memAccounts) CreateUser(_ context.Context, u auth.StoredUser) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[u.Tenant+"/"+u.Name]; ok {
+		return auth.ErrExists
+	}
+	m.users[u.Tenant+"/"+u.Name] = u
+	return nil
+}
+func (m *memAccounts) GetUser(_ context.Context, t, n string) (auth.StoredUser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[t+"/"+n]
+	if !ok {
+		return u, auth.ErrNotFound
+	}
+	return u, nil
+}
+func (m *memAccounts) FindUsers(_ context.Context, n string) ([]auth.StoredUser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []auth.StoredUser
+	for _, u := range m.users {
+		if u.Name == n {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+func (m *memAccounts) ListUsers(_ context.Context, t string) ([]auth.StoredUser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []auth.StoredUser
+	for _, u := range m.users {
+		if u.Tenant == t {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+func (m *memAccounts) SetPassword(_ context.Context, t, n, h string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[t+"/"+n]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	u.PasswordHash, u.Changed = h, at
+	m.users[t+"/"+n] = u
+	return nil
+}
+func (m *memAccounts) CreateKey(_ context.Context, k *auth.StoredKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k.ID = int64(len(m.keys) + 1)
+	m.keys = append(m.keys, *k)
+	return nil
+}
+func (m *memAccounts) KeyBySHA256(_ context.Context, sum string) (auth.StoredKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range m.keys {
+		if k.SHA256 == sum {
+			return k, nil
+		}
+	}
+	return auth.StoredKey{}, auth.ErrNotFound
+}
+func (m *memAccounts) ListKeys(_ context.Context, t string) ([]auth.StoredKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []auth.StoredKey
+	for _, k := range m.keys {
+		if k.Tenant == t {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+func (m *memAccounts) RevokeKey(_ context.Context, t string, id int64, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, k := range m.keys {
+		if k.ID == id && k.Tenant == t && k.Revoked.IsZero() {
+			m.keys[i].Revoked = at
+			return nil
+		}
+	}
+	return auth.ErrNotFound
+}
+func (m *memAccounts) TouchKey(_ context.Context, id int64, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.keys {
+		if m.keys[i].ID == id {
+			m.keys[i].LastUsed = at
+		}
+	}
+	return nil
+}
+
+// TestKeysAndUsersThroughTheAPI: a key created over the API works at
+// once with its role, is listed without its secret, and stops working when
+// revoked; a created user logs in, changes its password, and the old one
+// stops working.
+func TestKeysAndUsersThroughTheAPI(t *testing.T) {
+	f := newFixture(t)
+	acc := &memAccounts{users: map[string]auth.StoredUser{}}
+	f.dir.SetAccounts(acc)
+	f.api.SetAccounts(acc)
+	code, body := f.do(t, "POST", "/api/v1/keys", "admin:admin-pass", `{"name":"crm","role":"readonly","expires_in":3600}`)
+	if code != 201 {
+		t.Fatalf("create key: %d %s", code, body)
+	}
+	var created struct {
+		Key     string `json:"key"`
+		Details struct {
+			ID     int64  `json:"id"`
+			Prefix string `json:"prefix"`
+		} `json:"details"`
+	}
+	_ = json.Unmarshal([]byte(body), &created)
+	if !strings.HasPrefix(created.Key, "sbk_") || created.Details.Prefix != created.Key[:8] {
+		t.Fatalf("created %s", body)
+	}
+	if code, _ := f.do(t, "GET", "/api/v1/cdrs", "Bearer "+created.Key, ""); code != 200 {
+		t.Fatalf("readonly key reading CDRs: %d", code)
+	}
+	if code, _ := f.do(t, "POST", "/api/v1/calls", "Bearer "+created.Key, `{"from":"1001","to":"1002"}`); code != 403 {
+		t.Fatalf("readonly key originating: %d", code)
+	}
+	_, list := f.do(t, "GET", "/api/v1/keys", "admin:admin-pass", "")
+	if strings.Contains(list, created.Key) || !strings.Contains(list, created.Details.Prefix) {
+		t.Fatalf("key list leaks the key or lacks it: %s", list)
+	}
+	if code, _ := f.do(t, "POST", "/api/v1/keys", "ro:ro-pass", `{"name":"x"}`); code != 403 {
+		t.Fatalf("readonly creating a key: %d", code)
+	}
+	if code, _ := f.do(t, "DELETE", fmt.Sprintf("/api/v1/keys/%d", created.Details.ID), "admin:admin-pass", ""); code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code, _ := f.do(t, "GET", "/api/v1/cdrs", "Bearer "+created.Key, ""); code != 401 {
+		t.Fatalf("revoked key: %d", code)
+	}
+
+	if code, body := f.do(t, "POST", "/api/v1/users", "admin:admin-pass", `{"name":"eve","password":"short","role":"user"}`); code != 400 {
+		t.Fatalf("short password: %d %s", code, body)
+	}
+	if code, body := f.do(t, "POST", "/api/v1/users", "admin:admin-pass", `{"name":"eve","password":"long-enough-1","role":"supervisor"}`); code != 201 {
+		t.Fatalf("create user: %d %s", code, body)
+	}
+	if code, _ := f.do(t, "GET", "/api/v1/calls", "eve:long-enough-1", ""); code != 200 {
+		t.Fatalf("new user login: %d", code)
+	}
+	if code, _ := f.do(t, "PUT", "/api/v1/users/eve/password", "eve:long-enough-1", `{"password":"even-longer-2"}`); code != 204 {
+		t.Fatalf("own password change: %d", code)
+	}
+	if code, _ := f.do(t, "GET", "/api/v1/calls", "eve:long-enough-1", ""); code != 401 {
+		t.Fatalf("old password after change: %d", code)
+	}
+	if code, _ := f.do(t, "GET", "/api/v1/calls", "eve:even-longer-2", ""); code != 200 {
+		t.Fatalf("new password: %d", code)
+	}
+	if code, _ := f.do(t, "PUT", "/api/v1/users/admin/password", "eve:even-longer-2", `{"password":"takeover-123"}`); code != 403 {
+		t.Fatalf("changing another user's password: %d", code)
 	}
 }

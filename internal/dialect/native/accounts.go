@@ -1,0 +1,175 @@
+package native
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+)
+
+// SetAccounts enables user and key management over the API.
+func (a *API) SetAccounts(acc auth.Accounts) { a.acc = acc }
+
+func (a *API) accountsOr501(w http.ResponseWriter) bool {
+	if a.acc == nil {
+		writeError(w, http.StatusNotImplemented, "not_supported", "no account store")
+		return false
+	}
+	return true
+}
+
+// roleAtMost: nobody grants more than they hold.
+func roleAtMost(role, max string) bool {
+	return slices.Index(auth.Roles, role) >= 0 && slices.Index(auth.Roles, role) <= slices.Index(auth.Roles, max)
+}
+
+func accountError(w http.ResponseWriter, a *API, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, auth.ErrExists):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, auth.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
+	default:
+		a.fail(w, r, err)
+	}
+}
+
+func (a *API) createKey(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !a.accountsOr501(w) {
+		return
+	}
+	var body struct {
+		Name      string   `json:"name"`
+		Role      string   `json:"role"`
+		ExpiresIn int      `json:"expires_in"` // seconds; 0 = never
+		AllowFrom []string `json:"allow_from"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if body.Role == "" {
+		body.Role = "readonly"
+	}
+	if !roleAtMost(body.Role, p.Role) {
+		writeError(w, http.StatusForbidden, "forbidden", "a key may not have more rights than its creator")
+		return
+	}
+	allow, err := auth.ParsePrefixes(body.AllowFrom)
+	if err != nil || body.ExpiresIn < 0 {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "allow_from must be CIDRs and expires_in non-negative seconds")
+		return
+	}
+	key, k, err := auth.CreateKey(r.Context(), a.acc, p.Tenant, body.Name, body.Role, time.Duration(body.ExpiresIn)*time.Second, allow, time.Now())
+	if err != nil {
+		if errors.Is(err, auth.ErrExists) {
+			accountError(w, a, r, err)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	// The key itself appears in this response only; it is stored hashed.
+	writeJSON(w, http.StatusCreated, map[string]any{"key": key, "details": k})
+}
+
+func (a *API) listKeys(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !a.accountsOr501(w) {
+		return
+	}
+	ks, err := a.acc.ListKeys(r.Context(), p.Tenant)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": ks})
+}
+
+func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !a.accountsOr501(w) {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "id must be an integer")
+		return
+	}
+	if err := a.acc.RevokeKey(r.Context(), p.Tenant, id, time.Now()); err != nil {
+		accountError(w, a, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !a.accountsOr501(w) {
+		return
+	}
+	var body struct {
+		Name      string `json:"name"`
+		Password  string `json:"password"`
+		Role      string `json:"role"`
+		Extension string `json:"extension"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if body.Role == "" {
+		body.Role = "user"
+	}
+	if !roleAtMost(body.Role, p.Role) {
+		writeError(w, http.StatusForbidden, "forbidden", "a user may not have more rights than its creator")
+		return
+	}
+	if err := auth.CreateUser(r.Context(), a.acc, p.Tenant, body.Name, body.Password, body.Role, body.Extension, time.Now()); err != nil {
+		if errors.Is(err, auth.ErrExists) {
+			accountError(w, a, r, err)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	u, _ := a.acc.GetUser(r.Context(), p.Tenant, body.Name)
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !a.accountsOr501(w) {
+		return
+	}
+	us, err := a.acc.ListUsers(r.Context(), p.Tenant)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+}
+
+// setPassword: admins for anyone of the tenant, users for themselves.
+func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !a.accountsOr501(w) {
+		return
+	}
+	name := r.PathValue("name")
+	if !p.Can(auth.Admin) && (p.APIKey || p.Name != name) {
+		writeError(w, http.StatusForbidden, "forbidden", "you may only change your own password")
+		return
+	}
+	var body struct {
+		Password string `json:"password"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if err := auth.ChangePassword(r.Context(), a.acc, p.Tenant, name, body.Password, time.Now()); err != nil {
+		if errors.Is(err, auth.ErrNotFound) {
+			accountError(w, a, r, err)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
