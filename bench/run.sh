@@ -89,7 +89,7 @@ write_config "$W/bench.yaml" false
 write_config "$W/record.yaml" true
 start_sb() { # [config]
   rm -rf "$W/data"
-  "$W/switchboard" serve --config "${1:-$W/bench.yaml}" --log-level warn 2>>"$W/sb.log" &
+  "$W/switchboard" serve --config "${1:-$W/bench.yaml}" --log-level warn ${PPROF:+--pprof $PPROF} 2>>"$W/sb.log" &
   SBPID=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SB_HTTP/healthz" >/dev/null && break; sleep 0.1; done
 }
@@ -157,6 +157,7 @@ UACPID=$!
 sleep $(( RAMP + RTP_HOLD / 2 )) # every call is up from RAMP to RAMP+RTP_HOLD
 ACTIVE=$(curl -s "http://127.0.0.1:$SB_HTTP/healthz" | sed -E 's/.*"active_calls":([0-9]+).*/\1/')
 RSS1=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
+if [ -n "${PPROF:-}" ]; then curl -s "http://$PPROF/debug/pprof/heap" > "${PPROF_OUT:-/tmp}/heap.pprof"; fi
 CPU=$(ps -o %cpu= -p $SBPID | tr -d ' ')
 # Kernel drop counters of live sockets (last column of /proc/net/udp):
 # which side's receive buffers overflowed.

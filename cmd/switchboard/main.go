@@ -10,6 +10,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -107,6 +111,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "data directory for the database and recordings (overrides the file)")
 	traffic := fs.Float64("demo-traffic", 0, "demo only: random calls per minute placed by the bots")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof", "", "serve Go's pprof profiles on this loopback address (for diagnosing load; off by default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -164,6 +169,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *pprofAddr != "" {
+		closeProf, err := servePprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintln(stderr, "switchboard: --pprof:", err)
+			return 2
+		}
+		defer closeProf()
+	}
 	n, err := node.Start(ctx, cfg, node.Options{Logger: log, DemoTraffic: *traffic})
 	if err != nil {
 		log.Error("start failed", "err", err)
@@ -194,4 +207,23 @@ try:
   curl -u admin:admin http://%s/api/v1/extensions
   curl -u admin:admin -X POST -d '{"from":"1004","to":"1001"}' http://%s/api/v1/calls
 `, n.HTTPAddr(), n.SIPAddr(), t.Domain, n.HTTPAddr(), n.HTTPAddr())
+}
+
+// servePprof exposes net/http/pprof on a loopback address only: profiles
+// reveal internals and cost CPU, so they never face the network.
+func servePprof(addr string) (func(), error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return nil, fmt.Errorf("%q must be a loopback address with a port", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }

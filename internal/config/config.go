@@ -113,6 +113,10 @@ type API struct {
 	// account, within Lockout lock it out for Lockout (default 5, 15m).
 	MaxBadLoginAttempt int           `yaml:"max_bad_login_attempt"`
 	Lockout            time.Duration `yaml:"lockout"`
+	// Sessions end after SessionIdle without use and SessionMax in any
+	// case (default 30m, 12h).
+	SessionIdle time.Duration `yaml:"session_idle"`
+	SessionMax  time.Duration `yaml:"session_max"`
 }
 
 // ParsePrefixes reads an allowlist: CIDRs or single addresses.

@@ -257,6 +257,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	n.audit = audit.Start(n.store, n.log)
 	api.SetAudit(n.audit)
 	api.SetAccounts(n.store)
+	api.SetSessions(auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

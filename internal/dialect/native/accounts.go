@@ -171,5 +171,8 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 		return
 	}
+	if a.sessions != nil {
+		a.sessions.RevokeUser(p.Tenant, name)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -99,12 +99,13 @@ type API struct {
 	// qstats is the CDR store's queue statistics, when it has them.
 	qstats QueueStatsReader
 	// elog replays missed events (since=N); nil: not offered.
-	elog    EventLog
-	hooks   Webhooks
-	limiter *auth.Limiter
-	audit   *audit.Log
-	acc     auth.Accounts
-	paths   []string // registered patterns, for the OpenAPI completeness test
+	elog     EventLog
+	hooks    Webhooks
+	limiter  *auth.Limiter
+	audit    *audit.Log
+	acc      auth.Accounts
+	sessions *auth.Sessions
+	paths    []string // registered patterns, for the OpenAPI completeness test
 }
 
 // New builds the API.
@@ -133,6 +134,8 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	api.handle("DELETE /api/v1/queues/{name}/members/{number}", auth.ReadCalls, api.removeMember)
 	api.handle("POST /api/v1/queues/{name}/members/{number}/pause", auth.ReadCalls, api.pauseMember)
 	api.handle("GET /api/v1/audit", auth.Admin, api.queryAudit)
+	api.handle("POST /api/v1/sessions", "", api.login)
+	api.handle("DELETE /api/v1/sessions/current", auth.ReadDirectory, api.logout)
 	api.handle("POST /api/v1/keys", auth.Admin, api.createKey)
 	api.handle("GET /api/v1/keys", auth.Admin, api.listKeys)
 	api.handle("DELETE /api/v1/keys/{id}", auth.Admin, api.revokeKey)
@@ -292,7 +295,10 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Princip
 	var p auth.Principal
 	var err error
 	account := ""
+	sid := sessionID(r)
 	switch {
+	case sid != "" && !strings.HasPrefix(h, "Bearer ") && !strings.HasPrefix(h, "Basic "):
+		p, err = a.checkSession(r, sid)
 	case strings.HasPrefix(h, "Bearer "):
 		if a.limiter != nil && a.limiter.Check(ip, "") != nil {
 			err = auth.ErrLockedOut

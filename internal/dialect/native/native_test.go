@@ -118,6 +118,7 @@ func newFixture(t *testing.T) *fixture {
 	api := New(core, cdrs, dir, nil)
 	clk := &testClock{t: time.Unix(1_800_000_000, 0)}
 	api.SetLimiter(auth.NewLimiter(3, time.Minute, clk.now))
+	api.SetSessions(auth.NewSessions(0, 0, nil, clk.now))
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() { srv.Close(); core.Close() })
 	return &fixture{srv: srv, core: core, eng: eng, cdrs: cdrs, clk: clk, dir: dir, api: api}
@@ -661,5 +662,75 @@ func TestKeysAndUsersThroughTheAPI(t *testing.T) {
 	}
 	if code, _ := f.do(t, "PUT", "/api/v1/users/admin/password", "eve:even-longer-2", `{"password":"takeover-123"}`); code != 403 {
 		t.Fatalf("changing another user's password: %d", code)
+	}
+}
+
+// TestSessions: a login yields a session usable by header or cookie; it
+// ends on logout, after the idle time, and when the password changes.
+func TestSessions(t *testing.T) {
+	f := newFixture(t)
+	acc := &memAccounts{users: map[string]auth.StoredUser{}}
+	f.dir.SetAccounts(acc)
+	f.api.SetAccounts(acc)
+	f.api.SetSessions(auth.NewSessions(10*time.Minute, time.Hour, acc, f.clk.now))
+	login := func(user, pw string) (int, string, []*http.Cookie) {
+		res, err := http.Post(f.srv.URL+"/api/v1/sessions", "application/json", strings.NewReader(fmt.Sprintf(`{"user":%q,"password":%q}`, user, pw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		var out struct {
+			SID string `json:"sid"`
+		}
+		_ = json.Unmarshal(b, &out)
+		return res.StatusCode, out.SID, res.Cookies()
+	}
+	code, sid, cookies := login("admin", "admin-pass")
+	if code != 201 || len(sid) < 40 || len(cookies) != 1 || !cookies[0].HttpOnly || cookies[0].Value != sid {
+		t.Fatalf("login: %d %q %+v", code, sid, cookies)
+	}
+	if c, _ := f.do(t, "GET", "/api/v1/calls", "", ""); c != 401 {
+		t.Fatalf("no credentials: %d", c)
+	}
+	req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/calls", nil)
+	req.Header.Set("Authorization", "Session "+sid)
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 200 {
+		t.Fatalf("session header: %d", res.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", f.srv.URL+"/api/v1/calls", nil)
+	req.AddCookie(cookies[0])
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 200 {
+		t.Fatalf("session cookie: %d", res.StatusCode)
+	}
+	f.clk.advance(11 * time.Minute)
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 401 {
+		t.Fatalf("idle session: %d", res.StatusCode)
+	}
+	if c, _, _ := login("admin", "wrong"); c != 401 {
+		t.Fatalf("bad login: %d", c)
+	}
+
+	// Logout ends it; a password change ends the user's sessions.
+	_, sid, _ = login("admin", "admin-pass")
+	del, _ := http.NewRequest("DELETE", f.srv.URL+"/api/v1/sessions/current", nil)
+	del.Header.Set("Authorization", "Session "+sid)
+	if res, _ := http.DefaultClient.Do(del); res.StatusCode != 204 {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	req.Header.Set("Authorization", "Session "+sid)
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 401 {
+		t.Fatalf("after logout: %d", res.StatusCode)
+	}
+	if c, b := f.do(t, "POST", "/api/v1/users", "admin:admin-pass", `{"name":"eve","password":"long-enough-1"}`); c != 201 {
+		t.Fatalf("create: %d %s", c, b)
+	}
+	_, eveSID, _ := login("eve", "long-enough-1")
+	if c, _ := f.do(t, "PUT", "/api/v1/users/eve/password", "admin:admin-pass", `{"password":"changed-pass-2"}`); c != 204 {
+		t.Fatalf("password change: %d", c)
+	}
+	req.Header.Set("Authorization", "Session "+eveSID)
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 401 {
+		t.Fatalf("session after password change: %d", res.StatusCode)
 	}
 }
