@@ -60,7 +60,7 @@ func Start(st Store, logger *slog.Logger) *Log {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Log{st: st, log: logger.With("component", "audit"), ch: make(chan Entry, 1<<14), done: make(chan struct{})}
+	l := &Log{st: st, log: logger.With("component", "audit"), ch: make(chan Entry, 1<<12), done: make(chan struct{})}
 	go l.run()
 	return l
 }

@@ -94,18 +94,26 @@ type Writer struct {
 	once sync.Once
 }
 
-// NewWriter starts the disk writer.
+// writers is how many goroutines write captures: several, so a loaded
+// machine's scheduler or a slow write does not leave every call's buffer
+// growing behind a single one. Per-file order holds (File.ioMu).
+const writers = 4
+
+// NewWriter starts the disk writers.
 func NewWriter() *Writer {
 	w := &Writer{ch: make(chan *File, 4096), done: make(chan struct{})}
-	go w.run()
-	return w
-}
-
-func (w *Writer) run() {
-	defer close(w.done)
-	for f := range w.ch {
-		f.flush()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range w.ch {
+				f.flush()
+			}
+		}()
 	}
+	go func() { wg.Wait(); close(w.done) }()
+	return w
 }
 
 // Close stops the writer once everything handed to it is written.

@@ -71,7 +71,7 @@ func Start(ctx context.Context, core Core, st Store, opts Options) (*Log, error)
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &Log{store: st, core: core, opts: opts, log: opts.Logger.With("component", "eventlog"),
-		sub: core.Subscribe("", 1<<16), done: make(chan struct{}), cancel: cancel}
+		sub: core.Subscribe("", 1<<14), done: make(chan struct{}), cancel: cancel}
 	go l.run(rctx)
 	return l, nil
 }
@@ -95,7 +95,7 @@ func (l *Log) run(ctx context.Context) {
 					// The database fell far behind; keep logging, and say
 					// plainly that replay has a hole here.
 					l.log.Error("event log fell behind; events were not logged", "err", l.sub.Err())
-					l.sub = l.core.Subscribe("", 1<<16)
+					l.sub = l.core.Subscribe("", 1<<14)
 					continue
 				}
 				return

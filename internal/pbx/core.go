@@ -177,7 +177,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 	}
 	if opts.QueueLog != nil {
 		c.qlogger = opts.QueueLog
-		c.qlogCh = make(chan QueueLogEntry, 1<<16)
+		c.qlogCh = make(chan QueueLogEntry, 1<<13)
 		c.qlogDone = make(chan struct{})
 		go c.runQueueLog()
 	}

@@ -147,7 +147,7 @@ func Start(core Subscriber, hooks []Hook, st Store, opts Options) *Dispatcher {
 		d.wg.Add(1)
 		go w.run()
 	}
-	d.sub = core.Subscribe("", 1<<16)
+	d.sub = core.Subscribe("", 1<<14)
 	d.wg.Add(1)
 	go d.fanOut()
 	return d
