@@ -64,7 +64,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: switchboard <command> [flags]
 
 commands:
-  serve [--config FILE] [--demo] [--http ADDR] [--sip ADDR] [--data DIR] [--demo-traffic N]
+  serve [--config FILE] [--demo] [--http ADDR] [--sip ADDR] [--data DIR] [--demo-traffic N] [--tls-self-signed] [--pprof ADDR]
   config check FILE     validate a configuration file and explain every error
   user add|passwd|list  manage API users in the database (password on standard input)
   key create|revoke|list
@@ -111,6 +111,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "data directory for the database and recordings (overrides the file)")
 	traffic := fs.Float64("demo-traffic", 0, "demo only: random calls per minute placed by the bots")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	selfSigned := fs.Bool("tls-self-signed", false, "serve the HTTP API over TLS with a certificate generated into the data directory")
 	pprofAddr := fs.String("pprof", "", "serve Go's pprof profiles on this loopback address (for diagnosing load; off by default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -139,6 +140,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintln(stderr, "switchboard: serve needs --config FILE or --demo")
 		return 2
+	}
+	if *selfSigned && cfg.Listen.TLSCert == "" {
+		cfg.Listen.TLSSelfSigned = true
 	}
 	if *httpAddr != "" {
 		cfg.Listen.HTTP = *httpAddr
@@ -207,6 +211,9 @@ try:
   curl -u admin:admin http://%s/api/v1/extensions
   curl -u admin:admin -X POST -d '{"from":"1004","to":"1001"}' http://%s/api/v1/calls
 `, n.HTTPAddr(), n.SIPAddr(), t.Domain, n.HTTPAddr(), n.HTTPAddr())
+	if n.TLS() {
+		fmt.Fprintf(w, "  TLS: the API is https://%s (self-signed: curl --cacert %s/tls-selfsigned.crt)\n", n.HTTPAddr(), cfg.DataDir)
+	}
 }
 
 // servePprof exposes net/http/pprof on a loopback address only: profiles

@@ -43,6 +43,12 @@ type Listen struct {
 	SIP           string   `yaml:"sip"`            // UDP and TCP; default 127.0.0.1:5060
 	SIPTransports []string `yaml:"sip_transports"` // default [udp, tcp]
 	AdvertiseIP   string   `yaml:"advertise_ip"`   // default: the SIP listen IP
+	// TLS for the HTTP API: a certificate and key (PEM), or a self-signed
+	// certificate generated into the data directory (for trials and the
+	// demo; clients must trust it explicitly).
+	TLSCert       string `yaml:"tls_cert"`
+	TLSKey        string `yaml:"tls_key"`
+	TLSSelfSigned bool   `yaml:"tls_self_signed"`
 }
 
 // RTP is the media port range.

@@ -196,6 +196,12 @@ func (c *Config) Validate() error {
 	if c.RTP.Drain < 0 {
 		e.add("rtp.drain", "must not be negative")
 	}
+	if (c.Listen.TLSCert == "") != (c.Listen.TLSKey == "") {
+		e.add("listen.tls_cert", "tls_cert and tls_key go together")
+	}
+	if c.Listen.TLSSelfSigned && c.Listen.TLSCert != "" {
+		e.add("listen.tls_self_signed", "choose a certificate file or a self-signed one, not both")
+	}
 	if c.Recording.MaxAge < 0 {
 		e.add("recording.max_age", "must not be negative")
 	}

@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,7 @@ type Node struct {
 	log   *slog.Logger
 	store *sqlite.Store
 	core  *pbx.Core
+	tls   bool // the HTTP API is served over TLS
 	elog  *eventlog.Log
 	hooks *webhook.Dispatcher
 	audit *audit.Log
@@ -269,6 +271,15 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
+	host, _, _ := net.SplitHostPort(cfg.Listen.HTTP)
+	tc, err := tlsConfig(cfg.Listen.TLSCert, cfg.Listen.TLSKey, cfg.Listen.TLSSelfSigned, cfg.DataDir, []string{host, cfg.Listen.AdvertiseIP})
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		n.ln = tls.NewListener(n.ln, tc)
+		n.tls = true
+	}
 	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
@@ -350,6 +361,9 @@ func (n *Node) startBots(ctx context.Context, opts Options) error {
 	n.log.Info("demo bots registered", "count", len(bots))
 	return nil
 }
+
+// TLS reports whether the HTTP API is served over TLS.
+func (n *Node) TLS() bool { return n.tls }
 
 // HTTPAddr is the bound HTTP address.
 func (n *Node) HTTPAddr() netip.AddrPort {
