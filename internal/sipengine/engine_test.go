@@ -289,8 +289,9 @@ func testLogger() *slog.Logger {
 }
 
 func TestOverloadSheds503(t *testing.T) {
-	r := newRig(t, 5*time.Second)
-	r.eng.cfg.MaxSetups = 1
+	// Set before Start: writing the config of a running engine races with
+	// INVITEs still arriving from earlier tests' phones.
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, nil, func(c *Config) { c.MaxSetups = 1 })
 	f := r.phones(t, time.Hour, "100", "101") // 101 never answers: the first call stays in setup
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -105,6 +106,7 @@ type API struct {
 	audit    *audit.Log
 	acc      auth.Accounts
 	sessions *auth.Sessions
+	wire     wireCache
 	paths    []string // registered patterns, for the OpenAPI completeness test
 }
 
@@ -781,8 +783,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			if env.Seq <= last {
 				continue // already replayed
 			}
-			b, _ := json.Marshal(wireEvent{Seq: env.Seq, Tenant: env.Tenant, Event: env.Event})
-			if send(b) != nil {
+			if send(a.wire.get(env)) != nil {
 				return
 			}
 		}
@@ -804,4 +805,45 @@ func storedWire(e pbx.StoredEvent) []byte {
 		return append(head[:len(head)-1], '}')
 	}
 	return append(out, e.Body[1:]...)
+}
+
+// wireCache keeps the JSON of recent events: a thousand subscribers of a
+// tenant receive the same event, and encoding it once instead of once per
+// connection is most of the fan-out's cost.
+type wireCache struct {
+	mu    sync.Mutex
+	m     map[wireKey][]byte
+	order []wireKey
+}
+
+type wireKey struct {
+	tenant string
+	seq    uint64
+}
+
+const wireCacheSize = 4096
+
+func (c *wireCache) get(env eventbus.Envelope[pbx.Event]) []byte {
+	k := wireKey{env.Tenant, env.Seq}
+	c.mu.Lock()
+	if b, ok := c.m[k]; ok {
+		c.mu.Unlock()
+		return b
+	}
+	c.mu.Unlock()
+	b, _ := json.Marshal(wireEvent{Seq: env.Seq, Tenant: env.Tenant, Event: env.Event})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[wireKey][]byte{}
+	}
+	if _, ok := c.m[k]; !ok {
+		c.m[k] = b
+		c.order = append(c.order, k)
+		if len(c.order) > wireCacheSize {
+			delete(c.m, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	return b
 }
