@@ -103,8 +103,40 @@ type Directory struct {
 	// acc holds users and keys created at run time (CLI, API); config
 	// entries take precedence over database ones of the same name.
 	acc         Accounts
+	ldap        map[string]LDAPConfig // by tenant
 	tenantAllow map[string][]netip.Prefix
 	touched     map[int64]time.Time // last_used writes, at most one a minute per key
+	ldapRoles   map[[32]byte]string // role of a cached directory login
+}
+
+// SetLDAP lets tenant's users log in against a directory (after the
+// configured and database users, which take precedence).
+func (d *Directory) SetLDAP(tenant string, cfg LDAPConfig) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ldap == nil {
+		d.ldap = map[string]LDAPConfig{}
+	}
+	d.ldap[tenant] = cfg
+	clear(d.ldapRoles) // logins cached under the old settings no longer hold
+	clear(d.verified)
+}
+
+// ldapFor picks the directory for a login: the named tenant's, or the only
+// one configured when no tenant was named.
+func (d *Directory) ldapFor(tenant string) (string, LDAPConfig, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if tenant != "" {
+		c, ok := d.ldap[tenant]
+		return tenant, c, ok
+	}
+	if len(d.ldap) == 1 {
+		for t, c := range d.ldap {
+			return t, c, true
+		}
+	}
+	return "", LDAPConfig{}, false
 }
 
 // SetAccounts adds the database's users and keys to the directory.
@@ -124,7 +156,7 @@ func (d *Directory) accounts() Accounts {
 // tenant's address allowlist (may be nil).
 func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Prefix) (*Directory, error) {
 	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{},
-		tenantAllow: tenantAllow, touched: map[int64]time.Time{}}
+		tenantAllow: tenantAllow, touched: map[int64]time.Time{}, ldapRoles: map[[32]byte]string{}}
 	for _, u := range users {
 		h := u.PasswordHash
 		if h == "" {
@@ -195,7 +227,7 @@ func (d *Directory) CheckPassword(tenant, name, pw string) (Principal, error) {
 		cand = d.storedUser(tenant, name)
 	}
 	if cand == nil {
-		return Principal{}, ErrBadCredentials
+		return d.checkLDAP(tenant, name, pw)
 	}
 	ck := sha256.Sum256([]byte(cand.p.Tenant + "\x00" + name + "\x00" + pw + "\x00" + cand.hash))
 	d.mu.Lock()
@@ -214,6 +246,38 @@ func (d *Directory) CheckPassword(tenant, name, pw string) (Principal, error) {
 	d.verified[ck] = time.Now().Add(verifiedTTL)
 	d.mu.Unlock()
 	return cand.p, nil
+}
+
+// checkLDAP binds against the tenant's directory; successes are cached
+// like local ones so Basic authentication does not bind per request.
+func (d *Directory) checkLDAP(tenant, name, pw string) (Principal, error) {
+	t, cfg, ok := d.ldapFor(tenant)
+	if !ok {
+		return Principal{}, ErrBadCredentials
+	}
+	ck := sha256.Sum256([]byte("ldap\x00" + t + "\x00" + name + "\x00" + pw))
+	d.mu.Lock()
+	exp, cached := d.verified[ck]
+	role := d.ldapRoles[ck]
+	d.mu.Unlock()
+	if !cached || !time.Now().Before(exp) {
+		var err error
+		if role, err = ldapLogin(cfg, name, pw); err != nil {
+			if errors.Is(err, errLDAPDown) {
+				return Principal{}, fmt.Errorf("%w (%v)", ErrBadCredentials, err)
+			}
+			return Principal{}, ErrBadCredentials
+		}
+		d.mu.Lock()
+		if len(d.verified) > 10000 {
+			clear(d.verified)
+			clear(d.ldapRoles)
+		}
+		d.verified[ck] = time.Now().Add(verifiedTTL)
+		d.ldapRoles[ck] = role
+		d.mu.Unlock()
+	}
+	return Principal{Tenant: t, Name: name, Role: role, TenantAllowFrom: d.tenantAllow[t]}, nil
 }
 
 // storedUser finds a database user (nil when none, or ambiguous without

@@ -144,6 +144,19 @@ type Tenant struct {
 	// AllowFrom limits API access to these networks (CIDRs or addresses);
 	// empty: anywhere. Users and keys may narrow it further.
 	AllowFrom []string `yaml:"allow_from"`
+	// LDAP lets the tenant's users log in with their directory password.
+	LDAP *LDAP `yaml:"ldap"`
+}
+
+// LDAP is a tenant's login directory (bind as the user, roles from groups).
+type LDAP struct {
+	URL         string            `yaml:"url"`          // ldap://host:389 or ldaps://host:636
+	UserDN      string            `yaml:"user_dn"`      // e.g. uid={user},ou=people,dc=example,dc=org
+	GroupBase   string            `yaml:"group_base"`   // where groupOfNames entries live
+	RoleGroups  map[string]string `yaml:"role_groups"`  // group cn -> role
+	DefaultRole string            `yaml:"default_role"` // for users in no mapped group; "" refuses them
+	StartTLS    bool              `yaml:"start_tls"`
+	Timeout     time.Duration     `yaml:"timeout"` // default 5s
 }
 
 // Webhook posts the tenant's events to a URL.

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+
 	"errors"
 	"fmt"
 	"net/netip"
@@ -348,6 +350,23 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 	for j, k := range t.APIKeys {
 		if _, err := ParsePrefixes(k.AllowFrom); err != nil {
 			e.add(strings.TrimSuffix(idx(tp+".api_keys", j, ""), ".")+".allow_from", "%v", err)
+		}
+	}
+	if l := t.LDAP; l != nil {
+		lp := tp + ".ldap"
+		if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+			e.add(lp+".url", "%q is not an ldap:// or ldaps:// URL", l.URL)
+		}
+		if !strings.Contains(l.UserDN, "{user}") {
+			e.add(lp+".user_dn", "must contain {user} where the login name goes")
+		}
+		for g, r := range l.RoleGroups {
+			if !auth.ValidRole(r) {
+				e.add(lp+".role_groups."+g, "%q is not a role", r)
+			}
+		}
+		if l.DefaultRole != "" && !auth.ValidRole(l.DefaultRole) {
+			e.add(lp+".default_role", "%q is not a role", l.DefaultRole)
 		}
 	}
 	hookNames := map[string]bool{}

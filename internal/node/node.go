@@ -244,6 +244,12 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	authDir.SetAccounts(n.store)
+	for _, t := range cfg.Tenants {
+		if l := t.LDAP; l != nil {
+			authDir.SetLDAP(t.Name, auth.LDAPConfig{URL: l.URL, UserDN: l.UserDN, GroupBase: l.GroupBase, RoleGroups: l.RoleGroups,
+				DefaultRole: l.DefaultRole, StartTLS: l.StartTLS, Timeout: l.Timeout})
+		}
+	}
 	var hooks []webhook.Hook
 	for _, t := range cfg.Tenants {
 		for _, h := range t.Webhooks {
