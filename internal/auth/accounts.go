@@ -23,14 +23,16 @@ var (
 // StoredUser is a user kept in the database (created by the CLI or the
 // API) rather than the config file.
 type StoredUser struct {
-	Tenant       string         `json:"tenant"`
-	Name         string         `json:"name"`
-	PasswordHash string         `json:"-"`
-	Role         string         `json:"role"`
-	Extension    string         `json:"extension,omitempty"`
-	AllowFrom    []netip.Prefix `json:"allow_from,omitempty"`
-	Created      time.Time      `json:"created"`
-	Changed      time.Time      `json:"password_changed"`
+	Tenant       string `json:"tenant"`
+	Name         string `json:"name"`
+	PasswordHash string `json:"-"`
+	// VIPTelVerifier: see auth.VIPTelVerifier; password-equivalent.
+	VIPTelVerifier string         `json:"-"`
+	Role           string         `json:"role"`
+	Extension      string         `json:"extension,omitempty"`
+	AllowFrom      []netip.Prefix `json:"allow_from,omitempty"`
+	Created        time.Time      `json:"created"`
+	Changed        time.Time      `json:"password_changed"`
 }
 
 // StoredKey is an API key kept in the database: only its SHA-256 and a
@@ -60,7 +62,7 @@ type Accounts interface {
 	GetUser(ctx context.Context, tenant, name string) (StoredUser, error)
 	FindUsers(ctx context.Context, name string) ([]StoredUser, error) // across tenants
 	ListUsers(ctx context.Context, tenant string) ([]StoredUser, error)
-	SetPassword(ctx context.Context, tenant, name, hash string, at time.Time) error
+	SetPassword(ctx context.Context, tenant, name, hash, viptelVerifier string, at time.Time) error
 	CreateKey(ctx context.Context, k *StoredKey) error
 	KeyBySHA256(ctx context.Context, sum string) (StoredKey, error)
 	ListKeys(ctx context.Context, tenant string) ([]StoredKey, error)
@@ -134,7 +136,8 @@ func CreateUser(ctx context.Context, acc Accounts, tenant, name, password, role,
 	if err != nil {
 		return err
 	}
-	return acc.CreateUser(ctx, StoredUser{Tenant: tenant, Name: name, PasswordHash: h, Role: role, Extension: ext, Created: now, Changed: now})
+	return acc.CreateUser(ctx, StoredUser{Tenant: tenant, Name: name, PasswordHash: h, VIPTelVerifier: VIPTelVerifier(name, password),
+		Role: role, Extension: ext, Created: now, Changed: now})
 }
 
 // ChangePassword replaces a stored user's password.
@@ -146,7 +149,7 @@ func ChangePassword(ctx context.Context, acc Accounts, tenant, name, password st
 	if err != nil {
 		return err
 	}
-	return acc.SetPassword(ctx, tenant, name, h, now)
+	return acc.SetPassword(ctx, tenant, name, h, VIPTelVerifier(name, password), now)
 }
 
 // ParsePrefixes reads an allowlist: CIDRs or single addresses.

@@ -36,6 +36,13 @@ type Principal struct {
 	// list and its tenant's both apply (empty means any).
 	AllowFrom       []netip.Prefix
 	TenantAllowFrom []netip.Prefix
+	// Rights, when set, replaces the role's rights (a configured role, or
+	// rights denied to this one account).
+	Rights map[string]bool
+	// VIPTelVerifier is hex SHA1("user:password"), the password-equivalent
+	// VIPTel's challenge needs; empty when the password is only known as
+	// an argon2id hash.
+	VIPTelVerifier string
 }
 
 // AllowedFrom reports whether a request from ip passes both allowlists
@@ -64,6 +71,7 @@ type User struct {
 	Role         string
 	Extension    string
 	AllowFrom    []netip.Prefix
+	Rights       map[string]bool // nil: the role's
 }
 
 // APIKey is a configured bearer key.
@@ -73,6 +81,7 @@ type APIKey struct {
 	KeySHA256    string
 	Role         string
 	AllowFrom    []netip.Prefix
+	Rights       map[string]bool // nil: the role's
 }
 
 // OWASP's minimum argon2id parameters: 19 MiB, 2 passes, 1 thread.
@@ -165,8 +174,12 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 				return nil, err
 			}
 		}
-		d.users[u.Name] = append(d.users[u.Name], &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
-			AllowFrom: u.AllowFrom, TenantAllowFrom: tenantAllow[u.Tenant]}, hash: h})
+		p := Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
+			AllowFrom: u.AllowFrom, TenantAllowFrom: tenantAllow[u.Tenant], Rights: u.Rights}
+		if u.Password != "" {
+			p.VIPTelVerifier = VIPTelVerifier(u.Name, u.Password)
+		}
+		d.users[u.Name] = append(d.users[u.Name], &user{p: p, hash: h})
 	}
 	for _, k := range keys {
 		sum := strings.ToLower(k.KeySHA256)
@@ -174,7 +187,7 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 			s := sha256.Sum256([]byte(k.Key))
 			sum = hex.EncodeToString(s[:])
 		}
-		d.keys[sum] = Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: tenantAllow[k.Tenant]}
+		d.keys[sum] = Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: tenantAllow[k.Tenant], Rights: k.Rights}
 	}
 	return d, nil
 }
@@ -302,7 +315,7 @@ func (d *Directory) storedUser(tenant, name string) *user {
 			return nil
 		}
 		cand = &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
-			AllowFrom: u.AllowFrom, TenantAllowFrom: d.tenantAllow[u.Tenant]}, hash: u.PasswordHash}
+			AllowFrom: u.AllowFrom, TenantAllowFrom: d.tenantAllow[u.Tenant], VIPTelVerifier: u.VIPTelVerifier}, hash: u.PasswordHash}
 	}
 	return cand
 }
@@ -337,7 +350,8 @@ func (d *Directory) CheckAPIKey(key string) (Principal, error) {
 	return Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: d.tenantAllow[k.Tenant]}, nil
 }
 
-// Actions a principal may be allowed.
+// Actions a principal may be allowed. The list is the one model every
+// dialect maps its own permission names onto (see VoIPmonitorFlags).
 const (
 	ReadDirectory = "directory.read" // extensions and their states
 	ReadCalls     = "calls.read"
@@ -345,9 +359,12 @@ const (
 	ReadCDRs      = "cdr.read"
 	ReadEvents    = "events.read"
 	// Record starts, pauses and stops recordings (restricted roles: of
-	// their own calls only); ReadRecordings lists and downloads them.
-	Record         = "recordings.control"
-	ReadRecordings = "recordings.read"
+	// their own calls only); ReadRecordings lists them, PlayRecordings
+	// streams and DownloadRecordings downloads the audio.
+	Record             = "recordings.control"
+	ReadRecordings     = "recordings.read"
+	PlayRecordings     = "recordings.play"
+	DownloadRecordings = "recordings.download"
 	// ReadPCAP reads per-call captures and SIP ladders.
 	ReadPCAP = "pcap.read"
 	// ListenCalls monitors (spies on) live calls.
@@ -355,22 +372,70 @@ const (
 	// SuperviseQueues reorders and removes waiting callers and manages
 	// other agents' membership.
 	SuperviseQueues = "queues.supervise"
-	// Admin manages the tenant's integrations (webhook dead letters, ...).
+	SendSMS         = "sms.send"
+	SwitchRelays    = "relays.switch"
+	ViewCameras     = "cameras.view"
+	ReadSensors     = "sensors.read"
+	// Admin manages the tenant's accounts and integrations.
 	Admin = "admin"
 )
 
-// rights per role. "user" may control only calls of its own extension;
-// handlers check that with OwnsExtension.
-var rights = map[string]map[string]bool{
-	"admin":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true, SuperviseQueues: true, Admin: true},
-	"supervisor": {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadCDRs: true, ReadEvents: true, Record: true, ReadRecordings: true, ReadPCAP: true, ListenCalls: true, SuperviseQueues: true},
-	"agent":      {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
-	"user":       {ReadDirectory: true, ReadCalls: true, ControlCalls: true, ReadEvents: true, Record: true},
-	"readonly":   {ReadDirectory: true, ReadCalls: true, ReadCDRs: true, ReadEvents: true, ReadRecordings: true},
+// AllRights lists every right, for validating configured roles.
+var AllRights = []string{ReadDirectory, ReadCalls, ControlCalls, ReadCDRs, ReadEvents, Record, ReadRecordings, PlayRecordings,
+	DownloadRecordings, ReadPCAP, ListenCalls, SuperviseQueues, SendSMS, SwitchRelays, ViewCameras, ReadSensors, Admin}
+
+func set(rs ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, r := range rs {
+		m[r] = true
+	}
+	return m
 }
 
-// Can reports whether the principal's role grants action.
-func (p Principal) Can(action string) bool { return rights[p.Role][action] }
+// rights per built-in role. "user" and "agent" may control only calls of
+// their own extension; handlers check that with Restricted.
+var rights = map[string]map[string]bool{
+	"admin": set(AllRights...),
+	"supervisor": set(ReadDirectory, ReadCalls, ControlCalls, ReadCDRs, ReadEvents, Record, ReadRecordings, PlayRecordings,
+		DownloadRecordings, ReadPCAP, ListenCalls, SuperviseQueues, SendSMS, SwitchRelays, ViewCameras, ReadSensors),
+	"agent":    set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS),
+	"user":     set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS, SwitchRelays, ViewCameras),
+	"readonly": set(ReadDirectory, ReadCalls, ReadCDRs, ReadEvents, ReadRecordings, PlayRecordings, DownloadRecordings, ReadSensors),
+}
+
+// RoleRights returns a built-in role's rights (a copy).
+func RoleRights(role string) map[string]bool {
+	out := map[string]bool{}
+	for r := range rights[role] {
+		out[r] = true
+	}
+	return out
+}
+
+// Can reports whether the principal may do action: its own rights when
+// they were customised (custom role, denied rights), else its role's.
+func (p Principal) Can(action string) bool {
+	if p.Rights != nil {
+		return p.Rights[action]
+	}
+	return rights[p.Role][action]
+}
+
+// VoIPmonitorFlags renders the principal's rights as VoIPmonitor's user
+// flags, so that dialect shows exactly what the model allows.
+func (p Principal) VoIPmonitorFlags() map[string]int {
+	b := func(ok bool) int {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	return map[string]int{
+		"can_cdr": b(p.Can(ReadCDRs)), "can_play_audio": b(p.Can(PlayRecordings)), "can_download_audio": b(p.Can(DownloadRecordings)),
+		"can_listen_active_call": b(p.Can(ListenCalls)), "can_pcap": b(p.Can(ReadPCAP)), "is_admin": b(p.Can(Admin)),
+		"enable_sensors": b(p.Can(ReadSensors)),
+	}
+}
 
 // Restricted reports whether call control is limited to the principal's
 // own extension.

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -75,4 +77,49 @@ func TestRights(t *testing.T) {
 			t.Errorf("%s %s = %v", tc.role, tc.action, got)
 		}
 	}
+}
+
+func TestVIPTelVerifierAndRights(t *testing.T) {
+	// SHA1("alice:secret"), from sha1sum.
+	if v := VIPTelVerifier("alice", "secret"); v != "6985e52cea44a28695d5c440bd42f57e9f50b7b1" {
+		t.Fatalf("verifier %q", v)
+	}
+	d, _ := NewDirectory([]User{
+		{Tenant: "a", Name: "alice", Password: "secret", Role: "supervisor", Rights: map[string]bool{ReadCalls: true}},
+		{Tenant: "a", Name: "hashed", PasswordHash: mustHash(t, "x-secret-123"), Role: "admin"},
+	}, nil, nil)
+	s := sha1Hex(VIPTelVerifier("alice", "secret") + ":nonce-1")
+	if p, err := d.VIPTelPrincipal("a", "alice", "nonce-1", s); err != nil || p.Name != "alice" {
+		t.Fatalf("viptel login: %v", err)
+	}
+	if _, err := d.VIPTelPrincipal("a", "alice", "nonce-2", s); err == nil {
+		t.Fatal("response to another nonce accepted")
+	}
+	if _, err := d.VIPTelPrincipal("a", "hashed", "n", sha1Hex(":n")); err == nil {
+		t.Fatal("a hash-only user logged in over VIPTel")
+	}
+	p, _ := d.CheckPassword("a", "alice", "secret")
+	if !p.Can(ReadCalls) || p.Can(ReadCDRs) {
+		t.Fatalf("customised rights not applied: %+v", p.Rights)
+	}
+	flags := Principal{Role: "readonly"}.VoIPmonitorFlags()
+	if flags["can_cdr"] != 1 || flags["can_download_audio"] != 1 || flags["can_pcap"] != 0 || flags["is_admin"] != 0 || flags["can_listen_active_call"] != 0 {
+		t.Fatalf("readonly flags %v", flags)
+	}
+	if f := (Principal{Role: "admin"}).VoIPmonitorFlags(); f["is_admin"] != 1 || f["can_pcap"] != 1 || f["enable_sensors"] != 1 {
+		t.Fatalf("admin flags %v", f)
+	}
+}
+
+func mustHash(t *testing.T, pw string) string {
+	h, err := HashPassword(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func sha1Hex(s string) string {
+	sum := sha1.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

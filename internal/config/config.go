@@ -146,6 +146,17 @@ type Tenant struct {
 	AllowFrom []string `yaml:"allow_from"`
 	// LDAP lets the tenant's users log in with their directory password.
 	LDAP *LDAP `yaml:"ldap"`
+	// Roles defines roles beyond the built-in ones: a base role's rights
+	// plus and minus some.
+	Roles []Role `yaml:"roles"`
+}
+
+// Role is a configured role.
+type Role struct {
+	Name   string   `yaml:"name"`
+	Base   string   `yaml:"base"` // a built-in role
+	Add    []string `yaml:"add"`
+	Remove []string `yaml:"remove"`
 }
 
 // LDAP is a tenant's login directory (bind as the user, roles from groups).
@@ -185,6 +196,7 @@ type User struct {
 	Extension    string   `yaml:"extension"`     // the user's own phone
 	Role         string   `yaml:"role"`          // admin, supervisor, user (default), readonly
 	AllowFrom    []string `yaml:"allow_from"`    // CIDRs or addresses; empty: the tenant's
+	Deny         []string `yaml:"deny"`          // rights taken from this user whatever its role
 }
 
 // APIKey is a bearer key.
@@ -194,6 +206,7 @@ type APIKey struct {
 	KeySHA256 string   `yaml:"key_sha256"` // hex SHA-256 of the key
 	Role      string   `yaml:"role"`       // default admin
 	AllowFrom []string `yaml:"allow_from"` // CIDRs or addresses; empty: the tenant's
+	Deny      []string `yaml:"deny"`       // rights taken from this key whatever its role
 }
 
 // Queue is an ACD queue.
@@ -316,4 +329,30 @@ func record(m map[string]pos, path string, n *yaml.Node) {
 			record(m, p, v)
 		}
 	}
+}
+
+// RightsFor resolves a user's or key's rights: nil when the built-in
+// role applies unchanged, else the computed set.
+func RightsFor(t Tenant, role string, deny []string) map[string]bool {
+	var out map[string]bool
+	for _, r := range t.Roles {
+		if r.Name == role {
+			out = auth.RoleRights(r.Base)
+			for _, a := range r.Add {
+				out[a] = true
+			}
+			for _, x := range r.Remove {
+				delete(out, x)
+			}
+		}
+	}
+	if len(deny) > 0 {
+		if out == nil {
+			out = auth.RoleRights(role)
+		}
+		for _, x := range deny {
+			delete(out, x)
+		}
+	}
+	return out
 }

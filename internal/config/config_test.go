@@ -116,3 +116,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCustomRolesAndDeny(t *testing.T) {
+	tn := Tenant{Roles: []Role{{Name: "crm", Base: "readonly", Add: []string{"calls.control"}, Remove: []string{"recordings.download"}}}}
+	r := RightsFor(tn, "crm", nil)
+	if !r["calls.control"] || r["recordings.download"] || !r["cdr.read"] {
+		t.Fatalf("crm rights %v", r)
+	}
+	if RightsFor(tn, "admin", nil) != nil {
+		t.Fatal("built-in role without deny should keep the built-in rights (nil)")
+	}
+	if d := RightsFor(tn, "admin", []string{"pcap.read"}); d["pcap.read"] || !d["admin"] {
+		t.Fatalf("admin minus pcap %v", d)
+	}
+}

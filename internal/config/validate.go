@@ -290,8 +290,8 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		if u.Extension != "" && !exts[u.Extension] {
 			e.add(p+".extension", "%q is not an extension of tenant %s", u.Extension, t.Name)
 		}
-		if !roles[u.Role] {
-			e.add(p+".role", "%q is not a role (admin, supervisor, agent, user, readonly)", u.Role)
+		if !roles[u.Role] && !customRole(*t, u.Role) {
+			e.add(p+".role", "%q is not a role (admin, supervisor, agent, user, readonly, or one under roles)", u.Role)
 		}
 	}
 	for j, k := range t.APIKeys {
@@ -307,7 +307,7 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		case k.KeySHA256 != "" && !reHex64.MatchString(k.KeySHA256):
 			e.add(p+".key_sha256", "must be 64 hex digits")
 		}
-		if !roles[k.Role] {
+		if !roles[k.Role] && !customRole(*t, k.Role) {
 			e.add(p+".role", "%q is not a role", k.Role)
 		}
 	}
@@ -350,6 +350,31 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 	for j, k := range t.APIKeys {
 		if _, err := ParsePrefixes(k.AllowFrom); err != nil {
 			e.add(strings.TrimSuffix(idx(tp+".api_keys", j, ""), ".")+".allow_from", "%v", err)
+		}
+	}
+	validRight := map[string]bool{}
+	for _, r := range auth.AllRights {
+		validRight[r] = true
+	}
+	for j, r := range t.Roles {
+		rp := strings.TrimSuffix(idx(tp+".roles", j, ""), ".")
+		if r.Name == "" || auth.ValidRole(r.Name) {
+			e.add(rp+".name", "required, and not a built-in role name")
+		}
+		if !auth.ValidRole(r.Base) {
+			e.add(rp+".base", "%q is not a built-in role (%s)", r.Base, strings.Join(auth.Roles, ", "))
+		}
+		for _, x := range append(append([]string{}, r.Add...), r.Remove...) {
+			if !validRight[x] {
+				e.add(rp, "%q is not a right (%s)", x, strings.Join(auth.AllRights, ", "))
+			}
+		}
+	}
+	for j, u := range t.Users {
+		for _, x := range u.Deny {
+			if !validRight[x] {
+				e.add(strings.TrimSuffix(idx(tp+".users", j, ""), ".")+".deny", "%q is not a right", x)
+			}
 		}
 	}
 	if l := t.LDAP; l != nil {
@@ -480,4 +505,13 @@ func (c *Config) Tenant(name string) *Tenant {
 		}
 	}
 	return nil
+}
+
+func customRole(t Tenant, name string) bool {
+	for _, r := range t.Roles {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
 }

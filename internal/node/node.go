@@ -217,11 +217,13 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		ecfg.Tenants = append(ecfg.Tenants, et)
 		for _, u := range t.Users {
 			allow, _ := config.ParsePrefixes(u.AllowFrom) // validated at load
-			users = append(users, auth.User{Tenant: t.Name, Name: u.Name, Password: u.Password, PasswordHash: u.PasswordHash, Role: u.Role, Extension: u.Extension, AllowFrom: allow})
+			users = append(users, auth.User{Tenant: t.Name, Name: u.Name, Password: u.Password, PasswordHash: u.PasswordHash, Role: u.Role,
+				Extension: u.Extension, AllowFrom: allow, Rights: config.RightsFor(t, u.Role, u.Deny)})
 		}
 		for _, k := range t.APIKeys {
 			allow, _ := config.ParsePrefixes(k.AllowFrom)
-			keys = append(keys, auth.APIKey{Tenant: t.Name, Name: k.Name, Key: k.Key, KeySHA256: k.KeySHA256, Role: k.Role, AllowFrom: allow})
+			keys = append(keys, auth.APIKey{Tenant: t.Name, Name: k.Name, Key: k.Key, KeySHA256: k.KeySHA256, Role: k.Role,
+				AllowFrom: allow, Rights: config.RightsFor(t, k.Role, k.Deny)})
 		}
 	}
 	if *cfg.Capture.Enabled {

@@ -161,7 +161,7 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	}
 	api.handle("GET /api/v1/recordings", auth.ReadRecordings, api.listRecordings)
 	api.handle("GET /api/v1/recordings/{id}", auth.ReadRecordings, api.getRecording)
-	api.handle("GET /api/v1/recordings/{id}/audio", auth.ReadRecordings, api.recordingAudio)
+	api.handle("GET /api/v1/recordings/{id}/audio", auth.DownloadRecordings, api.recordingAudio)
 	return api
 }
 

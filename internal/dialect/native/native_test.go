@@ -537,7 +537,7 @@ func (m *memAccounts) ListUsers(_ context.Context, t string) ([]auth.StoredUser,
 	}
 	return out, nil
 }
-func (m *memAccounts) SetPassword(_ context.Context, t, n, h string, at time.Time) error {
+func (m *memAccounts) SetPassword(_ context.Context, t, n, h, _ string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[t+"/"+n]

@@ -39,8 +39,8 @@ func (s *Store) CreateUser(ctx context.Context, u auth.StoredUser) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO account_user (tenant, name, password_hash, role, extension, allow_from, created, changed) VALUES (?,?,?,?,?,?,?,?)`,
-		u.Tenant, u.Name, u.PasswordHash, u.Role, u.Extension, joinPrefixes(u.AllowFrom), micros(u.Created), micros(u.Changed))
+	_, err := s.w.ExecContext(ctx, `INSERT INTO account_user (tenant, name, password_hash, role, extension, allow_from, created, changed, viptel_sha1) VALUES (?,?,?,?,?,?,?,?,?)`,
+		u.Tenant, u.Name, u.PasswordHash, u.Role, u.Extension, joinPrefixes(u.AllowFrom), micros(u.Created), micros(u.Changed), u.VIPTelVerifier)
 	if isUnique(err) {
 		return fmt.Errorf("user %s: %w", u.Name, auth.ErrExists)
 	}
@@ -50,13 +50,13 @@ func (s *Store) CreateUser(ctx context.Context, u auth.StoredUser) error {
 	return nil
 }
 
-const userCols = `tenant, name, password_hash, role, extension, allow_from, created, changed`
+const userCols = `tenant, name, password_hash, role, extension, allow_from, created, changed, viptel_sha1`
 
 func scanUser(sc interface{ Scan(...any) error }) (auth.StoredUser, error) {
 	var u auth.StoredUser
 	var allow string
 	var c, ch int64
-	err := sc.Scan(&u.Tenant, &u.Name, &u.PasswordHash, &u.Role, &u.Extension, &allow, &c, &ch)
+	err := sc.Scan(&u.Tenant, &u.Name, &u.PasswordHash, &u.Role, &u.Extension, &allow, &c, &ch, &u.VIPTelVerifier)
 	u.AllowFrom, u.Created, u.Changed = splitPrefixes(allow), fromMicros(c), fromMicros(ch)
 	return u, err
 }
@@ -101,11 +101,11 @@ func (s *Store) ListUsers(ctx context.Context, tenant string) ([]auth.StoredUser
 }
 
 // SetPassword implements auth.Accounts.
-func (s *Store) SetPassword(ctx context.Context, tenant, name, hash string, at time.Time) error {
+func (s *Store) SetPassword(ctx context.Context, tenant, name, hash, viptel string, at time.Time) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE account_user SET password_hash = ?, changed = ? WHERE tenant = ? AND name = ?`, hash, micros(at), tenant, name)
+	res, err := s.w.ExecContext(ctx, `UPDATE account_user SET password_hash = ?, viptel_sha1 = ?, changed = ? WHERE tenant = ? AND name = ?`, hash, viptel, micros(at), tenant, name)
 	if err != nil {
 		return fmt.Errorf("sqlite set password: %w", err)
 	}

@@ -1,0 +1,42 @@
+package auth
+
+import (
+	"crypto/sha1" //nolint:gosec // VIPTel's protocol is SHA-1 based; we cannot choose
+	"crypto/subtle"
+	"encoding/hex"
+	"strings"
+)
+
+// VIPTelVerifier is hex SHA1("user:password"): what VIPTel clients prove
+// knowledge of with SHA1(verifier:nonce). It is password-equivalent for
+// that protocol, so it is kept like a password (never logged, never sent).
+func VIPTelVerifier(user, password string) string {
+	s := sha1.Sum([]byte(user + ":" + password))
+	return hex.EncodeToString(s[:])
+}
+
+// CheckVIPTelResponse verifies a client's answer to the per-connection
+// nonce: hex SHA1(verifier ":" nonce), compared in constant time.
+func CheckVIPTelResponse(verifier, nonce, response string) bool {
+	if verifier == "" || nonce == "" {
+		return false
+	}
+	s := sha1.Sum([]byte(verifier + ":" + nonce))
+	want := hex.EncodeToString(s[:])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(response))) == 1
+}
+
+// VIPTelPrincipal finds the user a VIPTel client names and checks its
+// challenge response; users whose password is only an argon2id hash cannot
+// use VIPTel (the protocol needs the SHA-1 verifier).
+func (d *Directory) VIPTelPrincipal(tenant, name, nonce, response string) (Principal, error) {
+	for _, u := range d.users[name] {
+		if (tenant == "" || u.p.Tenant == tenant) && CheckVIPTelResponse(u.p.VIPTelVerifier, nonce, response) {
+			return u.p, nil
+		}
+	}
+	if u := d.storedUser(tenant, name); u != nil && CheckVIPTelResponse(u.p.VIPTelVerifier, nonce, response) {
+		return u.p, nil
+	}
+	return Principal{}, ErrBadCredentials
+}
