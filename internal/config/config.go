@@ -49,6 +49,9 @@ type Listen struct {
 	TLSCert       string `yaml:"tls_cert"`
 	TLSKey        string `yaml:"tls_key"`
 	TLSSelfSigned bool   `yaml:"tls_self_signed"`
+	// SIPTLS serves SIP over TLS on this address (e.g. 0.0.0.0:5061) with
+	// the same certificate as the API.
+	SIPTLS string `yaml:"sip_tls"`
 }
 
 // RTP is the media port range.

@@ -201,6 +201,9 @@ func (c *Config) Validate() error {
 	if (c.Listen.TLSCert == "") != (c.Listen.TLSKey == "") {
 		e.add("listen.tls_cert", "tls_cert and tls_key go together")
 	}
+	if c.Listen.SIPTLS != "" && c.Listen.TLSCert == "" && !c.Listen.TLSSelfSigned {
+		e.add("listen.sip_tls", "needs a certificate: tls_cert and tls_key, or tls_self_signed")
+	}
 	if c.Listen.TLSSelfSigned && c.Listen.TLSCert != "" {
 		e.add("listen.tls_self_signed", "choose a certificate file or a self-signed one, not both")
 	}

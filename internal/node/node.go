@@ -229,6 +229,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if *cfg.Capture.Enabled {
 		ecfg.Capture = sipengine.CaptureConfig{Dir: cfg.Capture.Dir, RTP: *cfg.Capture.RTP}
 	}
+	httpHost, _, _ := net.SplitHostPort(cfg.Listen.HTTP)
+	tc, err := tlsConfig(cfg.Listen.TLSCert, cfg.Listen.TLSKey, cfg.Listen.TLSSelfSigned, cfg.DataDir, []string{httpHost, cfg.Listen.AdvertiseIP})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Listen.SIPTLS != "" {
+		ecfg.TLSListen, ecfg.TLS = cfg.Listen.SIPTLS, tc
+	}
 	n.eng, err = sipengine.New(n.core, ecfg)
 	if err != nil {
 		return nil, err
@@ -278,11 +286,6 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	n.ln, err = net.Listen("tcp", cfg.Listen.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
-	}
-	host, _, _ := net.SplitHostPort(cfg.Listen.HTTP)
-	tc, err := tlsConfig(cfg.Listen.TLSCert, cfg.Listen.TLSKey, cfg.Listen.TLSSelfSigned, cfg.DataDir, []string{host, cfg.Listen.AdvertiseIP})
-	if err != nil {
-		return nil, err
 	}
 	if tc != nil {
 		n.ln = tls.NewListener(n.ln, tc)

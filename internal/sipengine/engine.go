@@ -8,6 +8,7 @@ package sipengine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,11 @@ type Config struct {
 	OnCallEnd func(CallRecord)
 	// Capture, when its Dir is set, writes a PCAP per call.
 	Capture CaptureConfig
+	// TLSListen, with TLS, also serves SIP over TLS (sips, port 5061 by
+	// convention). Phones registered over TLS are called back over their
+	// TLS connection.
+	TLSListen string
+	TLS       *tls.Config
 }
 
 // Tenant is one PBX: its SIP domain (also the digest realm), extensions and
@@ -136,6 +142,7 @@ type Engine struct {
 	calls   map[string]*call   // by call id (linked id)
 	dialogs map[string]*leg    // by SIP Call-ID of each leg
 	caps    *captures          // nil: no per-call PCAP
+	tlsLn   net.Listener       // SIP over TLS, when configured
 	rooms   map[string]*room   // live conference mixers by tenant + "/" + name
 	moh     map[string][]int16 // music on hold by file ("" = generated)
 	closing bool
@@ -310,6 +317,17 @@ func (e *Engine) bind() error {
 		}
 		e.udpConn = pc
 		e.addr = netip.AddrPortFrom(ap.Addr().Unmap(), local.Port())
+		if e.cfg.TLS != nil && e.cfg.TLSListen != "" {
+			ln, err := tls.Listen("tcp", e.cfg.TLSListen, e.cfg.TLS)
+			if err != nil {
+				pc.Close()
+				if e.tcpLn != nil {
+					e.tcpLn.Close()
+				}
+				return fmt.Errorf("sipengine: listen tls %s: %w", e.cfg.TLSListen, err)
+			}
+			e.tlsLn = ln
+		}
 		return nil
 	}
 }
@@ -321,6 +339,17 @@ func (e *Engine) closeSockets() {
 	if e.tcpLn != nil {
 		e.tcpLn.Close()
 	}
+	if e.tlsLn != nil {
+		e.tlsLn.Close()
+	}
+}
+
+// TLSAddr is the SIP-over-TLS listening address, if any.
+func (e *Engine) TLSAddr() netip.AddrPort {
+	if e.tlsLn == nil {
+		return netip.AddrPort{}
+	}
+	return e.tlsLn.Addr().(*net.TCPAddr).AddrPort()
 }
 
 // Addr is the bound SIP address (UDP, and TCP when enabled).
@@ -346,6 +375,15 @@ func (e *Engine) Start(ctx context.Context) error {
 			defer e.wg.Done()
 			if err := e.srv.ServeTCP(e.tcpLn); err != nil && !errors.Is(err, net.ErrClosed) {
 				e.log.Error("tcp serve ended", "err", err)
+			}
+		}()
+	}
+	if e.tlsLn != nil {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			if err := e.srv.ServeTLS(e.tlsLn); err != nil && !errors.Is(err, net.ErrClosed) {
+				e.log.Error("tls serve ended", "err", err)
 			}
 		}()
 	}
