@@ -108,6 +108,10 @@ type API struct {
 	sessions *auth.Sessions
 	wire     wireCache
 	paths    []string // registered patterns, for the OpenAPI completeness test
+	routes   []route
+	docOnce  sync.Once
+	doc      []byte
+	docErr   error
 }
 
 // New builds the API.
@@ -167,8 +171,14 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal)
 
+// route is one registration: the source the OpenAPI document is built from.
+type route struct {
+	pattern, right string
+}
+
 func (a *API) handle(pattern, right string, h handlerFunc) {
 	a.paths = append(a.paths, pattern)
+	a.routes = append(a.routes, route{pattern, right})
 	audited := auditedRoute(pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		var p auth.Principal
@@ -402,9 +412,63 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (a *API) openapi(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	b, _ := openapiDoc.ReadFile("openapi.json")
+	a.docOnce.Do(func() { a.doc, a.docErr = a.buildOpenAPI() })
+	if a.docErr != nil {
+		a.fail(w, r, a.docErr)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	_, _ = w.Write(a.doc)
+}
+
+// buildOpenAPI serves the document generated from the route table: the
+// operations and the right each needs come from the registrations (the
+// code), their prose and schemas from openapi.json. An operation the code
+// does not serve is left out, and one it serves without prose still
+// appears, marked undocumented, so the document can never claim what the
+// server does not do.
+func (a *API) buildOpenAPI() ([]byte, error) {
+	raw, err := openapiDoc.ReadFile("openapi.json")
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("openapi.json: %w", err)
+	}
+	prose, _ := doc["paths"].(map[string]any)
+	paths := map[string]any{}
+	for _, rt := range a.routes {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		m := strings.ToLower(method)
+		var op map[string]any
+		if ops, ok := prose[path].(map[string]any); ok {
+			op, _ = ops[m].(map[string]any)
+		}
+		if op == nil {
+			op = map[string]any{"summary": "(undocumented)", "responses": map[string]any{"200": map[string]any{"description": "OK"}}}
+		}
+		if rt.right != "" {
+			op["x-required-right"] = rt.right
+			if resp, ok := op["responses"].(map[string]any); ok {
+				for _, code := range []string{"401", "403"} {
+					if _, ok := resp[code]; !ok {
+						resp[code] = map[string]any{"$ref": "#/components/responses/Error"}
+					}
+				}
+			}
+		} else {
+			op["security"] = []any{}
+		}
+		ops, _ := paths[path].(map[string]any)
+		if ops == nil {
+			ops = map[string]any{}
+			paths[path] = ops
+		}
+		ops[m] = op
+	}
+	doc["paths"] = paths
+	return json.MarshalIndent(doc, "", "  ")
 }
 
 // extension is the wire form of an extension.
