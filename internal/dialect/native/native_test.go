@@ -110,6 +110,7 @@ func newFixture(t *testing.T) *fixture {
 		{Tenant: "a", Name: "1001", Password: "user-pass", Role: "user", Extension: "1001"},
 		{Tenant: "a", Name: "ro", Password: "ro-pass", Role: "readonly"},
 		{Tenant: "b", Name: "badmin", Password: "b-pass", Role: "admin"},
+		{Tenant: "a", Name: "norights", Password: "nr-pass", Role: "admin", Rights: map[string]bool{}},
 	}, []auth.APIKey{{Tenant: "a", Name: "k", Key: "key-a", Role: "admin"},
 		{Tenant: "a", Name: "office-only", Key: "key-office", Role: "admin", AllowFrom: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}, nil)
 	if err != nil {
@@ -732,5 +733,30 @@ func TestSessions(t *testing.T) {
 	req.Header.Set("Authorization", "Session "+eveSID)
 	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 401 {
 		t.Fatalf("session after password change: %d", res.StatusCode)
+	}
+}
+
+// TestEveryRouteChecksItsRight: an authenticated account holding no
+// rights gets 403 from every route that requires one — so removing a
+// right from a user removes that operation everywhere.
+func TestEveryRouteChecksItsRight(t *testing.T) {
+	f := newFixture(t)
+	n := 0
+	for _, rt := range f.api.routes {
+		if rt.right == "" {
+			continue
+		}
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		for _, name := range []string{"{id}", "{number}", "{name}", "{channel}"} {
+			path = strings.ReplaceAll(path, name, "1")
+		}
+		code, body := f.do(t, method, path, "norights:nr-pass", `{}`)
+		if code != http.StatusForbidden || !strings.Contains(body, `"forbidden"`) {
+			t.Errorf("%s: %d %s", rt.pattern, code, body)
+		}
+		n++
+	}
+	if n != len(f.api.routes)-2 { // all but openapi.json and the login
+		t.Fatalf("checked %d of %d routes", n, len(f.api.routes))
 	}
 }
