@@ -450,16 +450,21 @@ func (l *Leg) SendDTMF(ctx context.Context, digits string, dur time.Duration) er
 func DominantFrequency(pcm []int16, sampleRate int, candidates []float64) float64 {
 	best, bestP := 0.0, -1.0
 	for _, f := range candidates {
-		k := 2 * math.Cos(2*math.Pi*f/float64(sampleRate))
-		var s1, s2 float64
-		for _, x := range pcm {
-			s0 := float64(x) + k*s1 - s2
-			s2, s1 = s1, s0
-		}
-		p := s1*s1 + s2*s2 - k*s1*s2
-		if p > bestP {
+		if p := TonePower(pcm, sampleRate, f); p > bestP {
 			best, bestP = f, p
 		}
 	}
 	return best
+}
+
+// TonePower is the Goertzel power of frequency f in pcm: tests compare it
+// across frequencies to tell which parties are audible in a mix.
+func TonePower(pcm []int16, sampleRate int, f float64) float64 {
+	k := 2 * math.Cos(2*math.Pi*f/float64(sampleRate))
+	var s1, s2 float64
+	for _, x := range pcm {
+		s0 := float64(x) + k*s1 - s2
+		s2, s1 = s1, s0
+	}
+	return s1*s1 + s2*s2 - k*s1*s2
 }

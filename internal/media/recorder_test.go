@@ -110,15 +110,7 @@ func TestRecorderMonoMixesBothParties(t *testing.T) {
 	}
 }
 
-func power(pcm []int16, f float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*f/8000)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s0 := float64(x) + k*s1 - s2
-		s2, s1 = s1, s0
-	}
-	return s1*s1 + s2*s2 - k*s1*s2
-}
+func power(pcm []int16, f float64) float64 { return TonePower(pcm, 8000, f) }
 
 func TestRecorderRefusesExistingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "e.wav")

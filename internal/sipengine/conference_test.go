@@ -3,24 +3,16 @@ package sipengine
 import (
 	"context"
 	"errors"
-	"math"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/demobot"
+	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
-func power(pcm []int16, f float64) float64 {
-	k := 2 * math.Cos(2*math.Pi*f/8000)
-	var s1, s2 float64
-	for _, x := range pcm {
-		s0 := float64(x) + k*s1 - s2
-		s2, s1 = s1, s0
-	}
-	return s1*s1 + s2*s2 - k*s1*s2
-}
+func power(pcm []int16, f float64) float64 { return media.TonePower(pcm, 8000, f) }
 
 func withRoom(name, number string) (func(*pbx.TenantEntry), func(*Config)) {
 	return func(te *pbx.TenantEntry) {

@@ -274,20 +274,10 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		return
 	}
 	c.setLeg(true, b)
-	if dtmfPT == 0 {
-		dtmfPT = 101
-	}
-	a.localSDP = e.answerSDP(a.rtp, codec, dtmfPT)
-	res := sip.NewSDPResponseFromRequest(a.srv.InviteRequest, a.localSDP)
-	c.record(a, true, res)
-	if err := a.srv.WriteResponse(res); err != nil {
-		// The caller went away while we connected the callee.
-		e.log.Debug("answer caller", "call", c.id, "err", err)
-		c.byeLeg(b)
-		c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, "caller")
+	if !c.answerInbound(codec, dtmfPT) {
+		c.byeLeg(b) // the caller went away while we connected the callee
 		return
 	}
-	e.core.SetChannelState(a.ch, pbx.ChanUp)
 	c.bridge()
 }
 

@@ -1,9 +1,7 @@
 package native
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/switchboard-pbx/switchboard/internal/audit"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
@@ -19,27 +17,9 @@ func (a *API) queryAudit(w http.ResponseWriter, r *http.Request, p auth.Principa
 	}
 	q := r.URL.Query()
 	f := audit.Filter{Tenant: p.Tenant, Principal: q.Get("principal"), Action: q.Get("action")}
-	var err error
-	if f.From, err = parseTime(q.Get("from")); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("from: %v", err))
+	if err := parseRange(q, &f.From, &f.To, &f.Limit, &f.Offset); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 		return
-	}
-	if f.To, err = parseTime(q.Get("to")); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("to: %v", err))
-		return
-	}
-	for _, k := range []struct {
-		name string
-		dst  *int
-	}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
-		if v := q.Get(k.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				writeError(w, http.StatusBadRequest, "invalid_argument", k.name+" must be a non-negative integer")
-				return
-			}
-			*k.dst = n
-		}
 	}
 	rows, total, err := a.audit.Query(r.Context(), f)
 	if err != nil {

@@ -2,7 +2,6 @@ package native
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -41,20 +40,7 @@ func (a *API) cdrPCAP(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if !ok {
 		return
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/vnd.tcpdump.pcap")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", uid+".pcap"))
-	http.ServeContent(w, r, uid+".pcap", fi.ModTime(), f)
+	a.serveFile(w, r, path, uid+".pcap", "application/vnd.tcpdump.pcap", "no capture for this call")
 }
 
 func (a *API) cdrSIP(w http.ResponseWriter, r *http.Request, p auth.Principal) {

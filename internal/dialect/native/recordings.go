@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -92,27 +94,9 @@ func (a *API) recordingDo(w http.ResponseWriter, r *http.Request, p auth.Princip
 func (a *API) listRecordings(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	q := r.URL.Query()
 	f := pbx.RecordingFilter{Tenant: p.Tenant, CallID: q.Get("call"), Number: q.Get("number")}
-	var err error
-	if f.From, err = parseTime(q.Get("from")); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("from: %v", err))
+	if err := parseRange(q, &f.From, &f.To, &f.Limit, &f.Offset); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 		return
-	}
-	if f.To, err = parseTime(q.Get("to")); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("to: %v", err))
-		return
-	}
-	for _, k := range []struct {
-		name string
-		dst  *int
-	}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
-		if v := q.Get(k.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				writeError(w, http.StatusBadRequest, "invalid_argument", fmt.Sprintf("%s %q is not a non-negative integer", k.name, v))
-				return
-			}
-			*k.dst = n
-		}
 	}
 	if len(f.CallID) > 64 || len(f.Number) > 64 {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "filter value longer than 64 characters")
@@ -148,10 +132,42 @@ func (a *API) recordingAudio(w http.ResponseWriter, r *http.Request, p auth.Prin
 		a.fail(w, r, err)
 		return
 	}
+	a.log.Info("recording downloaded", "user", p.Name, "tenant", p.Tenant, "recording", rec.ID, "remote", r.RemoteAddr)
+	a.serveFile(w, r, path, rec.File, "audio/wav", "the recording's file is gone (retention or manual deletion)")
+}
+
+// parseRange reads the from, to, limit and offset query parameters every
+// listing shares.
+func parseRange(q url.Values, from, to *time.Time, limit, offset *int) error {
+	var err error
+	if *from, err = parseTime(q.Get("from")); err != nil {
+		return fmt.Errorf("from: %w", err)
+	}
+	if *to, err = parseTime(q.Get("to")); err != nil {
+		return fmt.Errorf("to: %w", err)
+	}
+	for _, k := range []struct {
+		name string
+		dst  *int
+	}{{"limit", limit}, {"offset", offset}} {
+		if v := q.Get(k.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s %q is not a non-negative integer", k.name, v)
+			}
+			*k.dst = n
+		}
+	}
+	return nil
+}
+
+// serveFile sends a file the index pointed at (never a path from the
+// request), with Range support, as an attachment called name.
+func (a *API) serveFile(w http.ResponseWriter, r *http.Request, path, name, contentType, gone string) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			writeError(w, http.StatusNotFound, "not_found", "the recording's file is gone (retention or manual deletion)")
+			writeError(w, http.StatusNotFound, "not_found", gone)
 			return
 		}
 		a.fail(w, r, err)
@@ -163,8 +179,7 @@ func (a *API) recordingAudio(w http.ResponseWriter, r *http.Request, p auth.Prin
 		a.fail(w, r, err)
 		return
 	}
-	a.log.Info("recording downloaded", "user", p.Name, "tenant", p.Tenant, "recording", rec.ID, "remote", r.RemoteAddr)
-	w.Header().Set("Content-Type", "audio/wav")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", rec.File))
-	http.ServeContent(w, r, rec.File, fi.ModTime(), f)
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	http.ServeContent(w, r, name, fi.ModTime(), f)
 }
