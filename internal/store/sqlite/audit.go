@@ -17,7 +17,7 @@ func (s *Store) InsertAudit(ctx context.Context, es []audit.Entry) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.logw.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite audit: %w", err)
 	}

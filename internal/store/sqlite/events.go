@@ -14,7 +14,7 @@ func (s *Store) AppendEvents(ctx context.Context, es []pbx.StoredEvent) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.logw.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite event log: %w", err)
 	}
@@ -94,7 +94,7 @@ func (s *Store) LastEventSeqs(ctx context.Context) (map[string]uint64, error) {
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	// Each tenant's newest event stays whatever its age: it carries the
 	// sequence number the next start continues from.
-	res, err := s.w.ExecContext(ctx, `DELETE FROM event_log WHERE time < ?
+	res, err := s.logw.ExecContext(ctx, `DELETE FROM event_log WHERE time < ?
 		AND seq < (SELECT max(seq) FROM event_log AS newest WHERE newest.tenant = event_log.tenant)`, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite prune events: %w", err)

@@ -18,7 +18,7 @@ func (s *Store) InsertQueueLog(ctx context.Context, es []pbx.QueueLogEntry) erro
 	if err := s.open(); err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.logw.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite queue log: %w", err)
 	}
