@@ -42,6 +42,8 @@ type RecordingResult struct {
 	// than 3 s ahead of the writer (the writer fell behind, or the
 	// party sent faster than real time).
 	DroppedSamples int64
+	// FedSamples counts what each party delivered, for diagnosing drops.
+	FedSamples [2]int64
 }
 
 // Recorder writes two parties' audio to a 16-bit PCM WAV file: mixed to
@@ -62,10 +64,21 @@ type Recorder struct {
 	samples  int64 // per channel, written so far
 	gaps     int64
 	dropped  int64
+	fed      [2]int64
 	err      error
 
 	closeOnce sync.Once
 	res       RecordingResult
+
+	// Hand-off to the disk goroutine.
+	qmu       sync.Mutex
+	queue     [][]byte
+	queued    int
+	headerDue bool
+	last      bool
+	wake      chan struct{}
+	flushed   chan struct{}
+	onDisk    int64 // data bytes written; flush goroutine only
 }
 
 // NewRecorder creates path (which must not exist) and starts writing.
@@ -75,7 +88,7 @@ func NewRecorder(path string, stereo bool) (*Recorder, error) {
 		return nil, fmt.Errorf("create recording: %w", err)
 	}
 	r := &Recorder{f: f, bw: bufio.NewWriterSize(f, 32<<10), stereo: stereo, start: time.Now(),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1), flushed: make(chan struct{})}
 	if _, err := r.bw.Write(wavHeader(r.channels(), 0)); err != nil {
 		f.Close()
 		os.Remove(path)
@@ -103,6 +116,7 @@ func (r *Recorder) Feed(party int, pcm []int16) {
 	defer r.mu.Unlock()
 	last := r.lastFeed[party]
 	r.lastFeed[party] = now
+	r.fed[party] += int64(len(pcm))
 	if r.paused {
 		return
 	}
@@ -135,8 +149,14 @@ func (r *Recorder) SetPaused(p bool) {
 	r.mu.Unlock()
 }
 
+// maxQueued bounds audio waiting for the disk: 10 s per recording. A
+// slower disk costs audio beyond that (counted in DroppedSamples), never
+// the timeline goroutine's pace.
+const maxQueued = sampleRate * 2 * 10
+
 func (r *Recorder) run() {
 	defer close(r.done)
+	go r.flushLoop()
 	t := time.NewTicker(recorderTick)
 	defer t.Stop()
 	out := make([]byte, 0, 4096)
@@ -144,13 +164,59 @@ func (r *Recorder) run() {
 		select {
 		case <-r.stop:
 			out = r.writeDue(time.Now().Add(playoutDelay), out, true) // the tail: everything up to now
-			r.finish()
+			r.enqueue(out, true, true)
+			<-r.flushed
 			return
 		case now := <-t.C:
 			out = r.writeDue(now, out, false)
-			if tick%headerEvery == 0 {
-				r.updateHeader()
+			r.enqueue(out, tick%headerEvery == 0, false)
+		}
+	}
+}
+
+// enqueue hands a chunk to the disk goroutine; the timeline goroutine
+// never waits for the disk.
+func (r *Recorder) enqueue(b []byte, header, last bool) {
+	r.qmu.Lock()
+	if len(b) > 0 {
+		if r.queued+len(b) > maxQueued*r.channels() {
+			r.mu.Lock()
+			r.dropped += int64(len(b) / (2 * r.channels()))
+			r.mu.Unlock()
+		} else {
+			r.queue = append(r.queue, append([]byte(nil), b...))
+			r.queued += len(b)
+		}
+	}
+	r.headerDue = r.headerDue || header
+	r.last = r.last || last
+	r.qmu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flushLoop writes queued audio to the file and keeps its header current.
+func (r *Recorder) flushLoop() {
+	defer close(r.flushed)
+	for range r.wake {
+		r.qmu.Lock()
+		q, header, last := r.queue, r.headerDue, r.last
+		r.queue, r.queued, r.headerDue = nil, 0, false
+		r.qmu.Unlock()
+		for _, c := range q {
+			if _, err := r.bw.Write(c); err != nil {
+				r.setErr(fmt.Errorf("write recording: %w", err))
 			}
+			r.onDisk += int64(len(c))
+		}
+		if header || last {
+			r.updateHeader()
+		}
+		if last {
+			r.finish()
+			return
 		}
 	}
 }
@@ -200,9 +266,6 @@ func (r *Recorder) writeDue(now time.Time, out []byte, final bool) []byte {
 	}
 	r.samples = due
 	r.mu.Unlock()
-	if _, err := r.bw.Write(out); err != nil {
-		r.setErr(fmt.Errorf("write recording: %w", err))
-	}
 	return out
 }
 
@@ -243,9 +306,7 @@ func (r *Recorder) updateHeader() {
 		r.setErr(fmt.Errorf("flush recording: %w", err))
 		return
 	}
-	r.mu.Lock()
-	data := r.samples * int64(r.channels()) * 2
-	r.mu.Unlock()
+	data := r.onDisk // only the flush goroutine calls this
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], uint32(36+data))
 	if _, err := r.f.WriteAt(b[:], 4); err != nil {
@@ -266,11 +327,12 @@ func (r *Recorder) finish() {
 	if err := r.f.Close(); err != nil {
 		r.setErr(fmt.Errorf("close recording: %w", err))
 	}
+	frames := r.onDisk / int64(2*r.channels())
 	r.mu.Lock()
 	r.res = RecordingResult{
-		Duration:   time.Duration(r.samples) * time.Second / sampleRate,
-		Size:       wavHeaderLen + r.samples*int64(r.channels())*2,
-		GapSamples: r.gaps, DroppedSamples: r.dropped,
+		Duration:   time.Duration(frames) * time.Second / sampleRate,
+		Size:       wavHeaderLen + r.onDisk,
+		GapSamples: r.gaps, DroppedSamples: r.dropped, FedSamples: r.fed,
 	}
 	r.mu.Unlock()
 }
