@@ -151,10 +151,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		cfg.Listen.SIP = *sipAddr
 	}
 	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-		cfg.Database.Path = ""
-		cfg.Recording.Dir = ""
-		cfg.ApplyDefaults()
+		cfg.SetDataDir(*dataDir)
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, err)

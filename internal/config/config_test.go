@@ -130,3 +130,12 @@ func TestCustomRolesAndDeny(t *testing.T) {
 		t.Fatalf("admin minus pcap %v", d)
 	}
 }
+
+func TestSetDataDirMovesDerivedPaths(t *testing.T) {
+	c := Demo()
+	c.Recording.Dir = "/srv/rec" // explicit: stays
+	c.SetDataDir("/var/lib/sb")
+	if c.Capture.Dir != "/var/lib/sb/captures" || c.Recording.Dir != "/srv/rec" || c.DataDir != "/var/lib/sb" {
+		t.Fatalf("capture %q recording %q", c.Capture.Dir, c.Recording.Dir)
+	}
+}

@@ -518,3 +518,21 @@ func customRole(t Tenant, name string) bool {
 	}
 	return false
 }
+
+// SetDataDir moves the data directory and every path derived from it
+// (database, recordings, captures) that still points into the old one; --data and tests use it, so
+// nothing lands in the old directory.
+func (c *Config) SetDataDir(dir string) {
+	old := c.DataDir
+	c.DataDir = dir
+	if c.Database.Path == "" || c.Database.Path == filepath.Join(old, "switchboard.db") {
+		c.Database.Path = ""
+	}
+	if c.Recording.Dir == filepath.Join(old, "recordings") {
+		c.Recording.Dir = ""
+	}
+	if c.Capture.Dir == filepath.Join(old, "captures") {
+		c.Capture.Dir = ""
+	}
+	c.ApplyDefaults()
+}

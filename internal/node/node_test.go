@@ -35,9 +35,7 @@ func startDemoWith(t *testing.T, opts Options, change ...func(*config.Config)) *
 	cfg.Listen.HTTP = "127.0.0.1:0"
 	cfg.Listen.SIP = "127.0.0.1:0"
 	cfg.RTP.PortMin, cfg.RTP.PortMax = 21000, 22998
-	cfg.DataDir = t.TempDir()
-	cfg.Database.Path = ""
-	cfg.ApplyDefaults()
+	cfg.SetDataDir(t.TempDir())
 	var log *slog.Logger
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
