@@ -781,13 +781,15 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		}
 		since, replay = n, true
 	}
+	// Subscribe before the handshake completes: a client may act the
+	// moment its dial returns, and the events that causes must reach it.
+	sub, upTo := a.core.SubscribeAt(p.Tenant, eventBuffer)
+	defer sub.Close()
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept wrote the error
 	}
 	defer conn.CloseNow()
-	sub, upTo := a.core.SubscribeAt(p.Tenant, eventBuffer)
-	defer sub.Close()
 	ctx := conn.CloseRead(r.Context()) // we only write; reads handle pings and close frames
 	send := func(b []byte) error {
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
