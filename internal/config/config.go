@@ -32,6 +32,7 @@ type Config struct {
 	Demo      bool      `yaml:"demo"`
 	Tenants   []Tenant  `yaml:"tenants"`
 	API       API       `yaml:"api"`
+	Limits    Limits    `yaml:"limits"`
 
 	name string         // file name for messages
 	pos  map[string]pos // field path -> position
@@ -126,6 +127,26 @@ type API struct {
 	// case (default 30m, 12h).
 	SessionIdle time.Duration `yaml:"session_idle"`
 	SessionMax  time.Duration `yaml:"session_max"`
+}
+
+// Limits bound what one tenant or one API account may do at once. Zero
+// (or absent) means the default; -1 means no limit.
+type Limits struct {
+	// CallsPerTenant bounds a tenant's live calls (default 1000).
+	CallsPerTenant int `yaml:"calls_per_tenant"`
+	// CallsPerUser bounds the live calls one API user or key originated
+	// (default 20).
+	CallsPerUser int `yaml:"calls_per_user"`
+	// OriginatesPerMinute bounds click-to-call per tenant (default 600)
+	// and per API user or key (default 60).
+	OriginatesPerMinuteTenant int `yaml:"originates_per_minute_tenant"`
+	OriginatesPerMinuteUser   int `yaml:"originates_per_minute_user"`
+	// StreamsPerUser bounds the event WebSocket connections one API user
+	// or key holds open (default 20).
+	StreamsPerUser int `yaml:"streams_per_user"`
+	// HTTPBodyTimeout bounds reading one request's headers and body
+	// (default 30s): a client trickling a body ties up nothing longer.
+	HTTPBodyTimeout time.Duration `yaml:"http_body_timeout"`
 }
 
 // ParsePrefixes reads an allowlist: CIDRs or single addresses.

@@ -60,6 +60,12 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 		{"wildcard needs advertise", "listen:\n  sip: 0.0.0.0:5060\n" + base, []string{"listen.advertise_ip: required"}},
 		{"trunk address", base + "    trunks:\n      - name: x\n", []string{"t.yaml:7:9: tenants[0].trunks[0].address: required"}},
 		{"no tenants", "data_dir: /tmp\n", []string{"tenants: at least one tenant is required"}},
+		{"one key in two tenants", base + "    api_keys:\n      - name: k\n        key: shared-key-0123456789\n" +
+			"  - name: U\n    extensions:\n      - number: \"100\"\n        password: \"long-enough-pass\"\n" +
+			"    api_keys:\n      - name: k2\n        key: shared-key-0123456789\n",
+			[]string{"tenants[1].api_keys[0]: the same key is already configured at tenants[0].api_keys[0]"}},
+		{"limits out of range", "limits:\n  calls_per_user: -5\n  http_body_timeout: 3h\n" + base,
+			[]string{"limits.calls_per_user: -5 must be", "limits.http_body_timeout: must be between"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 
 	"errors"
@@ -59,6 +61,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Recording.Dir == "" {
 		c.Recording.Dir = filepath.Join(c.DataDir, "recordings")
+	}
+	if c.Limits.HTTPBodyTimeout == 0 {
+		c.Limits.HTTPBodyTimeout = 30 * time.Second
 	}
 	for i := range c.Tenants {
 		t := &c.Tenants[i]
@@ -223,11 +228,47 @@ func (c *Config) Validate() error {
 	if len(c.Tenants) == 0 {
 		e.add("tenants", "at least one tenant is required")
 	}
+	for k, v := range map[string]int{"calls_per_tenant": c.Limits.CallsPerTenant, "calls_per_user": c.Limits.CallsPerUser,
+		"originates_per_minute_tenant": c.Limits.OriginatesPerMinuteTenant, "originates_per_minute_user": c.Limits.OriginatesPerMinuteUser,
+		"streams_per_user": c.Limits.StreamsPerUser} {
+		if v < -1 || v > 1_000_000 {
+			e.add("limits."+k, "%d must be -1 (no limit), 0 (default) or a positive count up to 1000000", v)
+		}
+	}
+	if c.Limits.HTTPBodyTimeout < 0 || c.Limits.HTTPBodyTimeout > time.Hour {
+		e.add("limits.http_body_timeout", "must be between 0 and 1h")
+	}
 	names, domains := map[string]bool{}, map[string]bool{}
 	for i := range c.Tenants {
 		c.validateTenant(e, i, names, domains)
 	}
+	c.validateAcrossTenants(e)
 	return errors.Join(e.list...)
+}
+
+// validateAcrossTenants refuses what would make one tenant's credential
+// or carrier silently belong to another: an API key configured in two
+// tenants (the last one would win).
+func (c *Config) validateAcrossTenants(e *errs) {
+	keyAt := map[string]string{} // SHA-256 -> first path
+	for i, t := range c.Tenants {
+		for j, k := range t.APIKeys {
+			sum := strings.ToLower(k.KeySHA256)
+			if k.Key != "" {
+				s := sha256.Sum256([]byte(k.Key))
+				sum = hex.EncodeToString(s[:])
+			}
+			if sum == "" {
+				continue
+			}
+			p := strings.TrimSuffix(idx("tenants["+strconv.Itoa(i)+"].api_keys", j, ""), ".")
+			if first, dup := keyAt[sum]; dup {
+				e.add(p, "the same key is already configured at %s: a key belongs to one tenant", first)
+				continue
+			}
+			keyAt[sum] = p
+		}
+	}
 }
 
 func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) {

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,7 +131,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		dir.Tenants = append(dir.Tenants, te)
 	}
 	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9),
-		Recordings: n.store, RecordingDir: cfg.Recording.Dir, CaptureDir: cfg.Capture.Dir, QueueLog: n.store})
+		Recordings: n.store, RecordingDir: cfg.Recording.Dir, CaptureDir: cfg.Capture.Dir, QueueLog: n.store,
+		Limits: pbx.Limits{MaxCallsPerTenant: cfg.Limits.CallsPerTenant, MaxCallsPerOwner: cfg.Limits.CallsPerUser,
+			OriginatesPerMinuteTenant: cfg.Limits.OriginatesPerMinuteTenant, OriginatesPerMinuteOwner: cfg.Limits.OriginatesPerMinuteUser}})
 	if err != nil {
 		return nil, err
 	}
@@ -276,11 +279,15 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	api.SetAudit(n.audit)
 	api.SetAccounts(n.store)
 	api.SetSessions(auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil))
+	api.SetMaxStreams(cfg.Limits.StreamsPerUser)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		st := n.eng.Stats()
-		fmt.Fprintf(w, `{"status":"ok","active_calls":%d,"registrations":%d,"rtp_ports_in_use":%d}`+"\n", st.ActiveCalls, st.Registrations, st.RTPPortsInUse)
+		h := n.core.LimitHits()
+		fmt.Fprintf(w, `{"status":"ok","active_calls":%d,"registrations":%d,"rtp_ports_in_use":%d,`+
+			`"limit_hits":{"calls_per_tenant":%d,"calls_per_user":%d,"originates_per_minute_tenant":%d,"originates_per_minute_user":%d,"streams_per_user":%d}}`+"\n",
+			st.ActiveCalls, st.Registrations, st.RTPPortsInUse, h.TenantCalls, h.OwnerCalls, h.TenantOriginateRate, h.OwnerOriginateRate, api.StreamLimitHits())
 	})
 	mux.Handle("/api/", api.Handler())
 	n.ln, err = net.Listen("tcp", cfg.Listen.HTTP)
@@ -291,7 +298,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		n.ln = tls.NewListener(n.ln, tc)
 		n.tls = true
 	}
-	n.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	n.http = &http.Server{Handler: bodyDeadline(mux, cfg.Limits.HTTPBodyTimeout), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {
@@ -309,6 +317,22 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	}
 	n.log.Info("switchboard ready", "http", n.HTTPAddr().String(), "sip", n.SIPAddr().String(), "demo", cfg.Demo)
 	return n, nil
+}
+
+// bodyDeadline bounds how long reading one request may take (headers and
+// body), so a client trickling a body a byte a minute holds a connection no
+// longer than d. WebSocket upgrades are exempt: they read for as long as
+// they are open, and answer pings instead.
+func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // retentionEvery is how often recordings and captures are swept.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/eventbus"
@@ -65,6 +66,12 @@ type Core struct {
 	qlogCh   chan QueueLogEntry
 	qlogDone chan struct{}
 
+	limits Limits
+	rates  rates
+	hits   struct {
+		tenantCalls, ownerCalls, tenantRate, ownerRate atomic.Uint64
+	}
+
 	mu         sync.Mutex
 	activeRecs map[string]*activeRecording // by call id; nil value: being set up
 	engine     Engine
@@ -98,6 +105,7 @@ type callState struct {
 	channels []*Channel
 	ended    bool
 	app      string // CDR lastapp when not a plain Dial/Originate
+	owner    string // the API principal that originated it ("" otherwise)
 }
 
 // Options configure a Core.
@@ -117,6 +125,8 @@ type Options struct {
 	// QueueLog keeps the queue log statistics are computed from; without
 	// it queues work but leave no history.
 	QueueLog QueueLogger
+	// Limits bound concurrent calls and originate rates.
+	Limits Limits
 }
 
 // NewCore builds the core for a directory. cdrs must not be nil.
@@ -139,6 +149,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		tenants: map[string]*tenantState{},
 		recs:    opts.Recordings, recDir: opts.RecordingDir, capDir: opts.CaptureDir,
 		activeRecs: map[string]*activeRecording{},
+		limits:     opts.Limits.withDefaults(),
 	}
 	for _, t := range dir.Tenants {
 		if _, dup := c.tenants[t.Name]; dup {
@@ -291,6 +302,10 @@ func (c *Core) NewCall(tenant, from, to string, originated bool, first ChannelSp
 	t := c.tenants[tenant]
 	if t == nil {
 		return nil, Call{}, fmt.Errorf("new call in %q: %w", tenant, ErrUnknownTenant)
+	}
+	if m := c.limits.MaxCallsPerTenant; m >= 0 && len(t.calls) >= m {
+		c.hits.tenantCalls.Add(1)
+		return nil, Call{}, fmt.Errorf("new call in %q: %d calls at once: %w", tenant, m, ErrLimit)
 	}
 	ch := c.newChannelLocked(t, "", first)
 	ch.CallID = ch.UniqueID
@@ -659,12 +674,26 @@ func (c *Core) Originate(ctx context.Context, req OriginateRequest) (Call, error
 	if !validNumber(req.To) {
 		return Call{}, fmt.Errorf("originate: %q is not a dialable number: %w", req.To, ErrInvalidArgument)
 	}
+	if req.CallerID != "" && !ValidCallerID(req.CallerID) {
+		return Call{}, fmt.Errorf("originate: caller id must be 1-%d of letters, digits and + * # . _ -: %w", MaxCallerIDLen, ErrInvalidArgument)
+	}
+	if req.RingTimeout < 0 || req.RingTimeout > MaxRingTimeout {
+		return Call{}, fmt.Errorf("originate: ring timeout must be 0-%s: %w", MaxRingTimeout, ErrInvalidArgument)
+	}
 	c.mu.Lock()
 	t := c.tenants[req.Tenant]
 	eng := c.engine
 	var e *extState
+	owned := 0
 	if t != nil {
 		e = t.exts[req.From]
+		if req.Owner != "" {
+			for _, cs := range t.calls {
+				if cs.owner == req.Owner {
+					owned++
+				}
+			}
+		}
 	}
 	c.mu.Unlock()
 	switch {
@@ -675,10 +704,51 @@ func (c *Core) Originate(ctx context.Context, req OriginateRequest) (Call, error
 	case eng == nil:
 		return Call{}, fmt.Errorf("originate: no engine: %w", ErrNotSupported)
 	}
+	if err := c.originateAllowed(req, owned); err != nil {
+		return Call{}, err
+	}
 	if req.RingTimeout <= 0 {
 		req.RingTimeout = 30 * time.Second
 	}
-	return eng.Originate(ctx, req)
+	call, err := eng.Originate(ctx, req)
+	if err == nil && req.Owner != "" {
+		c.mu.Lock()
+		if cs := t.calls[call.ID]; cs != nil {
+			cs.owner = req.Owner
+		}
+		c.mu.Unlock()
+	}
+	return call, err
+}
+
+// MaxRingTimeout bounds how long an originated call may ring each party.
+const MaxRingTimeout = 5 * time.Minute
+
+// originateAllowed applies the originate limits: the owner's live calls,
+// then the owner's and the tenant's rate.
+func (c *Core) originateAllowed(req OriginateRequest, owned int) error {
+	now := c.now()
+	if req.Owner != "" {
+		if m := c.limits.MaxCallsPerOwner; m >= 0 && owned >= m {
+			c.hits.ownerCalls.Add(1)
+			return fmt.Errorf("originate: %s already has %d calls: %w", req.Owner, owned, ErrLimit)
+		}
+		if !c.rates.allow(req.Tenant+"\x00"+req.Owner, c.limits.OriginatesPerMinuteOwner, now) {
+			c.hits.ownerRate.Add(1)
+			return fmt.Errorf("originate: more than %d calls a minute by %s: %w", c.limits.OriginatesPerMinuteOwner, req.Owner, ErrLimit)
+		}
+	}
+	if !c.rates.allow(req.Tenant, c.limits.OriginatesPerMinuteTenant, now) {
+		c.hits.tenantRate.Add(1)
+		return fmt.Errorf("originate: more than %d calls a minute in %s: %w", c.limits.OriginatesPerMinuteTenant, req.Tenant, ErrLimit)
+	}
+	return nil
+}
+
+// LimitHits reports how often each limit refused something since start.
+func (c *Core) LimitHits() LimitHits {
+	return LimitHits{TenantCalls: c.hits.tenantCalls.Load(), OwnerCalls: c.hits.ownerCalls.Load(),
+		TenantOriginateRate: c.hits.tenantRate.Load(), OwnerOriginateRate: c.hits.ownerRate.Load()}
 }
 
 // Hangup ends a call or channel named by call id, channel unique id or

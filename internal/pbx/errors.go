@@ -13,4 +13,7 @@ var (
 	ErrBusy            = errors.New("busy")
 	ErrNotSupported    = errors.New("not supported by this engine")
 	ErrShuttingDown    = errors.New("shutting down")
+	// ErrLimit is a configured limit (concurrent calls, originate rate)
+	// reached; trying later may succeed.
+	ErrLimit = errors.New("limit reached")
 )

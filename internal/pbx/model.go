@@ -116,4 +116,8 @@ type OriginateRequest struct {
 	CallerID string
 	// RingTimeout bounds how long each side may ring; default 30 s.
 	RingTimeout time.Duration
+	// Owner names the principal asking (tenant-unique, e.g. "user:alice"
+	// or "key:crm"); its live calls and originate rate are limited. Empty
+	// for the PBX's own originations.
+	Owner string
 }

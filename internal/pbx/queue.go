@@ -758,9 +758,15 @@ func (c *Core) QueueLogin(tenant, queue, ext string, login bool, penalty int) (Q
 	return snap, nil
 }
 
+// MaxReasonLen bounds a pause reason: it is logged and sent in events.
+const MaxReasonLen = 64
+
 // QueuePause pauses (or unpauses) ext in queue, or in every queue it is a
 // member of when queue is "".
 func (c *Core) QueuePause(tenant, queue, ext string, paused bool, reason string) ([]QueueMember, error) {
+	if err := checkText("pause reason", reason, MaxReasonLen); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.tenants[tenant]

@@ -46,7 +46,7 @@ func (a *API) inviteToConference(w http.ResponseWriter, r *http.Request, p auth.
 	if !decode(w, r, &body) {
 		return
 	}
-	if p.Restricted() && (len(body.Numbers) != 1 || body.Numbers[0] != p.Extension || body.Break) {
+	if p.Restricted() && (len(body.Numbers) != 1 || !owns(p, body.Numbers[0]) || body.Break) {
 		writeError(w, http.StatusForbidden, "forbidden", "you may only call your own extension into a conference")
 		return
 	}
@@ -86,7 +86,7 @@ func (a *API) kickFromConference(w http.ResponseWriter, r *http.Request, p auth.
 	case member == nil:
 		writeError(w, http.StatusNotFound, "not_found", "no such member in this conference")
 		return
-	case p.Restricted() && member.Channel.Exten != p.Extension:
+	case p.Restricted() && !owns(p, member.Channel.Exten):
 		writeError(w, http.StatusForbidden, "forbidden", "you may only remove your own extension")
 		return
 	}

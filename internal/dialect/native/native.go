@@ -107,6 +107,7 @@ type API struct {
 	acc      auth.Accounts
 	sessions *auth.Sessions
 	wire     wireCache
+	conns    connCounter
 	paths    []string // registered patterns, for the OpenAPI completeness test
 	routes   []route
 	docOnce  sync.Once
@@ -379,6 +380,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, pbx.ErrNotSupported):
 		return http.StatusNotImplemented, "not_supported"
+	case errors.Is(err, pbx.ErrLimit):
+		return http.StatusTooManyRequests, "limit_exceeded"
 	case errors.Is(err, pbx.ErrShuttingDown):
 		return http.StatusServiceUnavailable, "shutting_down"
 	case errors.Is(err, pbx.ErrUnknownTenant):
@@ -512,6 +515,15 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request, p auth.Principal
 		a.fail(w, r, err)
 		return
 	}
+	if p.Restricted() {
+		mine := calls[:0]
+		for _, c := range calls {
+			if callInvolves(p, &c) {
+				mine = append(mine, c)
+			}
+		}
+		calls = mine
+	}
 	writeJSON(w, http.StatusOK, calls)
 }
 
@@ -536,12 +548,12 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, http.StatusBadRequest, "invalid_argument", "timeout must be 0-300 seconds")
 		return
 	}
-	if p.Restricted() && body.From != p.Extension {
+	if p.Restricted() && !owns(p, body.From) {
 		writeError(w, http.StatusForbidden, "forbidden", "you may only call from your own extension")
 		return
 	}
 	req := pbx.OriginateRequest{Tenant: p.Tenant, From: body.From, To: body.To,
-		CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second}
+		CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second, Owner: ownerKey(p)}
 	start := a.core.Originate
 	if body.Priority {
 		if p.Restricted() {
@@ -576,12 +588,11 @@ func (a *API) hangup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 func (a *API) ownsChannel(p auth.Principal, id string) bool {
 	calls, _ := a.core.Calls(p.Tenant)
 	for _, c := range calls {
-		match, mine := c.ID == id, false
+		match := c.ID == id
 		for _, ch := range c.Channels {
 			match = match || ch.UniqueID == id || ch.Name == id
-			mine = mine || ch.Exten == p.Extension
 		}
-		if match && mine {
+		if match && callInvolves(p, &c) {
 			return true
 		}
 	}
@@ -647,7 +658,7 @@ func (a *API) pickup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if body.By == "" {
 		body.By = p.Extension
 	}
-	if p.Restricted() && body.By != p.Extension {
+	if p.Restricted() && !owns(p, body.By) {
 		writeError(w, http.StatusForbidden, "forbidden", "you may only pick up calls for your own extension")
 		return
 	}
@@ -781,6 +792,13 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		}
 		since, replay = n, true
 	}
+	release, ok := a.conns.acquire(p)
+	if !ok {
+		a.limitHit(w, "websocket connections", "too many event streams open for this account")
+		return
+	}
+	defer release()
+	filtered := eventFiltered(p)
 	// Subscribe before the handshake completes: a client may act the
 	// moment its dial returns, and the events that causes must reach it.
 	sub, upTo := a.core.SubscribeAt(p.Tenant, eventBuffer)
@@ -814,6 +832,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 						return err
 					}
 					truncated = 0
+				}
+				if filtered {
+					if b := visibleStored(p, e); b != nil {
+						return send(b)
+					}
+					return nil
 				}
 				return send(storedWire(e))
 			})
@@ -849,7 +873,13 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			if env.Seq <= last {
 				continue // already replayed
 			}
-			if send(a.wire.get(env)) != nil {
+			b := a.wire.get(env)
+			if filtered {
+				if b = encodeVisible(p, env.Seq, env.Tenant, env.Event); b == nil {
+					continue
+				}
+			}
+			if send(b) != nil {
 				return
 			}
 		}
