@@ -143,6 +143,11 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, err
 	}
+	if k, err := n.recoverCalls(ctx); err != nil {
+		n.log.Warn("recovering calls the previous run left live", "err", err)
+	} else if k > 0 {
+		n.log.Warn("calls live when the previous run stopped got CDRs marked interrupted", "count", k)
+	}
 	if k, err := n.core.RecoverRecordings(ctx); err != nil {
 		n.log.Warn("recovering recordings of the previous run", "err", err)
 	} else if k > 0 {
@@ -317,6 +322,35 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	}
 	n.log.Info("switchboard ready", "http", n.HTTPAddr().String(), "sip", n.SIPAddr().String(), "demo", cfg.Demo)
 	return n, nil
+}
+
+// recoverWindow is how far back start-up looks for calls a crash left
+// without an end: calls longer than a day at the moment of a crash are
+// not recovered.
+const recoverWindow = 24 * time.Hour
+
+// recoverCalls gives every call the event log shows started and never
+// ended a CDR marked interrupted (unless its CDR was written and only the
+// end event was lost).
+func (n *Node) recoverCalls(ctx context.Context) (int, error) {
+	open, err := eventlog.UnfinishedCalls(ctx, n.store, time.Now().Add(-recoverWindow))
+	if err != nil {
+		return 0, err
+	}
+	k := 0
+	for _, u := range open {
+		if _, total, err := n.store.QueryCDRs(ctx, pbx.CDRFilter{Tenant: u.Call.Tenant, UniqueID: u.Call.ID, Limit: 1}); err != nil {
+			return k, err
+		} else if total > 0 {
+			continue
+		}
+		if _, err := n.core.RecordInterrupted(ctx, u.Call, u.Last); err != nil {
+			n.log.Warn("interrupted call", "call_id", u.Call.ID, "tenant", u.Call.Tenant, "err", err)
+			continue
+		}
+		k++
+	}
+	return k, nil
 }
 
 // bodyDeadline bounds how long reading one request may take (headers and

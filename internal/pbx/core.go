@@ -500,7 +500,11 @@ func (c *Core) EndCall(ctx context.Context, tenant, callID string, status EndSta
 }
 
 func (c *Core) buildCDR(cs *callState, status EndStatus, q Quality) CDR {
-	end := c.now()
+	return c.cdrOf(cs, status, q, c.now())
+}
+
+// cdrOf builds the CDR of a call that ended at end.
+func (c *Core) cdrOf(cs *callState, status EndStatus, q Quality, end time.Time) CDR {
 	first := cs.channels[0]
 	cdr := CDR{
 		Tenant: cs.call.Tenant, CallDate: cs.call.Created, AnswerDate: cs.call.Answered, EndDate: end,

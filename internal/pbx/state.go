@@ -64,6 +64,9 @@ const (
 	EndChanUnavail EndStatus = "chanunavail"
 	EndDontCall    EndStatus = "dontcall"
 	EndInvalidArgs EndStatus = "invalidargs"
+	// EndInterrupted: switchboard stopped (killed, crashed) while the call
+	// was live; its CDR was written at the next start from the event log.
+	EndInterrupted EndStatus = "interrupted"
 )
 
 // Disposition maps an end status to the Asterisk CDR disposition.
@@ -73,7 +76,7 @@ func (s EndStatus) Disposition() Disposition {
 		return DispAnswered
 	case EndBusy:
 		return DispBusy
-	case EndNoAnswer, EndCancel:
+	case EndNoAnswer, EndCancel, EndInterrupted:
 		return DispNoAnswer
 	default:
 		return DispFailed

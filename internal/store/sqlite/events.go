@@ -101,3 +101,29 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error
 	}
 	return res.RowsAffected()
 }
+
+// CallEventsSince returns the call and channel lifecycle events of every
+// tenant logged at or after since, in each tenant's order: what start-up
+// needs to find calls a crash left without an end.
+func (s *Store) CallEventsSince(ctx context.Context, since time.Time) ([]pbx.StoredEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tenant, seq, time, type, body FROM event_log
+		WHERE time >= ? AND type IN (?,?,?,?,?,?,?) ORDER BY tenant, seq`, micros(since),
+		string(pbx.EvCallNew), string(pbx.EvCallAnswered), string(pbx.EvCallEnded), string(pbx.EvCallTransferred),
+		string(pbx.EvChannelNew), string(pbx.EvChannelState), string(pbx.EvChannelHangup))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite call events: %w", err)
+	}
+	defer rows.Close()
+	var out []pbx.StoredEvent
+	for rows.Next() {
+		var e pbx.StoredEvent
+		var seq, t int64
+		var typ string
+		if err := rows.Scan(&e.Tenant, &seq, &t, &typ, &e.Body); err != nil {
+			return nil, fmt.Errorf("sqlite call events: %w", err)
+		}
+		e.Seq, e.Time, e.Type = uint64(seq), fromMicros(t), pbx.EventType(typ)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
