@@ -207,10 +207,13 @@ func (s *Store) writer() {
 	}
 }
 
-const insertSQL = `INSERT INTO cdr (tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel,
+// insertSQL numbers each CDR within its tenant (tenant_id, the id the API
+// shows); the single writer connection makes max+1 safe.
+const insertSQL = `INSERT INTO cdr (tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel,
  lastapp, duration, billsec, disposition, uniqueid, endstatus, callid, codec, pdd_ms, last_sip_response,
  hangup_by, src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba,
- jitter_ab_ms, jitter_ba_ms, mos) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+ jitter_ab_ms, jitter_ba_ms, mos) VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM cdr WHERE tenant = ?1),
+ ?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING tenant_id`
 
 func micros(t time.Time) int64 {
 	if t.IsZero() {
@@ -249,12 +252,10 @@ func (s *Store) commit(batch []insertReq) error {
 	defer stmt.Close()
 	ids := make([]int64, len(batch))
 	for i, r := range batch {
-		res, err := stmt.ExecContext(ctx, insertArgs(r.c)...)
-		if err != nil {
+		if err := stmt.QueryRowContext(ctx, insertArgs(r.c)...).Scan(&ids[i]); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlite insert cdr %s: %w", r.c.UniqueID, err)
 		}
-		ids[i], _ = res.LastInsertId()
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite insert cdr: commit: %w", err)
@@ -265,7 +266,7 @@ func (s *Store) commit(batch []insertReq) error {
 	return nil
 }
 
-const selectCols = `id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel, lastapp,
+const selectCols = `tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel, lastapp,
  duration, billsec, disposition, uniqueid, endstatus, callid, codec, pdd_ms, last_sip_response, hangup_by,
  src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba, jitter_ab_ms, jitter_ba_ms, mos`
 
@@ -285,7 +286,7 @@ func scanCDR(sc interface{ Scan(...any) error }) (pbx.CDR, error) {
 
 // GetCDR implements store.CDRStore.
 func (s *Store) GetCDR(ctx context.Context, tenant string, id int64) (pbx.CDR, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+selectCols+` FROM cdr WHERE tenant = ? AND id = ?`, tenant, id)
+	row := s.r.QueryRowContext(ctx, `SELECT `+selectCols+` FROM cdr WHERE tenant = ? AND tenant_id = ?`, tenant, id)
 	c, err := scanCDR(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pbx.CDR{}, store.ErrNotFound

@@ -49,6 +49,25 @@ func TestCDRStore(t *testing.T, open func(t *testing.T) store.CDRStore) {
 		}
 	})
 
+	t.Run("ids count within each tenant", func(t *testing.T) {
+		s := open(t)
+		want := map[string]int64{}
+		for i, tenant := range []string{"t1", "t2", "t2", "t1", "t2", "t1"} {
+			c := pbx.CDR{Tenant: tenant, CallDate: base, EndDate: base, UniqueID: fmt.Sprint("x", i)}
+			if err := s.InsertCDR(ctx, &c); err != nil {
+				t.Fatal(err)
+			}
+			want[tenant]++
+			if c.ID != want[tenant] {
+				t.Fatalf("CDR %d of %s got id %d, want %d: ids must not reveal other tenants' volume", want[tenant], tenant, c.ID, want[tenant])
+			}
+			got, err := s.GetCDR(ctx, tenant, c.ID)
+			if err != nil || got.UniqueID != c.UniqueID {
+				t.Fatalf("GetCDR(%s, %d) = %+v, %v", tenant, c.ID, got, err)
+			}
+		}
+	})
+
 	t.Run("filters paging ordering", func(t *testing.T) {
 		s := open(t)
 		for i := 0; i < 30; i++ {
