@@ -17,16 +17,17 @@ func (s *Store) InsertDeadLetter(ctx context.Context, d *webhook.DeadLetter) err
 	if err := s.open(); err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO webhook_dead (tenant, hook, url, seq, type, body, attempts, last_error, time) VALUES (?,?,?,?,?,?,?,?,?)`,
-		d.Tenant, d.Hook, d.URL, int64(d.Seq), d.Type, d.Body, d.Attempts, d.LastError, micros(d.Time))
+	// Numbered within the tenant (see migration 0009).
+	err := s.w.QueryRowContext(ctx, `INSERT INTO webhook_dead (tenant_id, tenant, hook, url, seq, type, body, attempts, last_error, time)
+		VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM webhook_dead WHERE tenant = ?1), ?1,?,?,?,?,?,?,?,?) RETURNING tenant_id`,
+		d.Tenant, d.Hook, d.URL, int64(d.Seq), d.Type, d.Body, d.Attempts, d.LastError, micros(d.Time)).Scan(&d.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite dead letter: %w", err)
 	}
-	d.ID, _ = res.LastInsertId()
 	return nil
 }
 
-const deadCols = `id, tenant, hook, url, seq, type, body, attempts, last_error, time`
+const deadCols = `tenant_id, tenant, hook, url, seq, type, body, attempts, last_error, time`
 
 func scanDead(sc interface{ Scan(...any) error }) (webhook.DeadLetter, error) {
 	var d webhook.DeadLetter
@@ -41,7 +42,7 @@ func (s *Store) DeadLetters(ctx context.Context, tenant string, limit int) ([]we
 	if limit <= 0 || limit > store.MaxLimit {
 		limit = store.DefaultLimit
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+deadCols+` FROM webhook_dead WHERE tenant = ? ORDER BY id DESC LIMIT ?`, tenant, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+deadCols+` FROM webhook_dead WHERE tenant = ? ORDER BY tenant_id DESC LIMIT ?`, tenant, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite dead letters: %w", err)
 	}
@@ -62,7 +63,7 @@ func (s *Store) TakeDeadLetter(ctx context.Context, tenant string, id int64) (we
 	if err := s.open(); err != nil {
 		return webhook.DeadLetter{}, err
 	}
-	d, err := scanDead(s.w.QueryRowContext(ctx, `DELETE FROM webhook_dead WHERE tenant = ? AND id = ? RETURNING `+deadCols, tenant, id))
+	d, err := scanDead(s.w.QueryRowContext(ctx, `DELETE FROM webhook_dead WHERE tenant = ? AND tenant_id = ? RETURNING `+deadCols, tenant, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return webhook.DeadLetter{}, store.ErrNotFound
 	}

@@ -4,3 +4,6 @@
 ALTER TABLE cdr ADD COLUMN tenant_id INTEGER NOT NULL DEFAULT 0;
 UPDATE cdr SET tenant_id = id;
 CREATE UNIQUE INDEX cdr_tenant_id ON cdr (tenant, tenant_id);
+ALTER TABLE webhook_dead ADD COLUMN tenant_id INTEGER NOT NULL DEFAULT 0;
+UPDATE webhook_dead SET tenant_id = id;
+CREATE UNIQUE INDEX webhook_dead_tenant_id ON webhook_dead (tenant, tenant_id);
