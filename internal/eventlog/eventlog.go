@@ -7,7 +7,6 @@ package eventlog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,7 +134,7 @@ func (l *Log) prune(ctx context.Context) {
 }
 
 func stored(env eventbus.Envelope[pbx.Event]) pbx.StoredEvent {
-	body, _ := json.Marshal(env.Event)
+	body := Encode(env.Event)
 	return pbx.StoredEvent{Tenant: env.Tenant, Seq: env.Seq, Time: env.Event.Time, Type: env.Event.Type, Body: body}
 }
 
@@ -148,7 +147,7 @@ var ErrTruncated = errors.New("eventlog: requested events are older than the log
 // published just before the caller subscribed). It reports the oldest kept
 // sequence when since is older than that (the client missed events that
 // are gone) through truncated, and returns the last sequence delivered.
-func (l *Log) Replay(ctx context.Context, tenant string, since, upTo uint64, fn func(pbx.StoredEvent) error) (last uint64, truncatedFrom uint64, err error) {
+func (l *Log) Replay(ctx context.Context, tenant string, since, upTo uint64, fn func(eventbus.Envelope[pbx.Event]) error) (last uint64, truncatedFrom uint64, err error) {
 	oldest, err := l.store.OldestEventSeq(ctx, tenant)
 	if err != nil {
 		return since, 0, err
@@ -167,7 +166,15 @@ func (l *Log) Replay(ctx context.Context, tenant string, since, upTo uint64, fn 
 			if e.Seq > upTo {
 				return last, truncatedFrom, nil
 			}
-			if err := fn(e); err != nil {
+			ev, err := Decode(e.Body)
+			if err != nil {
+				// Skipped, not fatal: one unreadable row must not make
+				// every later event unreachable.
+				l.log.Warn("unreadable logged event skipped", "tenant", tenant, "seq", e.Seq, "err", err)
+				last = e.Seq
+				continue
+			}
+			if err := fn(eventbus.Envelope[pbx.Event]{Tenant: tenant, Seq: e.Seq, Event: ev}); err != nil {
 				return last, truncatedFrom, err
 			}
 			last = e.Seq

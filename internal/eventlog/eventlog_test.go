@@ -2,11 +2,11 @@ package eventlog
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/eventbus"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 )
@@ -27,10 +27,10 @@ func newCore(t *testing.T) *pbx.Core {
 	return c
 }
 
-func replayAll(t *testing.T, l *Log, tenant string, since, upTo uint64) []pbx.StoredEvent {
+func replayAll(t *testing.T, l *Log, tenant string, since, upTo uint64) []eventbus.Envelope[pbx.Event] {
 	t.Helper()
-	var got []pbx.StoredEvent
-	last, trunc, err := l.Replay(context.Background(), tenant, since, upTo, func(e pbx.StoredEvent) error {
+	var got []eventbus.Envelope[pbx.Event]
+	last, trunc, err := l.Replay(context.Background(), tenant, since, upTo, func(e eventbus.Envelope[pbx.Event]) error {
 		got = append(got, e)
 		return nil
 	})
@@ -69,9 +69,8 @@ func TestLogSurvivesRestart(t *testing.T) {
 	if len(got) != 7 || got[0].Seq != 4 || got[6].Seq != 10 {
 		t.Fatalf("replay a 3..10: %d events from %d", len(got), got[0].Seq)
 	}
-	var ev pbx.Event
-	if err := json.Unmarshal(got[0].Body, &ev); err != nil || ev.Type != pbx.EvExtensionState || ev.Extension.Number != "100" {
-		t.Fatalf("stored body %s: %v", got[0].Body, err)
+	if ev := got[0].Event; ev.Type != pbx.EvExtensionState || ev.Extension == nil || ev.Extension.Number != "100" || got[0].Tenant != "a" {
+		t.Fatalf("replayed event %+v", got[0])
 	}
 	core.Close()
 	l.Close()
@@ -119,7 +118,7 @@ func TestReplayReportsTruncation(t *testing.T) {
 	if n, err := st.PruneEvents(ctx, time.Now().Add(time.Hour)); err != nil || n != 7 {
 		t.Fatalf("pruned %d %v (the newest stays)", n, err)
 	}
-	_, trunc, err := l.Replay(ctx, "a", 2, 8, func(pbx.StoredEvent) error { return nil })
+	_, trunc, err := l.Replay(ctx, "a", 2, 8, func(eventbus.Envelope[pbx.Event]) error { return nil })
 	if err != nil || trunc != 8 {
 		t.Fatalf("truncated from %d, %v", trunc, err)
 	}

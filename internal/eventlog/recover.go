@@ -2,7 +2,6 @@ package eventlog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -36,8 +35,8 @@ func UnfinishedCalls(ctx context.Context, src CallEventSource, since time.Time) 
 	open := map[key]*Unfinished{}
 	var order []key
 	for _, se := range es {
-		var e pbx.Event
-		if json.Unmarshal(se.Body, &e) != nil {
+		e, err := Decode(se.Body)
+		if err != nil {
 			continue
 		}
 		var id string

@@ -274,7 +274,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			hooks = append(hooks, webhook.Hook{Tenant: t.Name, Name: h.Name, URL: h.URL, Secret: h.Secret, Events: h.Events})
 		}
 	}
-	n.hooks = webhook.Start(n.core, hooks, n.store, webhook.Options{Logger: n.log,
+	n.hooks = webhook.Start(n.core, hooks, n.store, webhook.Options{Logger: n.log, Encode: native.EncodeEvent,
 		Attempts: opts.WebhookAttempts, FirstDelay: opts.WebhookFirstDelay})
 	api := native.New(n.core, n.store, authDir, n.log)
 	api.SetEventLog(n.elog)

@@ -10,16 +10,16 @@ import (
 
 // Conference is a room and who is in it.
 type Conference struct {
-	Name    string             `json:"name"`
-	Number  string             `json:"number,omitempty"` // dial-in number; none for rooms made by CreateConference
-	Dynamic bool               `json:"dynamic"`          // made on demand, gone when the last member leaves
-	Members []ConferenceMember `json:"members"`
+	Name    string
+	Number  string // dial-in number; none for rooms made by CreateConference
+	Dynamic bool   // made on demand, gone when the last member leaves
+	Members []ConferenceMember
 }
 
 // ConferenceMember is one channel in a room (CloudPBX cmember).
 type ConferenceMember struct {
-	Channel Channel   `json:"channel"`
-	Joined  time.Time `json:"joined"`
+	Channel Channel
+	Joined  time.Time
 }
 
 // ConferenceEntry is a configured room.

@@ -42,29 +42,29 @@ const (
 // Event is one fact published by the core. Exactly the fields relevant to
 // Type are set.
 type Event struct {
-	Type      EventType  `json:"type"`
-	Time      time.Time  `json:"time"`
-	Extension *Extension `json:"extension,omitempty"`
-	Channel   *Channel   `json:"channel,omitempty"`
-	Call      *Call      `json:"call,omitempty"`
-	CDR       *CDR       `json:"cdr,omitempty"`
+	Type      EventType
+	Time      time.Time
+	Extension *Extension
+	Channel   *Channel
+	Call      *Call
+	CDR       *CDR
 	// Cause is the hangup cause or end status where one applies.
-	Cause string `json:"cause,omitempty"`
+	Cause string
 	// Digit is the DTMF digit of a channel.dtmf event; Via says how it
 	// came: "rfc4733" or "info".
-	Digit string `json:"digit,omitempty"`
-	Via   string `json:"via,omitempty"`
+	Digit string
+	Via   string
 	// Replaces is, in call.transferred, the unique id of the channel that
 	// left the call; Channel is the one that took its place.
-	Replaces string `json:"replaces,omitempty"`
+	Replaces string
 	// Recording is set on recording.* events.
-	Recording *Recording `json:"recording,omitempty"`
+	Recording *Recording
 	// Conference is set on conference.* events.
-	Conference *Conference `json:"conference,omitempty"`
+	Conference *Conference
 	// Queue, Member and Caller are set on queue.* events.
-	Queue  *Queue       `json:"queue,omitempty"`
-	Member *QueueMember `json:"member,omitempty"`
-	Caller *QueueCaller `json:"caller,omitempty"`
+	Queue  *Queue
+	Member *QueueMember
+	Caller *QueueCaller
 }
 
 // StoredEvent is an event as the durable event log keeps it: the JSON of

@@ -1,6 +1,7 @@
 package pbx
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
@@ -45,5 +46,28 @@ func TestCoreImportsNoWireOrStorage(t *testing.T) {
 				t.Errorf("%s imports third-party %s", f, p)
 			}
 		}
+	}
+}
+
+// TestCoreTypesCarryNoWireTags: the domain types are not a wire format.
+// Each dialect, the event log and webhooks own their encodings, so a change
+// here cannot silently change what clients or the disk see.
+func TestCoreTypesCarryNoWireTags(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(af, func(n ast.Node) bool {
+			if fld, ok := n.(*ast.Field); ok && fld.Tag != nil && strings.Contains(fld.Tag.Value, "json:") {
+				t.Errorf("%s: field %v carries a wire tag %s", fset.Position(fld.Pos()), fld.Names, fld.Tag.Value)
+			}
+			return true
+		})
 	}
 }

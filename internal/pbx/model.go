@@ -36,46 +36,46 @@ const (
 
 // Channel is a snapshot of one call leg. Name and UniqueID never change.
 type Channel struct {
-	Name     string       `json:"name"`
-	UniqueID string       `json:"uniqueid"`
-	Tenant   string       `json:"tenant"`
-	CallID   string       `json:"call_id"` // the switchboard call (linked id)
-	Peer     string       `json:"peer"`    // extension number or trunk name
-	Exten    string       `json:"exten,omitempty"`
-	IsTrunk  bool         `json:"trunk"`
-	Dir      Direction    `json:"direction"`
-	State    ChannelState `json:"state"`
+	Name     string
+	UniqueID string
+	Tenant   string
+	CallID   string // the switchboard call (linked id)
+	Peer     string // extension number or trunk name
+	Exten    string
+	IsTrunk  bool
+	Dir      Direction
+	State    ChannelState
 	// CallerID is what this channel presents: for an inbound channel the
 	// caller, for an outbound channel the party it is connected to.
-	CallerIDNum  string    `json:"callerid_num"`
-	CallerIDName string    `json:"callerid_name,omitempty"`
-	Created      time.Time `json:"created"`
-	Answered     time.Time `json:"answered,omitzero"`
+	CallerIDNum  string
+	CallerIDName string
+	Created      time.Time
+	Answered     time.Time
 }
 
 // Call is a snapshot of a call: the channels switchboard bridges.
 type Call struct {
-	ID       string    `json:"id"` // the first channel's unique id (Asterisk's linkedid)
-	Tenant   string    `json:"tenant"`
-	From     string    `json:"from"`
-	To       string    `json:"to"`
-	Channels []Channel `json:"channels"`
-	Created  time.Time `json:"created"`
-	Answered time.Time `json:"answered,omitzero"`
+	ID       string // the first channel's unique id (Asterisk's linkedid)
+	Tenant   string
+	From     string
+	To       string
+	Channels []Channel
+	Created  time.Time
+	Answered time.Time
 	// Originated calls were started through the API (click-to-call).
-	Originated bool `json:"originated"`
+	Originated bool
 }
 
 // Extension is a snapshot of an extension and its device state.
 type Extension struct {
-	Tenant     string      `json:"tenant"`
-	Number     string      `json:"number"`
-	Name       string      `json:"name"`
-	State      DeviceState `json:"state"`
-	StateText  string      `json:"state_text"`
-	Registered bool        `json:"registered"`
-	Contact    string      `json:"contact,omitempty"`
-	UserAgent  string      `json:"user_agent,omitempty"`
+	Tenant     string
+	Number     string
+	Name       string
+	State      DeviceState
+	StateText  string
+	Registered bool
+	Contact    string
+	UserAgent  string
 }
 
 // Registration is what an engine reports when a device (un)registers.

@@ -71,42 +71,42 @@ const (
 
 // QueueMember is a snapshot of an agent in a queue.
 type QueueMember struct {
-	Queue      string    `json:"queue"`
-	Number     string    `json:"number"`
-	Name       string    `json:"name"`
-	Dynamic    bool      `json:"dynamic"`
-	Penalty    int       `json:"penalty"`
-	Paused     bool      `json:"paused"`
-	Reason     string    `json:"reason,omitempty"`
-	Status     int       `json:"status"`
-	CallsTaken int       `json:"calls_taken"`
-	LastCall   time.Time `json:"last_call,omitzero"`
-	WrapUntil  time.Time `json:"wrap_until,omitzero"`
+	Queue      string
+	Number     string
+	Name       string
+	Dynamic    bool
+	Penalty    int
+	Paused     bool
+	Reason     string
+	Status     int
+	CallsTaken int
+	LastCall   time.Time
+	WrapUntil  time.Time
 }
 
 // QueueCaller is a call in a queue: waiting (Position > 0) or connected to
 // an agent (Position 0, Agent set).
 type QueueCaller struct {
-	Queue        string    `json:"queue"`
-	Position     int       `json:"position"`
-	CallID       string    `json:"call_id"`
-	Channel      string    `json:"channel"`
-	UniqueID     string    `json:"uniqueid"`
-	CallerIDNum  string    `json:"callerid_num"`
-	CallerIDName string    `json:"callerid_name,omitempty"`
-	Joined       time.Time `json:"joined"`
-	WaitSeconds  int       `json:"wait"`
-	Agent        string    `json:"agent,omitempty"`
-	AgentChannel string    `json:"agent_channel,omitempty"`
+	Queue        string
+	Position     int
+	CallID       string
+	Channel      string
+	UniqueID     string
+	CallerIDNum  string
+	CallerIDName string
+	Joined       time.Time
+	WaitSeconds  int
+	Agent        string
+	AgentChannel string
 }
 
 // Queue is a snapshot of a queue.
 type Queue struct {
-	Name     string        `json:"name"`
-	Number   string        `json:"number"`
-	Strategy string        `json:"strategy"`
-	Waiting  int           `json:"waiting"`
-	Members  []QueueMember `json:"members"`
+	Name     string
+	Number   string
+	Strategy string
+	Waiting  int
+	Members  []QueueMember
 }
 
 // Reasons a caller leaves a queue.
@@ -908,25 +908,25 @@ type QueueStatsFilter struct {
 
 // QueueStats are a queue's figures over a time range.
 type QueueStats struct {
-	Queue            string  `json:"queue"`
-	Offered          int     `json:"offered"`
-	Answered         int     `json:"answered"`
-	Abandoned        int     `json:"abandoned"`
-	TimedOut         int     `json:"timed_out"`
-	Other            int     `json:"other"` // full, empty, removed
-	AvgWaitSeconds   float64 `json:"avg_wait"`
-	P90WaitSeconds   float64 `json:"p90_wait"`
-	ServiceLevelPct  float64 `json:"service_level_pct"` // answered within ServiceLevel, of offered
-	AvgTalkSeconds   float64 `json:"avg_talk"`
-	AvgAbandonSecond float64 `json:"avg_abandon_wait"`
+	Queue            string
+	Offered          int
+	Answered         int
+	Abandoned        int
+	TimedOut         int
+	Other            int // full, empty, removed
+	AvgWaitSeconds   float64
+	P90WaitSeconds   float64
+	ServiceLevelPct  float64 // answered within ServiceLevel, of offered
+	AvgTalkSeconds   float64
+	AvgAbandonSecond float64
 }
 
 // AgentStats are an agent's figures over a time range.
 type AgentStats struct {
-	Queue          string  `json:"queue"`
-	Agent          string  `json:"agent"`
-	Answered       int     `json:"answered"`
-	RingNoAnswer   int     `json:"ring_no_answer"`
-	AvgTalkSeconds float64 `json:"avg_talk"`
-	TalkSeconds    float64 `json:"talk_total"`
+	Queue          string
+	Agent          string
+	Answered       int
+	RingNoAnswer   int
+	AvgTalkSeconds float64
+	TalkSeconds    float64
 }

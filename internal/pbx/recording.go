@@ -27,20 +27,20 @@ const (
 
 // Recording is a WAV file of a call, indexed in the store.
 type Recording struct {
-	ID       string         `json:"id"`
-	Tenant   string         `json:"tenant"`
-	CallID   string         `json:"call_id"` // the call's unique id, as in its CDR
-	Src      string         `json:"src"`
-	Dst      string         `json:"dst"`
-	File     string         `json:"file"` // name inside the tenant's recording directory
-	Stereo   bool           `json:"stereo"`
-	State    RecordingState `json:"state"`
-	By       string         `json:"by"` // "api", "policy" or the user who started it
-	Started  time.Time      `json:"started"`
-	Ended    time.Time      `json:"ended,omitzero"`
-	Millis   int64          `json:"duration_ms"`
-	Size     int64          `json:"size"`
-	ErrorMsg string         `json:"error,omitempty"`
+	ID       string
+	Tenant   string
+	CallID   string // the call's unique id, as in its CDR
+	Src      string
+	Dst      string
+	File     string // name inside the tenant's recording directory
+	Stereo   bool
+	State    RecordingState
+	By       string // "api", "policy" or the user who started it
+	Started  time.Time
+	Ended    time.Time
+	Millis   int64
+	Size     int64
+	ErrorMsg string
 }
 
 // RecordingFilter selects recordings; zero values mean no constraint.

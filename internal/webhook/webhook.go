@@ -74,6 +74,11 @@ type Store interface {
 
 // Options tune delivery.
 type Options struct {
+	// Encode renders an event as a hook receives it: the native API's
+	// wire format (node passes native.EncodeEvent), so webhooks, the event
+	// stream and the API agree. Without it a body carries seq, tenant and
+	// type only.
+	Encode     func(seq uint64, tenant string, e pbx.Event) []byte
 	Attempts   int           // default 8
 	FirstDelay time.Duration // default 1 s, doubling
 	MaxDelay   time.Duration // default 60 s
@@ -140,6 +145,9 @@ func Start(core Subscriber, hooks []Hook, st Store, opts Options) *Dispatcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Encode == nil {
+		opts.Encode = minimalBody
+	}
 	d := &Dispatcher{opts: opts, store: st, log: opts.Logger.With("component", "webhook"), stop: make(chan struct{})}
 	for _, h := range hooks {
 		w := &worker{d: d, hook: h, q: make(chan delivery, opts.QueueLen)}
@@ -167,7 +175,7 @@ func (d *Dispatcher) fanOut() {
 				continue
 			}
 			if body == nil {
-				body = Body(env.Seq, env.Tenant, env.Event)
+				body = d.opts.Encode(env.Seq, env.Tenant, env.Event)
 			}
 			dl := delivery{seq: env.Seq, typ: string(env.Event.Type), body: body}
 			select {
@@ -182,14 +190,13 @@ func (d *Dispatcher) fanOut() {
 	}
 }
 
-// Body is the JSON a hook receives: the native API's event format,
-// {"seq":N,"tenant":T, ...event fields}.
-func Body(seq uint64, tenant string, e pbx.Event) []byte {
+// minimalBody is the body without an encoder: enough to fetch the rest.
+func minimalBody(seq uint64, tenant string, e pbx.Event) []byte {
 	b, _ := json.Marshal(struct {
 		Seq    uint64 `json:"seq"`
 		Tenant string `json:"tenant"`
-		pbx.Event
-	}{seq, tenant, e})
+		Type   string `json:"type"`
+	}{seq, tenant, string(e.Type)})
 	return b
 }
 

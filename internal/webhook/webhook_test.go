@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 	"github.com/switchboard-pbx/switchboard/internal/webhook"
@@ -67,7 +68,7 @@ func TestDeliveryRetriesUntilTheReceiverRecovers(t *testing.T) {
 	}))
 	defer srv.Close()
 	d := webhook.Start(core, []webhook.Hook{{Tenant: "a", Name: "crm", URL: srv.URL, Secret: "s3cret", Events: []string{"extension.*"}}},
-		st, webhook.Options{FirstDelay: 20 * time.Millisecond})
+		st, webhook.Options{FirstDelay: 20 * time.Millisecond, Encode: native.EncodeEvent})
 	for range 3 {
 		core.SetRegistration("a", "100", &pbx.Registration{Contact: "sip:x@1"})
 		core.SetRegistration("a", "100", nil)
@@ -118,7 +119,7 @@ func TestDeadLetterAndRetry(t *testing.T) {
 	}))
 	defer srv.Close()
 	d := webhook.Start(core, []webhook.Hook{{Tenant: "a", Name: "crm", URL: srv.URL, Secret: "k"}}, st,
-		webhook.Options{Attempts: 3, FirstDelay: 10 * time.Millisecond})
+		webhook.Options{Attempts: 3, FirstDelay: 10 * time.Millisecond, Encode: native.EncodeEvent})
 	core.SetRegistration("a", "100", &pbx.Registration{Contact: "sip:x@1"})
 	var dls []webhook.DeadLetter
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

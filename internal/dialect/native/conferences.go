@@ -13,7 +13,7 @@ func (a *API) listConferences(w http.ResponseWriter, r *http.Request, p auth.Pri
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conferences": confs})
+	writeJSON(w, http.StatusOK, map[string]any{"conferences": each(confs, toWireConference)})
 }
 
 // createConference is WebTAPI's call_create_conf: a new room with the
@@ -35,7 +35,7 @@ func (a *API) createConference(w http.ResponseWriter, r *http.Request, p auth.Pr
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"conference": conf, "calls": calls})
+	writeJSON(w, http.StatusCreated, map[string]any{"conference": toWireConference(conf), "calls": each(calls, toWireCall)})
 }
 
 func (a *API) inviteToConference(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -55,7 +55,7 @@ func (a *API) inviteToConference(w http.ResponseWriter, r *http.Request, p auth.
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"calls": calls})
+	writeJSON(w, http.StatusAccepted, map[string]any{"calls": each(calls, toWireCall)})
 }
 
 // kickFromConference hangs up one member's channel.
@@ -118,5 +118,5 @@ func (a *API) monitor(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, call)
+	writeJSON(w, http.StatusCreated, toWireCall(call))
 }

@@ -524,7 +524,7 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request, p auth.Principal
 		}
 		calls = mine
 	}
-	writeJSON(w, http.StatusOK, calls)
+	writeJSON(w, http.StatusOK, each(calls, toWireCall))
 }
 
 type originateBody struct {
@@ -567,7 +567,7 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, call)
+	writeJSON(w, http.StatusCreated, toWireCall(call))
 }
 
 func (a *API) hangup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -745,7 +745,7 @@ func (a *API) listCDRs(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		return
 	}
 	norm, _ := store.NormalizeFilter(f)
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "limit": norm.Limit, "offset": norm.Offset, "cdrs": rows})
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "limit": norm.Limit, "offset": norm.Offset, "cdrs": each(rows, toWireCDR)})
 }
 
 func (a *API) getCDR(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -759,19 +759,13 @@ func (a *API) getCDR(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, toWireCDR(c))
 }
 
-// wireEvent flattens an envelope for the wire.
-type wireEvent struct {
-	Seq    uint64 `json:"seq"`
-	Tenant string `json:"tenant"`
-	pbx.Event
-}
 
 // EventLog replays a tenant's logged events.
 type EventLog interface {
-	Replay(ctx context.Context, tenant string, since, upTo uint64, fn func(pbx.StoredEvent) error) (last uint64, truncatedFrom uint64, err error)
+	Replay(ctx context.Context, tenant string, since, upTo uint64, fn func(eventbus.Envelope[pbx.Event]) error) (last uint64, truncatedFrom uint64, err error)
 }
 
 // SetEventLog enables since=N on the event stream.
@@ -825,7 +819,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			}
 		} else {
 			var truncated uint64
-			last, truncated, err = a.elog.Replay(ctx, p.Tenant, since, upTo, func(e pbx.StoredEvent) error {
+			last, truncated, err = a.elog.Replay(ctx, p.Tenant, since, upTo, func(env eventbus.Envelope[pbx.Event]) error {
 				if truncated != 0 {
 					b, _ := json.Marshal(map[string]any{"type": "replay.truncated", "tenant": p.Tenant, "since": since, "oldest_seq": truncated})
 					if err := send(b); err != nil {
@@ -833,13 +827,10 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 					}
 					truncated = 0
 				}
-				if filtered {
-					if b := visibleStored(p, e); b != nil {
-						return send(b)
-					}
-					return nil
+				if b := a.encodeFor(p, filtered, env); b != nil {
+					return send(b)
 				}
-				return send(storedWire(e))
+				return nil
 			})
 			if err != nil {
 				a.log.Warn("event replay failed", "tenant", p.Tenant, "since", since, "err", err)
@@ -873,34 +864,15 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			if env.Seq <= last {
 				continue // already replayed
 			}
-			b := a.wire.get(env)
-			if filtered {
-				if b = encodeVisible(p, env.Seq, env.Tenant, env.Event); b == nil {
-					continue
-				}
+			b := a.encodeFor(p, filtered, env)
+			if b == nil {
+				continue
 			}
 			if send(b) != nil {
 				return
 			}
 		}
 	}
-}
-
-// storedWire renders a logged event exactly as the live stream does:
-// {"seq":N,"tenant":T, ...event fields}.
-func storedWire(e pbx.StoredEvent) []byte {
-	head, _ := json.Marshal(struct {
-		Seq    uint64 `json:"seq"`
-		Tenant string `json:"tenant"`
-	}{e.Seq, e.Tenant})
-	if len(e.Body) < 2 || e.Body[0] != '{' {
-		return head
-	}
-	out := append(head[:len(head)-1], ',')
-	if string(e.Body) == "{}" {
-		return append(head[:len(head)-1], '}')
-	}
-	return append(out, e.Body[1:]...)
 }
 
 // wireCache keeps the JSON of recent events: a thousand subscribers of a
@@ -927,7 +899,7 @@ func (c *wireCache) get(env eventbus.Envelope[pbx.Event]) []byte {
 		return b
 	}
 	c.mu.Unlock()
-	b, _ := json.Marshal(wireEvent{Seq: env.Seq, Tenant: env.Tenant, Event: env.Event})
+	b := EncodeEvent(env.Seq, env.Tenant, env.Event)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {

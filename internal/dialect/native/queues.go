@@ -22,7 +22,7 @@ func (a *API) listQueues(w http.ResponseWriter, r *http.Request, p auth.Principa
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"queues": qs})
+	writeJSON(w, http.StatusOK, map[string]any{"queues": each(qs, toWireQueue)})
 }
 
 func (a *API) queueCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -31,7 +31,7 @@ func (a *API) queueCalls(w http.ResponseWriter, r *http.Request, p auth.Principa
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
+	writeJSON(w, http.StatusOK, map[string]any{"calls": each(calls, toWireQueueCaller)})
 }
 
 // shiftCaller is WebTAPI q_shift_caller.
@@ -47,7 +47,7 @@ func (a *API) shiftCaller(w http.ResponseWriter, r *http.Request, p auth.Princip
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, qc)
+	writeJSON(w, http.StatusOK, toWireQueueCaller(qc))
 }
 
 // removeCaller is WebTAPI q_caller_del: ?to=NUMBER sends the caller
@@ -92,7 +92,7 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request, p auth.Principal
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, m)
+	writeJSON(w, http.StatusCreated, toWireQueueMember(m))
 }
 
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -133,7 +133,7 @@ func (a *API) pauseMember(w http.ResponseWriter, r *http.Request, p auth.Princip
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"members": ms})
+	writeJSON(w, http.StatusOK, map[string]any{"members": each(ms, toWireQueueMember)})
 }
 
 func (a *API) queueStats(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -170,5 +170,5 @@ func (a *API) queueStats(w http.ResponseWriter, r *http.Request, p auth.Principa
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"queues": qs, "agents": as})
+	writeJSON(w, http.StatusOK, map[string]any{"queues": each(qs, toWireQueueStats), "agents": each(as, toWireAgentStats)})
 }

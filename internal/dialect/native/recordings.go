@@ -50,7 +50,7 @@ func (a *API) startRecording(w http.ResponseWriter, r *http.Request, p auth.Prin
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, rec)
+	writeJSON(w, http.StatusCreated, toWireRecording(rec))
 }
 
 // recordingAction serves stop, pause and resume.
@@ -88,7 +88,7 @@ func (a *API) recordingDo(w http.ResponseWriter, r *http.Request, p auth.Princip
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, toWireRecording(rec))
 }
 
 func (a *API) listRecordings(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -107,7 +107,7 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request, p auth.Prin
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "recordings": rows})
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "recordings": each(rows, toWireRecording)})
 }
 
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -116,7 +116,7 @@ func (a *API) getRecording(w http.ResponseWriter, r *http.Request, p auth.Princi
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, toWireRecording(rec))
 }
 
 // recordingAudio streams the WAV file (with Range support). The path comes

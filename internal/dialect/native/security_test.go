@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/eventbus"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -92,12 +93,12 @@ func TestNoExtensionOwnsNothing(t *testing.T) {
 // memEventLog replays what the test stored, as the durable log would.
 type memEventLog struct {
 	mu sync.Mutex
-	es []pbx.StoredEvent
+	es []eventbus.Envelope[pbx.Event]
 }
 
-func (m *memEventLog) Replay(_ context.Context, tenant string, since, upTo uint64, fn func(pbx.StoredEvent) error) (uint64, uint64, error) {
+func (m *memEventLog) Replay(_ context.Context, tenant string, since, upTo uint64, fn func(eventbus.Envelope[pbx.Event]) error) (uint64, uint64, error) {
 	m.mu.Lock()
-	es := append([]pbx.StoredEvent(nil), m.es...)
+	es := append([]eventbus.Envelope[pbx.Event](nil), m.es...)
 	m.mu.Unlock()
 	last := since
 	for _, e := range es {
@@ -173,9 +174,8 @@ func TestEventsFollowRights(t *testing.T) {
 	// Feed the fake log what the core published.
 	for n := 0; ; n++ {
 		env := <-sub.C()
-		body, _ := json.Marshal(env.Event)
 		logged.mu.Lock()
-		logged.es = append(logged.es, pbx.StoredEvent{Tenant: "a", Seq: env.Seq, Type: env.Event.Type, Body: body})
+		logged.es = append(logged.es, env)
 		logged.mu.Unlock()
 		if env.Event.Type == pbx.EvCallEnded && env.Event.Call.ID == mine.ID {
 			break

@@ -1,9 +1,8 @@
 package native
 
 import (
-	"encoding/json"
-
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/eventbus"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -64,22 +63,16 @@ func visibleEvent(p auth.Principal, e pbx.Event) (pbx.Event, bool) {
 	return e, false
 }
 
-// encodeVisible renders an event for one filtered subscriber; nil: not
-// for this principal.
-func encodeVisible(p auth.Principal, seq uint64, tenant string, e pbx.Event) []byte {
-	e, ok := visibleEvent(p, e)
+// encodeFor renders an event for one subscriber: the shared bytes,
+// encoded once for everyone, unless its rights filter events; nil when
+// the event is not for it.
+func (a *API) encodeFor(p auth.Principal, filtered bool, env eventbus.Envelope[pbx.Event]) []byte {
+	if !filtered {
+		return a.wire.get(env)
+	}
+	e, ok := visibleEvent(p, env.Event)
 	if !ok {
 		return nil
 	}
-	b, _ := json.Marshal(wireEvent{Seq: seq, Tenant: tenant, Event: e})
-	return b
-}
-
-// visibleStored is encodeVisible for a logged event.
-func visibleStored(p auth.Principal, se pbx.StoredEvent) []byte {
-	var e pbx.Event
-	if err := json.Unmarshal(se.Body, &e); err != nil {
-		return nil // unreadable: never send what cannot be checked
-	}
-	return encodeVisible(p, se.Seq, se.Tenant, e)
+	return EncodeEvent(env.Seq, env.Tenant, e)
 }
