@@ -85,6 +85,7 @@ type tenantState struct {
 	exts     map[string]*extState
 	calls    map[string]*callState // by call id
 	channels map[string]*Channel   // by unique id
+	byName   map[string]*Channel   // the same channels by name
 	// recordTrunks names the trunks whose calls are always recorded.
 	recordTrunks map[string]bool
 	confs        map[string]*confState // by room name
@@ -156,7 +157,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 			return nil, fmt.Errorf("pbx: tenant %q defined twice", t.Name)
 		}
 		ts := &tenantState{name: t.Name, domain: t.Domain, exts: map[string]*extState{},
-			calls: map[string]*callState{}, channels: map[string]*Channel{}, recordTrunks: map[string]bool{}}
+			calls: map[string]*callState{}, channels: map[string]*Channel{}, byName: map[string]*Channel{}, recordTrunks: map[string]bool{}}
 		for _, tr := range t.RecordTrunks {
 			ts.recordTrunks[tr] = true
 		}
@@ -349,6 +350,7 @@ func (c *Core) newChannelLocked(t *tenantState, callID string, s ChannelSpec) *C
 		CallerIDNum: s.CallerIDNum, CallerIDName: s.CallerIDName, Created: c.now(),
 	}
 	t.channels[ch.UniqueID] = ch
+	t.byName[ch.Name] = ch
 	return ch
 }
 
@@ -452,6 +454,7 @@ func (c *Core) HangupChannel(ch *Channel, cause string) {
 	}
 	live.State = ChanHangup
 	delete(t.channels, ch.UniqueID)
+	delete(t.byName, ch.Name)
 	c.publishChannelLocked(t, EvChannelHangup, live, cause)
 	if e := t.exts[live.Exten]; e != nil {
 		delete(e.channels, ch.UniqueID)
@@ -670,6 +673,22 @@ func (c *Core) Calls(tenant string) ([]Call, error) {
 	return out, nil
 }
 
+// FindCall returns the live call that id names: a call id, a channel
+// unique id or a channel name, the three ways APIs name calls.
+func (c *Core) FindCall(tenant, id string) (Call, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return Call{}, fmt.Errorf("find call: %w", ErrUnknownTenant)
+	}
+	cs := t.resolveCallLocked(id)
+	if cs == nil {
+		return Call{}, fmt.Errorf("find call %s: %w", id, ErrNotFound)
+	}
+	return *cs.snapshot(), nil
+}
+
 // Originate starts click-to-call.
 func (c *Core) Originate(ctx context.Context, req OriginateRequest) (Call, error) {
 	if req.From == "" || req.To == "" {
@@ -769,14 +788,8 @@ func (c *Core) Hangup(ctx context.Context, tenant, id string) error {
 					targets = append(targets, ch.UniqueID)
 				}
 			}
-		} else if ch := t.channels[id]; ch != nil {
+		} else if ch := t.channelLocked(id); ch != nil {
 			targets = append(targets, ch.UniqueID)
-		} else {
-			for _, ch := range t.channels {
-				if ch.Name == id {
-					targets = append(targets, ch.UniqueID)
-				}
-			}
 		}
 	}
 	c.mu.Unlock()
@@ -836,14 +849,8 @@ func (c *Core) Redirect(ctx context.Context, tenant, id, dest string) error {
 	eng := c.engine
 	var target string
 	if t != nil {
-		if ch := t.channels[id]; ch != nil {
+		if ch := t.channelLocked(id); ch != nil {
 			target = ch.UniqueID
-		} else {
-			for _, ch := range t.channels {
-				if ch.Name == id {
-					target = ch.UniqueID
-				}
-			}
 		}
 	}
 	c.mu.Unlock()
@@ -870,14 +877,8 @@ func (c *Core) Pickup(ctx context.Context, tenant, id, by string) error {
 	if t != nil {
 		if cs := t.calls[id]; cs != nil {
 			target = cs.call.ID
-		} else if ch := t.channels[id]; ch != nil {
+		} else if ch := t.channelLocked(id); ch != nil {
 			target = ch.UniqueID
-		} else {
-			for _, ch := range t.channels {
-				if ch.Name == id {
-					target = ch.UniqueID
-				}
-			}
 		}
 	}
 	known := t != nil && t.exts[by] != nil
@@ -911,14 +912,8 @@ func (c *Core) PlayDTMF(ctx context.Context, tenant, id, digits string) error {
 	eng := c.engine
 	var target string
 	if t != nil {
-		if ch := t.channels[id]; ch != nil {
+		if ch := t.channelLocked(id); ch != nil {
 			target = ch.UniqueID
-		} else {
-			for _, ch := range t.channels {
-				if ch.Name == id {
-					target = ch.UniqueID
-				}
-			}
 		}
 	}
 	c.mu.Unlock()

@@ -121,3 +121,18 @@ type OriginateRequest struct {
 	// for the PBX's own originations.
 	Owner string
 }
+
+// Involves reports whether extension exten is party to the call. An empty
+// exten is party to nothing: trunk channels carry no extension, and ""
+// must never match them.
+func (c Call) Involves(exten string) bool {
+	if exten == "" {
+		return false
+	}
+	for i := range c.Channels {
+		if c.Channels[i].Exten == exten {
+			return true
+		}
+	}
+	return false
+}

@@ -427,20 +427,21 @@ func (t *tenantState) resolveCallLocked(id string) *callState {
 	if cs := t.calls[id]; cs != nil && !cs.ended {
 		return cs
 	}
-	chID := ""
-	if ch := t.channels[id]; ch != nil {
-		chID = ch.CallID
-	} else {
-		for _, ch := range t.channels {
-			if ch.Name == id {
-				chID = ch.CallID
-			}
+	if ch := t.channelLocked(id); ch != nil {
+		if cs := t.calls[ch.CallID]; cs != nil && !cs.ended {
+			return cs
 		}
 	}
-	if cs := t.calls[chID]; cs != nil && !cs.ended {
-		return cs
-	}
 	return nil
+}
+
+// channelLocked finds a live channel by unique id or channel name: every
+// API names channels both ways.
+func (t *tenantState) channelLocked(id string) *Channel {
+	if ch := t.channels[id]; ch != nil {
+		return ch
+	}
+	return t.byName[id]
 }
 
 // CapturePath is where the PCAP of the call with this unique id lives (it

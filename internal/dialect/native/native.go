@@ -33,6 +33,7 @@ type Core interface {
 	Extensions(tenant string) ([]pbx.Extension, error)
 	Extension(tenant, number string) (pbx.Extension, error)
 	Calls(tenant string) ([]pbx.Call, error)
+	FindCall(tenant, id string) (pbx.Call, error)
 	Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
 	PriorityCall(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
 	Hangup(ctx context.Context, tenant, id string) error
@@ -586,17 +587,8 @@ func (a *API) hangup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 // ownsChannel reports whether a restricted principal's extension is party
 // to the call that id (call id, channel unique id or name) belongs to.
 func (a *API) ownsChannel(p auth.Principal, id string) bool {
-	calls, _ := a.core.Calls(p.Tenant)
-	for _, c := range calls {
-		match := c.ID == id
-		for _, ch := range c.Channels {
-			match = match || ch.UniqueID == id || ch.Name == id
-		}
-		if match && callInvolves(p, &c) {
-			return true
-		}
-	}
-	return false
+	c, err := a.core.FindCall(p.Tenant, id)
+	return err == nil && c.Involves(p.Extension)
 }
 
 func (a *API) playDTMF(w http.ResponseWriter, r *http.Request, p auth.Principal) {

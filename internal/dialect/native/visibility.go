@@ -14,14 +14,7 @@ func owns(p auth.Principal, exten string) bool {
 }
 
 // callInvolves reports whether the principal's extension is party to c.
-func callInvolves(p auth.Principal, c *pbx.Call) bool {
-	for i := range c.Channels {
-		if owns(p, c.Channels[i].Exten) {
-			return true
-		}
-	}
-	return false
-}
+func callInvolves(p auth.Principal, c *pbx.Call) bool { return c.Involves(p.Extension) }
 
 // eventFiltered reports whether the principal's events need filtering at
 // all: everyone else receives the shared, encoded-once bytes.
