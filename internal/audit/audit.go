@@ -8,8 +8,9 @@ package audit
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/batch"
 )
 
 // Entry is one audited request.
@@ -44,15 +45,11 @@ type Store interface {
 	QueryAudit(ctx context.Context, f Filter) ([]Entry, int, error)
 }
 
-// Log queues entries for the writer goroutine.
+// Log queues entries for the batch writer.
 type Log struct {
-	st   Store
-	log  *slog.Logger
-	ch   chan Entry
-	done chan struct{}
-
-	mu     sync.RWMutex // orders Record against Close
-	closed bool
+	st  Store
+	log *slog.Logger
+	w   *batch.Writer[Entry]
 }
 
 // Start begins writing; Close drains and stops.
@@ -60,56 +57,26 @@ func Start(st Store, logger *slog.Logger) *Log {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	l := &Log{st: st, log: logger.With("component", "audit"), ch: make(chan Entry, 1<<12), done: make(chan struct{})}
-	go l.run()
+	l := &Log{st: st, log: logger.With("component", "audit")}
+	l.w = batch.Start(batch.Options[Entry]{Queue: 1 << 12, MaxBatch: 256, Write: st.InsertAudit,
+		OnError: func(es []Entry, err error) {
+			for _, e := range es {
+				l.log.Error("audit write failed; entry logged here", "err", err, "tenant", e.Tenant, "principal", e.Principal,
+					"remote", e.Remote, "action", e.Action, "status", e.Status)
+			}
+		}})
 	return l
 }
 
-// Record queues an entry. If the writer is hopelessly behind the entry
-// goes to the process log instead, so it is never silently lost.
+// Record queues an entry. If the writer is hopelessly behind, or closed,
+// the entry goes to the process log instead, so it is never silently lost.
 func (l *Log) Record(e Entry) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
-		l.log.Warn("audit entry after close; logged here only", "tenant", e.Tenant, "principal", e.Principal,
-			"remote", e.Remote, "action", e.Action, "status", e.Status)
-		return
-	}
-	select {
-	case l.ch <- e:
-	default:
-		l.log.Error("audit queue full; entry logged here only", "tenant", e.Tenant, "principal", e.Principal,
+	if !l.w.Add(e) {
+		l.log.Error("audit entry not queued (queue full or closed); logged here only", "tenant", e.Tenant, "principal", e.Principal,
 			"remote", e.Remote, "action", e.Action, "target", e.Target, "status", e.Status, "reason", e.Reason)
-	}
-}
-
-func (l *Log) run() {
-	defer close(l.done)
-	for e := range l.ch {
-		batch := []Entry{e}
-	more:
-		for len(batch) < 256 {
-			select {
-			case e, ok := <-l.ch:
-				if !ok {
-					break more
-				}
-				batch = append(batch, e)
-			default:
-				break more
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := l.st.InsertAudit(ctx, batch); err != nil {
-			for _, e := range batch {
-				l.log.Error("audit write failed; entry logged here", "err", err, "tenant", e.Tenant, "principal", e.Principal,
-					"remote", e.Remote, "action", e.Action, "status", e.Status)
-			}
-		}
-		cancel()
 	}
 }
 
@@ -120,12 +87,4 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, int, error) {
 
 // Close writes what is queued and stops; later entries go to the process
 // log.
-func (l *Log) Close() {
-	l.mu.Lock()
-	if !l.closed {
-		l.closed = true
-		close(l.ch)
-	}
-	l.mu.Unlock()
-	<-l.done
-}
+func (l *Log) Close() { l.w.Close() }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/batch"
 	"github.com/switchboard-pbx/switchboard/internal/eventbus"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
@@ -49,8 +50,8 @@ type Log struct {
 	cancel context.CancelFunc
 }
 
-// batch bounds one write.
-const batch = 1000
+// maxBatch bounds one write.
+const maxBatch = 1000
 
 // Start seeds the core's numbering from the log and begins logging. Call it
 // before anything publishes events; Close stops it after the core closed.
@@ -99,18 +100,10 @@ func (l *Log) run(ctx context.Context) {
 				}
 				return
 			}
-			es := []pbx.StoredEvent{stored(env)}
-		more:
-			for len(es) < batch {
-				select {
-				case env, ok := <-l.sub.C():
-					if !ok {
-						break more
-					}
-					es = append(es, stored(env))
-				default:
-					break more
-				}
+			envs := batch.Collect(env, l.sub.C(), maxBatch)
+			es := make([]pbx.StoredEvent, len(envs))
+			for i := range envs {
+				es[i] = stored(envs[i])
 			}
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			if err := l.store.AppendEvents(wctx, es); err != nil {
@@ -158,7 +151,7 @@ func (l *Log) Replay(ctx context.Context, tenant string, since, upTo uint64, fn 
 	last = since
 	deadline := time.Now().Add(5 * time.Second)
 	for last < upTo {
-		es, err := l.store.EventsSince(ctx, tenant, last, batch)
+		es, err := l.store.EventsSince(ctx, tenant, last, maxBatch)
 		if err != nil {
 			return last, truncatedFrom, err
 		}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/batch"
 	"github.com/switchboard-pbx/switchboard/internal/eventbus"
 )
 
@@ -62,9 +63,7 @@ type Core struct {
 	recDir string
 	capDir string
 
-	qlogger  QueueLogger
-	qlogCh   chan QueueLogEntry
-	qlogDone chan struct{}
+	qlog *batch.Writer[QueueLogEntry] // nil: no queue log
 
 	limits Limits
 	rates  rates
@@ -188,10 +187,10 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		c.tenants[t.Name] = ts
 	}
 	if opts.QueueLog != nil {
-		c.qlogger = opts.QueueLog
-		c.qlogCh = make(chan QueueLogEntry, 1<<13)
-		c.qlogDone = make(chan struct{})
-		go c.runQueueLog()
+		c.qlog = batch.Start(batch.Options[QueueLogEntry]{Queue: 1 << 13, MaxBatch: 512, Write: opts.QueueLog.InsertQueueLog,
+			OnError: func(es []QueueLogEntry, err error) {
+				c.log.Error("queue log write failed", "entries", len(es), "err", err)
+			}})
 	}
 	return c, nil
 }
@@ -212,11 +211,8 @@ func (c *Core) Close() {
 	c.closing = true
 	c.mu.Unlock()
 	c.bus.Close()
-	if c.qlogCh != nil && !already {
-		c.mu.Lock() // qlog sends happen under mu; none can follow the close
-		close(c.qlogCh)
-		c.mu.Unlock()
-		<-c.qlogDone
+	if c.qlog != nil && !already {
+		c.qlog.Close()
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 // TestCoreImportsNoWireOrStorage keeps the domain core free of protocol and
 // storage packages, so every engine and dialect can depend on it.
 func TestCoreImportsNoWireOrStorage(t *testing.T) {
-	allowedProject := map[string]bool{"github.com/switchboard-pbx/switchboard/internal/eventbus": true}
+	allowedProject := map[string]bool{"github.com/switchboard-pbx/switchboard/internal/eventbus": true,
+		"github.com/switchboard-pbx/switchboard/internal/batch": true}
 	// Pure algorithms with no I/O may come from outside.
 	allowedThirdParty := map[string]bool{"golang.org/x/time/rate": true}
 	forbidden := []string{"net/http", "database/sql", "net", "github.com/emiago/sipgo", "encoding/xml"}

@@ -249,44 +249,17 @@ func (c *Core) QueueConfig(tenant, name string) (QueueEntry, error) {
 	return q.cfg, nil
 }
 
-// qlog queues a log entry; callers hold c.mu, which orders it against
-// Close.
-func (c *Core) qlog(e QueueLogEntry) {
-	if c.qlogCh == nil || c.closing {
+// logQueue queues a queue log entry; callers hold c.mu, which orders it
+// against Close.
+func (c *Core) logQueue(e QueueLogEntry) {
+	if c.qlog == nil || c.closing {
 		return
 	}
 	if e.Time.IsZero() {
 		e.Time = c.now()
 	}
-	select {
-	case c.qlogCh <- e:
-	default:
+	if !c.qlog.Add(e) {
 		c.log.Error("queue log full; entry dropped", "queue", e.Queue, "event", e.Event)
-	}
-}
-
-// runQueueLog writes the queue log in batches until the channel closes.
-func (c *Core) runQueueLog() {
-	defer close(c.qlogDone)
-	for e := range c.qlogCh {
-		batch := []QueueLogEntry{e}
-	more:
-		for len(batch) < 512 {
-			select {
-			case e, ok := <-c.qlogCh:
-				if !ok {
-					break more
-				}
-				batch = append(batch, e)
-			default:
-				break more
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := c.qlogger.InsertQueueLog(ctx, batch); err != nil {
-			c.log.Error("queue log write failed", "entries", len(batch), "err", err)
-		}
-		cancel()
 	}
 }
 
@@ -407,10 +380,10 @@ func (c *Core) QueueJoin(tenant, queue string, ch *Channel) (*Waiter, *QueueExit
 	now := c.now()
 	switch {
 	case q.cfg.MaxLen > 0 && len(q.waiting) >= q.cfg.MaxLen:
-		c.qlog(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, CallID: ch.CallID, Event: "FULL"})
+		c.logQueue(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, CallID: ch.CallID, Event: "FULL"})
 		return nil, &QueueExit{Reason: LeaveFull, Dest: q.cfg.Overflow}, nil
 	case !q.cfg.JoinEmpty && q.loggedIn() == 0:
-		c.qlog(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, CallID: ch.CallID, Event: "JOINEMPTY"})
+		c.logQueue(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, CallID: ch.CallID, Event: "JOINEMPTY"})
 		return nil, &QueueExit{Reason: LeaveEmpty, Dest: q.cfg.Overflow}, nil
 	}
 	w := &Waiter{c: c, tenant: tenant, q: q, callID: ch.CallID, ch: *ch, joined: now, offers: make(chan QueueOffer, 4)}
@@ -418,7 +391,7 @@ func (c *Core) QueueJoin(tenant, queue string, ch *Channel) (*Waiter, *QueueExit
 	if q.cfg.MaxWait > 0 {
 		w.timer = time.AfterFunc(q.cfg.MaxWait, func() { c.queueTimeout(w) })
 	}
-	c.qlog(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, CallID: w.callID, Event: "ENTERQUEUE", Info: ch.CallerIDNum})
+	c.logQueue(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, CallID: w.callID, Event: "ENTERQUEUE", Info: ch.CallerIDNum})
 	c.publishQueueLocked(t, q, EvQueueJoin, nil, w, "")
 	c.dispatchLocked(t, q)
 	return w, nil, nil
@@ -439,7 +412,7 @@ func (c *Core) exitLocked(w *Waiter, x QueueExit) {
 	q := w.q
 	c.stopRingingLocked(w)
 	event := map[string]string{LeaveTimeout: "EXITWITHTIMEOUT", LeaveRemoved: "REMOVED", LeaveEmpty: "EXITEMPTY"}[x.Reason]
-	c.qlog(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Event: event, Wait: c.now().Sub(w.joined), Info: x.Dest})
+	c.logQueue(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Event: event, Wait: c.now().Sub(w.joined), Info: x.Dest})
 	c.leaveLocked(t, q, w, x.Reason)
 	select {
 	case w.offers <- QueueOffer{Exit: &x}:
@@ -491,7 +464,7 @@ func (w *Waiter) RingResult(agent, agentChannel string, noAnswer []string) bool 
 	q := w.q
 	c.stopRingingLocked(w)
 	for _, a := range noAnswer {
-		c.qlog(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Agent: a, Event: "RINGNOANSWER"})
+		c.logQueue(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Agent: a, Event: "RINGNOANSWER"})
 	}
 	if w.done {
 		return false
@@ -515,7 +488,7 @@ func (w *Waiter) RingResult(agent, agentChannel string, noAnswer []string) bool 
 			c.publishQueueLocked(t, q, EvQueueMemberStatus, m, nil, "")
 		}
 	}
-	c.qlog(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Agent: agent, Event: "CONNECT", Wait: now.Sub(w.joined)})
+	c.logQueue(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Agent: agent, Event: "CONNECT", Wait: now.Sub(w.joined)})
 	c.leaveLocked(t, q, w, LeaveAnswered)
 	q.active = append(q.active, w)
 	return true
@@ -554,7 +527,7 @@ func (w *Waiter) Leave(by string) {
 		if by == "callee" {
 			ev = "COMPLETEAGENT"
 		}
-		c.qlog(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Agent: w.agent, Event: ev, Wait: w.wait, Talk: talk})
+		c.logQueue(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Agent: w.agent, Event: ev, Wait: w.wait, Talk: talk})
 		if m != nil {
 			c.publishQueueLocked(t, q, EvQueueMemberStatus, m, nil, "")
 		}
@@ -566,7 +539,7 @@ func (w *Waiter) Leave(by string) {
 	}
 	c.stopRingingLocked(w)
 	pos := slices.Index(q.waiting, w) + 1
-	c.qlog(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Event: "ABANDON", Wait: now.Sub(w.joined), Info: fmt.Sprint(pos)})
+	c.logQueue(QueueLogEntry{Tenant: w.tenant, Queue: q.cfg.Name, CallID: w.callID, Event: "ABANDON", Wait: now.Sub(w.joined), Info: fmt.Sprint(pos)})
 	c.leaveLocked(t, q, w, LeaveAbandoned)
 }
 
@@ -730,7 +703,7 @@ func (c *Core) QueueLogin(tenant, queue, ext string, login bool, penalty int) (Q
 		}
 		m := &memberState{ext: ext, dynamic: true, penalty: penalty}
 		q.members = append(q.members, m)
-		c.qlog(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, Agent: ext, Event: "ADDMEMBER"})
+		c.logQueue(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, Agent: ext, Event: "ADDMEMBER"})
 		c.publishQueueLocked(t, q, EvQueueMemberAdded, m, nil, "")
 		c.dispatchLocked(t, q)
 		return t.memberSnapshotLocked(q, m), nil
@@ -747,7 +720,7 @@ func (c *Core) QueueLogin(tenant, queue, ext string, login bool, penalty int) (Q
 	if q.rrNext >= len(q.members) {
 		q.rrNext = 0
 	}
-	c.qlog(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, Agent: ext, Event: "REMOVEMEMBER"})
+	c.logQueue(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, Agent: ext, Event: "REMOVEMEMBER"})
 	qs := q.snapshotLocked(t)
 	c.publishLocked(tenant, Event{Type: EvQueueMemberRemoved, Queue: &qs, Member: &snap})
 	if q.cfg.LeaveWhenEmpty && len(q.members) == 0 {
@@ -796,7 +769,7 @@ func (c *Core) QueuePause(tenant, queue, ext string, paused bool, reason string)
 			if paused {
 				ev, typ = "PAUSE", EvQueueMemberPaused
 			}
-			c.qlog(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, Agent: ext, Event: ev, Info: reason})
+			c.logQueue(QueueLogEntry{Tenant: tenant, Queue: q.cfg.Name, Agent: ext, Event: ev, Info: reason})
 			c.publishQueueLocked(t, q, typ, m, nil, reason)
 			out = append(out, t.memberSnapshotLocked(q, m))
 			c.dispatchLocked(t, q)
