@@ -8,21 +8,13 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
 )
 
 // DefaultMaxStreamsPerPrincipal bounds the event streams one account or key
 // may hold open: a dashboard needs one or two, each costs ~150 KB, and a
 // script reconnecting in a loop without closing must not exhaust memory.
 const DefaultMaxStreamsPerPrincipal = 20
-
-// ownerKey names a principal within its tenant for limits: users and keys
-// have separate namespaces.
-func ownerKey(p auth.Principal) string {
-	if p.APIKey {
-		return "key:" + p.Name
-	}
-	return "user:" + p.Name
-}
 
 // connCounter counts open event streams per principal.
 type connCounter struct {
@@ -38,7 +30,7 @@ func (c *connCounter) acquire(p auth.Principal) (release func(), ok bool) {
 	if limit == 0 {
 		limit = DefaultMaxStreamsPerPrincipal
 	}
-	k := p.Tenant + "\x00" + ownerKey(p)
+	k := p.Tenant + "\x00" + dialect.OwnerKey(p)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.open == nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/internal/audit"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/eventbus"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/store"
@@ -94,6 +95,7 @@ const eventBuffer = 1024
 // API serves the native API.
 type API struct {
 	core Core
+	svc  *dialect.Service
 	cdrs CDRReader
 	auth Authenticator
 	log  *slog.Logger
@@ -121,7 +123,7 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api := &API{core: core, cdrs: cdrs, auth: a, log: log.With("component", "native_api"), mux: http.NewServeMux()}
+	api := &API{core: core, svc: dialect.NewService(core), cdrs: cdrs, auth: a, log: log.With("component", "native_api"), mux: http.NewServeMux()}
 	api.qstats, _ = cdrs.(QueueStatsReader)
 	api.handle("GET /api/v1/openapi.json", "", api.openapi)
 	api.handle("GET /api/v1/extensions", auth.ReadDirectory, api.listExtensions)
@@ -381,6 +383,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, pbx.ErrNotSupported):
 		return http.StatusNotImplemented, "not_supported"
+	case errors.Is(err, dialect.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, pbx.ErrLimit):
 		return http.StatusTooManyRequests, "limit_exceeded"
 	case errors.Is(err, pbx.ErrShuttingDown):
@@ -489,7 +493,7 @@ func toExtension(x pbx.Extension) extension {
 }
 
 func (a *API) listExtensions(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	xs, err := a.core.Extensions(p.Tenant)
+	xs, err := a.svc.Extensions(p)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -502,7 +506,7 @@ func (a *API) listExtensions(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 func (a *API) getExtension(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	x, err := a.core.Extension(p.Tenant, r.PathValue("number"))
+	x, err := a.svc.Extension(p, r.PathValue("number"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -511,19 +515,10 @@ func (a *API) getExtension(w http.ResponseWriter, r *http.Request, p auth.Princi
 }
 
 func (a *API) listCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	calls, err := a.core.Calls(p.Tenant)
+	calls, err := a.svc.Calls(p)
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if p.Restricted() {
-		mine := calls[:0]
-		for _, c := range calls {
-			if callInvolves(p, &c) {
-				mine = append(mine, c)
-			}
-		}
-		calls = mine
 	}
 	writeJSON(w, http.StatusOK, each(calls, toWireCall))
 }
@@ -549,21 +544,8 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, http.StatusBadRequest, "invalid_argument", "timeout must be 0-300 seconds")
 		return
 	}
-	if p.Restricted() && !owns(p, body.From) {
-		writeError(w, http.StatusForbidden, "forbidden", "you may only call from your own extension")
-		return
-	}
-	req := pbx.OriginateRequest{Tenant: p.Tenant, From: body.From, To: body.To,
-		CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second, Owner: ownerKey(p)}
-	start := a.core.Originate
-	if body.Priority {
-		if p.Restricted() {
-			writeError(w, http.StatusForbidden, "forbidden", "your role may not break other calls")
-			return
-		}
-		start = a.core.PriorityCall
-	}
-	call, err := start(r.Context(), req)
+	req := pbx.OriginateRequest{From: body.From, To: body.To, CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second}
+	call, err := a.svc.Originate(r.Context(), p, req, body.Priority)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -572,23 +554,11 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 }
 
 func (a *API) hangup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	id := r.PathValue("id")
-	if p.Restricted() && !a.ownsChannel(p, id) {
-		writeError(w, http.StatusForbidden, "forbidden", "you may only hang up your own calls")
-		return
-	}
-	if err := a.core.Hangup(r.Context(), p.Tenant, id); err != nil {
+	if err := a.svc.Hangup(r.Context(), p, r.PathValue("id")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// ownsChannel reports whether a restricted principal's extension is party
-// to the call that id (call id, channel unique id or name) belongs to.
-func (a *API) ownsChannel(p auth.Principal, id string) bool {
-	c, err := a.core.FindCall(p.Tenant, id)
-	return err == nil && c.Involves(p.Extension)
 }
 
 func (a *API) playDTMF(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -601,12 +571,7 @@ func (a *API) playDTMF(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
 		return
 	}
-	id := r.PathValue("id")
-	if p.Restricted() && !a.ownsChannel(p, id) {
-		writeError(w, http.StatusForbidden, "forbidden", "you may only send digits into your own calls")
-		return
-	}
-	if err := a.core.PlayDTMF(r.Context(), p.Tenant, id, body.Digits); err != nil {
+	if err := a.svc.PlayDTMF(r.Context(), p, r.PathValue("id"), body.Digits); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -623,12 +588,7 @@ func (a *API) redirect(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
 		return
 	}
-	id := r.PathValue("id")
-	if p.Restricted() && !a.ownsChannel(p, id) {
-		writeError(w, http.StatusForbidden, "forbidden", "you may only redirect your own calls")
-		return
-	}
-	if err := a.core.Redirect(r.Context(), p.Tenant, id, body.To); err != nil {
+	if err := a.svc.Redirect(r.Context(), p, r.PathValue("id"), body.To); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -647,14 +607,7 @@ func (a *API) pickup(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
 		return
 	}
-	if body.By == "" {
-		body.By = p.Extension
-	}
-	if p.Restricted() && !owns(p, body.By) {
-		writeError(w, http.StatusForbidden, "forbidden", "you may only pick up calls for your own extension")
-		return
-	}
-	if err := a.core.Pickup(r.Context(), p.Tenant, r.PathValue("id"), body.By); err != nil {
+	if err := a.svc.Pickup(r.Context(), p, r.PathValue("id"), body.By); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -754,7 +707,6 @@ func (a *API) getCDR(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	writeJSON(w, http.StatusOK, toWireCDR(c))
 }
 
-
 // EventLog replays a tenant's logged events.
 type EventLog interface {
 	Replay(ctx context.Context, tenant string, since, upTo uint64, fn func(eventbus.Envelope[pbx.Event]) error) (last uint64, truncatedFrom uint64, err error)
@@ -784,7 +736,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		return
 	}
 	defer release()
-	filtered := eventFiltered(p)
+	filtered := dialect.EventsFiltered(p)
 	// Subscribe before the handshake completes: a client may act the
 	// moment its dial returns, and the events that causes must reach it.
 	sub, upTo := a.core.SubscribeAt(p.Tenant, eventBuffer)

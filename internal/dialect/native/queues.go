@@ -17,7 +17,7 @@ type QueueStatsReader interface {
 }
 
 func (a *API) listQueues(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	qs, err := a.core.Queues(p.Tenant)
+	qs, err := a.svc.Queues(p)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -26,7 +26,7 @@ func (a *API) listQueues(w http.ResponseWriter, r *http.Request, p auth.Principa
 }
 
 func (a *API) queueCalls(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	calls, err := a.core.QueueCalls(p.Tenant, r.PathValue("name"))
+	calls, err := a.svc.QueueCalls(p, r.PathValue("name"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -42,7 +42,7 @@ func (a *API) shiftCaller(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if !decode(w, r, &body) {
 		return
 	}
-	qc, err := a.core.QueueShift(p.Tenant, r.PathValue("name"), r.PathValue("id"), body.Position)
+	qc, err := a.svc.QueueShift(p, r.PathValue("name"), r.PathValue("id"), body.Position)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -53,20 +53,11 @@ func (a *API) shiftCaller(w http.ResponseWriter, r *http.Request, p auth.Princip
 // removeCaller is WebTAPI q_caller_del: ?to=NUMBER sends the caller
 // there, otherwise it is hung up.
 func (a *API) removeCaller(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	if err := a.core.QueueRemove(p.Tenant, r.PathValue("name"), r.PathValue("id"), r.URL.Query().Get("to")); err != nil {
+	if err := a.svc.QueueRemove(p, r.PathValue("name"), r.PathValue("id"), r.URL.Query().Get("to")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// selfOrSupervisor lets agents act on their own membership only.
-func selfOrSupervisor(w http.ResponseWriter, p auth.Principal, number string) bool {
-	if p.Can(auth.SuperviseQueues) || (p.Extension != "" && p.Extension == number) {
-		return true
-	}
-	writeError(w, http.StatusForbidden, "forbidden", "you may only change your own queue membership")
-	return false
 }
 
 func (a *API) addMember(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -77,17 +68,11 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if !decode(w, r, &body) {
 		return
 	}
-	if body.Number == "" {
-		body.Number = p.Extension
-	}
-	if !selfOrSupervisor(w, p, body.Number) {
-		return
-	}
 	if body.Penalty < 0 || body.Penalty > 1000 {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "penalty must be 0-1000")
 		return
 	}
-	m, err := a.core.QueueLogin(p.Tenant, r.PathValue("name"), body.Number, true, body.Penalty)
+	m, err := a.svc.QueueLogin(p, r.PathValue("name"), body.Number, true, body.Penalty)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -96,11 +81,7 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request, p auth.Principal
 }
 
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	number := r.PathValue("number")
-	if !selfOrSupervisor(w, p, number) {
-		return
-	}
-	if _, err := a.core.QueueLogin(p.Tenant, r.PathValue("name"), number, false, 0); err != nil {
+	if _, err := a.svc.QueueLogin(p, r.PathValue("name"), r.PathValue("number"), false, 0); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -116,9 +97,6 @@ func (a *API) pauseMember(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return
 	}
 	number := r.PathValue("number")
-	if !selfOrSupervisor(w, p, number) {
-		return
-	}
 	paused := body.Paused == nil || *body.Paused
 	if len(body.Reason) > 128 {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "reason longer than 128 characters")
@@ -128,7 +106,7 @@ func (a *API) pauseMember(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if queue == "*" {
 		queue = ""
 	}
-	ms, err := a.core.QueuePause(p.Tenant, queue, number, paused, body.Reason)
+	ms, err := a.svc.QueuePause(p, queue, number, paused, body.Reason)
 	if err != nil {
 		a.fail(w, r, err)
 		return

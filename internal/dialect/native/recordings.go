@@ -41,11 +41,7 @@ func (a *API) startRecording(w http.ResponseWriter, r *http.Request, p auth.Prin
 		writeError(w, http.StatusBadRequest, "invalid_argument", "call is required")
 		return
 	}
-	if p.Restricted() && !a.ownsChannel(p, body.Call) {
-		writeError(w, http.StatusForbidden, "forbidden", "you may only record your own calls")
-		return
-	}
-	rec, err := a.core.StartRecording(r.Context(), p.Tenant, body.Call, pbx.RecordOptions{Name: body.Name, Stereo: body.Stereo, By: p.Name})
+	rec, err := a.svc.StartRecording(r.Context(), p, body.Call, pbx.RecordOptions{Name: body.Name, Stereo: body.Stereo})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -59,31 +55,7 @@ func (a *API) recordingAction(action string) handlerFunc {
 }
 
 func (a *API) recordingDo(w http.ResponseWriter, r *http.Request, p auth.Principal, action string) {
-	id := r.PathValue("id")
-	if p.Restricted() {
-		rec, err := a.core.GetRecording(r.Context(), p.Tenant, id)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if !a.ownsChannel(p, rec.CallID) {
-			writeError(w, http.StatusForbidden, "forbidden", "you may only control recordings of your own calls")
-			return
-		}
-	}
-	var rec pbx.Recording
-	var err error
-	switch action {
-	case "stop":
-		rec, err = a.core.StopRecording(r.Context(), p.Tenant, id)
-	case "pause":
-		rec, err = a.core.PauseRecording(r.Context(), p.Tenant, id, true)
-	case "resume":
-		rec, err = a.core.PauseRecording(r.Context(), p.Tenant, id, false)
-	default:
-		writeError(w, http.StatusNotFound, "not_found", "action must be stop, pause or resume")
-		return
-	}
+	rec, err := a.svc.RecordingAction(r.Context(), p, r.PathValue("id"), action)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -102,7 +74,7 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request, p auth.Prin
 		writeError(w, http.StatusBadRequest, "invalid_argument", "filter value longer than 64 characters")
 		return
 	}
-	rows, total, err := a.core.QueryRecordings(r.Context(), f)
+	rows, total, err := a.svc.Recordings(r.Context(), p, f)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -111,7 +83,7 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 func (a *API) getRecording(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	rec, err := a.core.GetRecording(r.Context(), p.Tenant, r.PathValue("id"))
+	rec, err := a.svc.Recording(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
