@@ -41,6 +41,9 @@ func ReadSIP(path string, withRaw bool) ([]Message, error) {
 	return readSIP(f, withRaw)
 }
 
+// ReadSIPFrom is ReadSIP on an opened capture.
+func ReadSIPFrom(r io.Reader, withRaw bool) ([]Message, error) { return readSIP(r, withRaw) }
+
 func readSIP(r io.Reader, withRaw bool) ([]Message, error) {
 	pr, err := pcapgo.NewReader(r)
 	if err != nil {

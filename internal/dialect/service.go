@@ -273,6 +273,15 @@ func (s *Service) Recording(ctx context.Context, p auth.Principal, id string) (p
 	return s.core.GetRecording(ctx, p.Tenant, id)
 }
 
+// RecordingAudio is a recording whose audio the principal may play or
+// download.
+func (s *Service) RecordingAudio(ctx context.Context, p auth.Principal, id string) (pbx.Recording, error) {
+	if !p.Can(auth.DownloadRecordings) && !p.Can(auth.PlayRecordings) {
+		return pbx.Recording{}, fmt.Errorf("your role may not play or download recordings: %w", ErrForbidden)
+	}
+	return s.core.GetRecording(ctx, p.Tenant, id)
+}
+
 // Recordings queries the index in the principal's tenant.
 func (s *Service) Recordings(ctx context.Context, p auth.Principal, f pbx.RecordingFilter) ([]pbx.Recording, int, error) {
 	if err := need(p, auth.ReadRecordings); err != nil {

@@ -19,9 +19,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/artifacts"
 	"github.com/switchboard-pbx/switchboard/internal/audit"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
-	"github.com/switchboard-pbx/switchboard/internal/capture"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/demobot"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
@@ -57,6 +57,7 @@ type Node struct {
 	log   *slog.Logger
 	store *sqlite.Store
 	core  *pbx.Core
+	arts  *artifacts.Store
 	tls   bool // the HTTP API is served over TLS
 	elog  *eventlog.Log
 	hooks *webhook.Dispatcher
@@ -104,6 +105,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, fmt.Errorf("open cdr store: %w", err)
 	}
 
+	n.arts = artifacts.New(cfg.Recording.Dir, cfg.Capture.Dir)
+
 	dir := pbx.Directory{}
 	for _, t := range cfg.Tenants {
 		te := pbx.TenantEntry{Name: t.Name, Domain: t.Domain}
@@ -131,7 +134,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		dir.Tenants = append(dir.Tenants, te)
 	}
 	n.core, err = pbx.NewCore(dir, n.store, pbx.Options{Logger: n.log, FirstSequence: uint64(time.Now().UnixMicro() % 1e9),
-		Recordings: n.store, RecordingDir: cfg.Recording.Dir, CaptureDir: cfg.Capture.Dir, QueueLog: n.store,
+		Recordings: n.store, Artifacts: n.arts, QueueLog: n.store,
 		Limits: pbx.Limits{MaxCallsPerTenant: cfg.Limits.CallsPerTenant, MaxCallsPerOwner: cfg.Limits.CallsPerUser,
 			OriginatesPerMinuteTenant: cfg.Limits.OriginatesPerMinuteTenant, OriginatesPerMinuteOwner: cfg.Limits.OriginatesPerMinuteUser}})
 	if err != nil {
@@ -285,6 +288,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	api.SetAccounts(n.store)
 	api.SetSessions(auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil))
 	api.SetMaxStreams(cfg.Limits.StreamsPerUser)
+	api.SetArtifacts(n.arts)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -373,24 +377,18 @@ func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 const retentionEvery = time.Minute
 
 // startRetention keeps recordings and captures within their configured
-// age and size; the sweepers stop with the node.
+// age and size; the sweeper stops with the node.
 func (n *Node) startRetention(ctx context.Context) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	n.cancelRetention = cancel
-	for _, r := range []capture.Retention{
-		{Dir: n.cfg.Recording.Dir, Exts: []string{".wav"}, MaxAge: n.cfg.Recording.MaxAge, MaxBytes: int64(n.cfg.Recording.MaxBytes)},
-		{Dir: n.cfg.Capture.Dir, Exts: []string{".pcap"}, MaxAge: n.cfg.Capture.MaxAge, MaxBytes: int64(n.cfg.Capture.MaxBytes)},
-	} {
-		if r.MaxAge == 0 && r.MaxBytes == 0 {
-			continue
-		}
-		r.OnDelete = func(path string) { n.log.Info("retention deleted", "path", path) }
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			r.Run(rctx, retentionEvery)
-		}()
-	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.arts.RunRetention(rctx, retentionEvery,
+			artifacts.Policy{MaxAge: n.cfg.Recording.MaxAge, MaxBytes: int64(n.cfg.Recording.MaxBytes)},
+			artifacts.Policy{MaxAge: n.cfg.Capture.MaxAge, MaxBytes: int64(n.cfg.Capture.MaxBytes)},
+			func(path string) { n.log.Info("retention deleted", "path", path) })
+	}()
 }
 
 func (n *Node) startBots(ctx context.Context, opts Options) error {

@@ -60,8 +60,7 @@ type Core struct {
 	bus    *eventbus.Bus[Event]
 	cdrs   CDRWriter
 	recs   RecordingStore
-	recDir string
-	capDir string
+	arts   ArtifactStore
 
 	qlog *batch.Writer[QueueLogEntry] // nil: no queue log
 
@@ -115,13 +114,10 @@ type Options struct {
 	// FirstSequence seeds unique ids; pass something larger than any id in
 	// the CDR store (the engine's start time in microseconds works).
 	FirstSequence uint64
-	// Recordings indexes recordings kept under RecordingDir/<tenant>/;
+	// Recordings indexes recordings and Artifacts holds their files;
 	// without both, recording answers ErrNotSupported.
-	Recordings   RecordingStore
-	RecordingDir string
-	// CaptureDir is where the engine writes per-call PCAP files
-	// (<dir>/<tenant>/<call unique id>.pcap).
-	CaptureDir string
+	Recordings RecordingStore
+	Artifacts  ArtifactStore
 	// QueueLog keeps the queue log statistics are computed from; without
 	// it queues work but leave no history.
 	QueueLog QueueLogger
@@ -147,7 +143,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		bus:     eventbus.New[Event](),
 		cdrs:    cdrs,
 		tenants: map[string]*tenantState{},
-		recs:    opts.Recordings, recDir: opts.RecordingDir, capDir: opts.CaptureDir,
+		recs:    opts.Recordings, arts: opts.Artifacts,
 		activeRecs: map[string]*activeRecording{},
 		limits:     opts.Limits.withDefaults(),
 	}

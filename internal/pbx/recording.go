@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -143,39 +141,32 @@ type activeRecording struct {
 	done chan struct{}
 }
 
-// recordingDirFor is the tenant's recording directory. Tenant names are
-// validated by the config loader; the check here keeps a bad one from
-// ever becoming a path.
-func (c *Core) recordingDirFor(tenant string) (string, error) {
-	if c.recDir == "" || c.recs == nil {
-		return "", fmt.Errorf("recording: no recording store configured: %w", ErrNotSupported)
-	}
-	if _, err := ValidRecordingName(tenant); err != nil || strings.ContainsAny(tenant, "/\\") {
-		return "", fmt.Errorf("recording: tenant name %q cannot be a directory name: %w", tenant, ErrInvalidArgument)
-	}
-	return filepath.Join(c.recDir, tenant), nil
+// ArtifactStore holds recording files (internal/artifacts): the core asks
+// it where to record and how big a file a crash left is, and does no file
+// I/O itself.
+type ArtifactStore interface {
+	// NewRecording returns the path to record tenant's file into, its
+	// directory created; ErrBusy when such a file exists.
+	NewRecording(tenant, file string) (string, error)
+	// RecordingStat is a recording file's size and modification time.
+	RecordingStat(tenant, file string) (int64, time.Time, error)
 }
 
-// RecordingPath is where a recording's file lives, for downloads.
-func (c *Core) RecordingPath(r Recording) (string, error) {
-	dir, err := c.recordingDirFor(r.Tenant)
-	if err != nil {
-		return "", err
+// canRecord reports why recordings are not possible here, if they are not.
+func (c *Core) canRecord() error {
+	if c.arts == nil || c.recs == nil {
+		return fmt.Errorf("recording: no recording store configured: %w", ErrNotSupported)
 	}
-	name, err := ValidRecordingName(r.File)
-	if err != nil || name != r.File {
-		return "", fmt.Errorf("recording %s: stored file name %q is not safe: %w", r.ID, r.File, ErrInvalidArgument)
-	}
-	return filepath.Join(dir, name), nil
+	return nil
 }
 
 // StartRecording records the call of id (call id, channel unique id or
 // channel name). A call is recorded at most once at a time.
 func (c *Core) StartRecording(ctx context.Context, tenant, id string, opts RecordOptions) (Recording, error) {
-	dir, err := c.recordingDirFor(tenant)
-	if err != nil {
+	if err := c.canRecord(); err != nil {
 		return Recording{}, err
 	}
+	var err error
 	name := generatedRecordingName(c.now())
 	if opts.Name != "" {
 		if name, err = ValidRecordingName(opts.Name); err != nil {
@@ -219,14 +210,10 @@ func (c *Core) StartRecording(ctx context.Context, tenant, id string, opts Recor
 		release()
 		return Recording{}, fmt.Errorf("record: %w", ErrNotSupported)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	path, err := c.arts.NewRecording(tenant, name)
+	if err != nil {
 		release()
-		return Recording{}, fmt.Errorf("record: recording directory: %w", err)
-	}
-	path := filepath.Join(dir, name)
-	if _, err := os.Lstat(path); err == nil {
-		release()
-		return Recording{}, fmt.Errorf("record: a recording named %q exists already: %w", name, ErrBusy)
+		return Recording{}, fmt.Errorf("record: %w", err)
 	}
 	if err := c.recs.InsertRecording(ctx, &rec); err != nil {
 		release()
@@ -372,10 +359,10 @@ func (c *Core) RecoverRecordings(ctx context.Context) (int, error) {
 	var errs []error
 	for _, r := range open {
 		r.State = RecInterrupted
-		if p, err := c.RecordingPath(r); err == nil {
-			if fi, err := os.Stat(p); err == nil {
-				r.Size, r.Ended = fi.Size(), fi.ModTime()
-				if data := fi.Size() - 44; data > 0 {
+		if c.arts != nil {
+			if size, mod, err := c.arts.RecordingStat(r.Tenant, r.File); err == nil {
+				r.Size, r.Ended = size, mod
+				if data := size - 44; data > 0 {
 					ch := int64(1)
 					if r.Stereo {
 						ch = 2
@@ -444,17 +431,3 @@ func (t *tenantState) channelLocked(id string) *Channel {
 	return t.byName[id]
 }
 
-// CapturePath is where the PCAP of the call with this unique id lives (it
-// may not exist: capture disabled, retention, or the call is still live).
-func (c *Core) CapturePath(tenant, uniqueID string) (string, error) {
-	if c.capDir == "" {
-		return "", fmt.Errorf("capture: %w", ErrNotSupported)
-	}
-	if _, err := ValidRecordingName(tenant); err != nil {
-		return "", fmt.Errorf("capture: tenant name %q cannot be a directory name: %w", tenant, ErrInvalidArgument)
-	}
-	if uniqueID == "" || strings.Trim(uniqueID, "0123456789.") != "" || strings.HasPrefix(uniqueID, ".") || strings.Contains(uniqueID, "..") {
-		return "", fmt.Errorf("capture: %q is not a unique id: %w", uniqueID, ErrInvalidArgument)
-	}
-	return filepath.Join(c.capDir, tenant, uniqueID+".pcap"), nil
-}

@@ -3,6 +3,7 @@ package sipengine
 import (
 	"context"
 	"errors"
+	"github.com/switchboard-pbx/switchboard/internal/artifacts"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +23,7 @@ func recordingRig(t *testing.T, dirOpt func(*pbx.TenantEntry)) (*rig, string) {
 	}
 	t.Cleanup(func() { st.Close() })
 	recDir := filepath.Join(dir, "recordings")
-	return newRigWith(t, 5*time.Second, pbx.Options{Recordings: st, RecordingDir: recDir}, dirOpt), recDir
+	return newRigWith(t, 5*time.Second, pbx.Options{Recordings: st, Artifacts: artifacts.New(recDir, "")}, dirOpt), recDir
 }
 
 func readWAV(t *testing.T, path string) media.WAV {

@@ -1,54 +1,59 @@
 package native
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
-	"github.com/switchboard-pbx/switchboard/internal/capture"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
-// openCapture finds the PCAP of CDR {id}; it answers the error itself.
-func (a *API) openCapture(w http.ResponseWriter, r *http.Request, p auth.Principal) (string, string, bool) {
+// SetArtifacts lets the API serve recordings' audio and calls' captures.
+func (a *API) SetArtifacts(s dialect.Artifacts) { a.arts = s }
+
+// captureOf finds the unique id of CDR {id} whose capture is asked for;
+// it answers the error itself.
+func (a *API) captureOf(w http.ResponseWriter, r *http.Request, p auth.Principal) (string, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "id must be an integer")
-		return "", "", false
+		return "", false
 	}
 	c, err := a.cdrs.GetCDR(r.Context(), p.Tenant, id)
 	if err != nil {
 		a.fail(w, r, err)
-		return "", "", false
+		return "", false
 	}
-	path, err := a.core.CapturePath(p.Tenant, c.UniqueID)
-	if err != nil {
-		a.fail(w, r, err)
-		return "", "", false
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		writeError(w, http.StatusNotFound, "not_found", "no capture for this call (capture disabled, or deleted by retention)")
-		return "", "", false
+	if a.arts == nil {
+		a.fail(w, r, fmt.Errorf("captures: %w", pbx.ErrNotSupported))
+		return "", false
 	}
 	a.log.Info("capture accessed", "user", p.Name, "tenant", p.Tenant, "cdr", id, "remote", r.RemoteAddr, "path", r.URL.Path)
-	return path, c.UniqueID, true
+	return c.UniqueID, true
 }
 
 func (a *API) cdrPCAP(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	path, uid, ok := a.openCapture(w, r, p)
+	uid, ok := a.captureOf(w, r, p)
 	if !ok {
 		return
 	}
-	a.serveFile(w, r, path, uid+".pcap", "application/vnd.tcpdump.pcap", "no capture for this call")
+	f, err := a.arts.OpenCapture(p.Tenant, uid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	a.serveFile(w, r, f, uid+".pcap", "application/vnd.tcpdump.pcap")
 }
 
 func (a *API) cdrSIP(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	path, _, ok := a.openCapture(w, r, p)
+	uid, ok := a.captureOf(w, r, p)
 	if !ok {
 		return
 	}
-	msgs, err := capture.ReadSIP(path, r.URL.Query().Get("raw") == "1" || r.URL.Query().Get("raw") == "true")
+	msgs, err := a.arts.SIPLadder(p.Tenant, uid, r.URL.Query().Get("raw") == "1" || r.URL.Query().Get("raw") == "true")
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -49,8 +49,6 @@ type Core interface {
 	PauseRecording(ctx context.Context, tenant, id string, paused bool) (pbx.Recording, error)
 	GetRecording(ctx context.Context, tenant, id string) (pbx.Recording, error)
 	QueryRecordings(ctx context.Context, f pbx.RecordingFilter) ([]pbx.Recording, int, error)
-	RecordingPath(r pbx.Recording) (string, error)
-	CapturePath(tenant, uniqueID string) (string, error)
 
 	Conferences(tenant string) ([]pbx.Conference, error)
 	CreateConference(ctx context.Context, tenant string, numbers []string, breakCalls bool) (pbx.Conference, []pbx.Call, error)
@@ -96,6 +94,7 @@ const eventBuffer = 1024
 type API struct {
 	core Core
 	svc  *dialect.Service
+	arts dialect.Artifacts // nil: recordings and captures cannot be served
 	cdrs CDRReader
 	auth Authenticator
 	log  *slog.Logger

@@ -7,10 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/artifacts"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
@@ -94,18 +94,23 @@ func (a *API) getRecording(w http.ResponseWriter, r *http.Request, p auth.Princi
 // recordingAudio streams the WAV file (with Range support). The path comes
 // from the index entry, never from the request.
 func (a *API) recordingAudio(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	rec, err := a.core.GetRecording(r.Context(), p.Tenant, r.PathValue("id"))
+	rec, err := a.svc.RecordingAudio(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	path, err := a.core.RecordingPath(rec)
+	if a.arts == nil {
+		a.fail(w, r, fmt.Errorf("recordings: %w", pbx.ErrNotSupported))
+		return
+	}
+	f, err := a.arts.OpenRecording(rec.Tenant, rec.File)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	defer f.Close()
 	a.log.Info("recording downloaded", "user", p.Name, "tenant", p.Tenant, "recording", rec.ID, "remote", r.RemoteAddr)
-	a.serveFile(w, r, path, rec.File, "audio/wav", "the recording's file is gone (retention or manual deletion)")
+	a.serveFile(w, r, f, rec.File, "audio/wav")
 }
 
 // parseRange reads the from, to, limit and offset query parameters every
@@ -135,17 +140,7 @@ func parseRange(q url.Values, from, to *time.Time, limit, offset *int) error {
 
 // serveFile sends a file the index pointed at (never a path from the
 // request), with Range support, as an attachment called name.
-func (a *API) serveFile(w http.ResponseWriter, r *http.Request, path, name, contentType, gone string) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			writeError(w, http.StatusNotFound, "not_found", gone)
-			return
-		}
-		a.fail(w, r, err)
-		return
-	}
-	defer f.Close()
+func (a *API) serveFile(w http.ResponseWriter, r *http.Request, f artifacts.File, name, contentType string) {
 	fi, err := f.Stat()
 	if err != nil {
 		a.fail(w, r, err)
