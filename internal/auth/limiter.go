@@ -427,9 +427,14 @@ func (l *Limiter) ipLocked(ip netip.Addr, now time.Time) *strikes {
 	return s
 }
 
+// expireLocked starts afresh once a lockout is over or the window of the
+// failures counted has passed.
 func (l *Limiter) expireLocked(s *strikes, now time.Time) {
-	if s.failed > 0 && now.Sub(s.first) > l.window && !now.Before(s.lockedUntil) {
-		s.failed = 0
+	if now.Before(s.lockedUntil) {
+		return
+	}
+	if !s.lockedUntil.IsZero() || (s.failed > 0 && now.Sub(s.first) > l.window) {
+		s.failed, s.lockedUntil = 0, time.Time{}
 	}
 }
 

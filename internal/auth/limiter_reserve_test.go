@@ -193,3 +193,23 @@ func TestAccountKeyNormalises(t *testing.T) {
 		t.Fatal("keys collide")
 	}
 }
+
+// TestLimiterStartsAfreshAfterLockout: when a lockout ends the budget is
+// whole again (no waiting on failures that are already paid for).
+func TestLimiterStartsAfreshAfterLockout(t *testing.T) {
+	clk := newFakeClock()
+	l := NewLimiter(5, 15*time.Minute, clk.now)
+	for range 5 {
+		l.Failed(addr(1), "t/admin")
+	}
+	clk.advance(15 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for i := range 4 {
+		r, err := l.Reserve(ctx, addr(1), "t/admin")
+		if err != nil {
+			t.Fatalf("attempt %d after the lockout: %v", i, err)
+		}
+		r.Fail()
+	}
+}
