@@ -147,7 +147,8 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal
 	writeJSON(w, http.StatusOK, map[string]any{"users": us})
 }
 
-// setPassword: admins for anyone of the tenant, users for themselves.
+// setPassword: admins for anyone of the tenant, users for themselves
+// (giving their current password).
 func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if !a.accountsOr501(w) {
 		return
@@ -159,9 +160,31 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	var body struct {
 		Password string `json:"password"`
+		// CurrentPassword is required when changing one's own password,
+		// so a stolen session or an unlocked desk is not enough to take
+		// the account over; admins changing someone else's need not.
+		CurrentPassword string `json:"current_password"`
 	}
 	if !decode(w, r, &body) {
 		return
+	}
+	if !p.APIKey && p.Name == name {
+		if body.CurrentPassword == "" {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "current_password is required to change your own password")
+			return
+		}
+		// Through the login path: the guess is counted and locked out
+		// like any other.
+		_, err := a.auth.Login(r.Context(), auth.LoginAttempt{Tenant: p.Tenant, Name: name, Password: body.CurrentPassword, IP: remoteIP(r)})
+		if errors.Is(err, auth.ErrBadCredentials) {
+			a.log.Info("password change refused: wrong current password", "remote", remoteIP(r).String(), "tenant", p.Tenant, "user", name)
+			writeError(w, http.StatusForbidden, "forbidden", "current_password is wrong")
+			return
+		}
+		if err != nil {
+			a.loginError(w, r, err, name, "")
+			return
+		}
 	}
 	if err := auth.ChangePassword(r.Context(), a.acc, p.Tenant, name, body.Password, time.Now()); err != nil {
 		if errors.Is(err, auth.ErrNotFound) {
