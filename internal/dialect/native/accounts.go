@@ -2,6 +2,7 @@ package native
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -26,8 +27,12 @@ func roleAtMost(role, max string) bool {
 	return slices.Index(auth.Roles, role) >= 0 && slices.Index(auth.Roles, role) <= slices.Index(auth.Roles, max)
 }
 
+// accountError maps account-store and validation errors: the caller's
+// mistakes are 400/404/409, anything else (the database) a 500.
 func accountError(w http.ResponseWriter, a *API, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, auth.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 	case errors.Is(err, auth.ErrExists):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, auth.ErrNotFound):
@@ -58,17 +63,16 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return
 	}
 	allow, err := auth.ParsePrefixes(body.AllowFrom)
-	if err != nil || body.ExpiresIn < 0 {
-		writeError(w, http.StatusBadRequest, "invalid_argument", "allow_from must be CIDRs and expires_in non-negative seconds")
+	// Bounded before the multiplication, which would overflow into a
+	// negative or tiny duration.
+	if err != nil || body.ExpiresIn < 0 || int64(body.ExpiresIn) > int64(auth.MaxKeyTTL/time.Second) {
+		writeError(w, http.StatusBadRequest, "invalid_argument",
+			fmt.Sprintf("allow_from must be CIDRs and expires_in 0 (never) to %d seconds (10 years)", int64(auth.MaxKeyTTL/time.Second)))
 		return
 	}
 	key, k, err := auth.CreateKey(r.Context(), a.acc, p.Tenant, body.Name, body.Role, time.Duration(body.ExpiresIn)*time.Second, allow, time.Now())
 	if err != nil {
-		if errors.Is(err, auth.ErrExists) {
-			accountError(w, a, r, err)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		accountError(w, a, r, err)
 		return
 	}
 	// The key itself appears in this response only; it is stored hashed.
@@ -124,11 +128,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 		return
 	}
 	if err := auth.CreateUser(r.Context(), a.acc, p.Tenant, body.Name, body.Password, body.Role, body.Extension, time.Now()); err != nil {
-		if errors.Is(err, auth.ErrExists) {
-			accountError(w, a, r, err)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		accountError(w, a, r, err)
 		return
 	}
 	u, _ := a.acc.GetUser(r.Context(), p.Tenant, body.Name)
@@ -187,11 +187,7 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 		}
 	}
 	if err := auth.ChangePassword(r.Context(), a.acc, p.Tenant, name, body.Password, time.Now()); err != nil {
-		if errors.Is(err, auth.ErrNotFound) {
-			accountError(w, a, r, err)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		accountError(w, a, r, err)
 		return
 	}
 	if a.sessions != nil {
