@@ -275,16 +275,6 @@ func (d *Directory) checkLDAP(tenant, name, pw string, ck [32]byte) (Principal, 
 	return Principal{Tenant: tenant, Name: name, Role: role, TenantAllowFrom: d.tenantAllow[tenant]}, nil
 }
 
-// storedUser finds a user for VIPTel's challenge login (nil when none,
-// or ambiguous without a tenant).
-func (d *Directory) storedUser(ctx context.Context, tenant, name string) *user {
-	u, _, err := d.resolve(ctx, tenant, name)
-	if err != nil {
-		return nil
-	}
-	return u
-}
-
 // CheckAPIKey authenticates a bearer key without a request context.
 //
 // Deprecated: use AuthenticateKey.

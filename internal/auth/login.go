@@ -142,32 +142,11 @@ func (d *Directory) Login(ctx context.Context, at LoginAttempt) (Principal, erro
 }
 
 func (d *Directory) login(ctx context.Context, at LoginAttempt, checkAllow bool) (Principal, error) {
-	tenant, name := ParseLogin(at.Name)
-	if at.Tenant != "" {
-		if tenant != "" && !strings.EqualFold(tenant, at.Tenant) {
-			return Principal{}, ErrInvalidLogin
-		}
-		tenant = at.Tenant
-	}
-	ip := at.IP.Unmap()
-	lim := d.Limiter()
-	if err := lim.Check(ip, ""); err != nil {
-		return Principal{}, err
-	}
-	if name == "" {
-		return Principal{}, ErrBadCredentials
-	}
-	cand, ldapTenant, err := d.resolve(ctx, tenant, name)
+	t, err := d.target(ctx, at)
 	if err != nil {
 		return Principal{}, err
 	}
-	key := AccountKey(tenant, name)
-	switch {
-	case cand != nil:
-		key = AccountKey(cand.p.Tenant, name)
-	case ldapTenant != "":
-		key = AccountKey(ldapTenant, name)
-	}
+	cand, ldapTenant, name, ip, key, lim := t.cand, t.ldapTenant, t.name, t.ip, t.key, t.lim
 	allow := func(p Principal) (Principal, error) {
 		if checkAllow && !p.AllowedFrom(ip) {
 			return Principal{}, ErrAddressNotAllowed
@@ -229,6 +208,87 @@ func (d *Directory) login(ctx context.Context, at LoginAttempt, checkAllow bool)
 	res.Succeed()
 	d.remember(ck, "")
 	return allow(cand.p)
+}
+
+// LoginChallenge authenticates a login that proves knowledge of the
+// password without sending it (VIPTel's SHA-1 challenge): the same
+// parsing, tenant resolution, ambiguity refusal, lockout and allowlist as
+// Login. prove gets the resolved principal (the zero Principal for an
+// unknown user, so unknown and known users are counted alike) and reports
+// whether the client's proof is right; it must be cheap (no hashing pool
+// is used).
+func (d *Directory) LoginChallenge(ctx context.Context, at LoginAttempt, prove func(Principal) bool) (Principal, error) {
+	return d.loginChallenge(ctx, at, prove, true)
+}
+
+func (d *Directory) loginChallenge(ctx context.Context, at LoginAttempt, prove func(Principal) bool, checkAllow bool) (Principal, error) {
+	t, err := d.target(ctx, at)
+	if err != nil {
+		return Principal{}, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, d.hashWaitOr())
+	defer cancel()
+	res, err := t.lim.Reserve(wctx, t.ip, t.key)
+	if err != nil {
+		return Principal{}, err
+	}
+	var p Principal
+	if t.cand != nil {
+		p = t.cand.p
+	}
+	if !prove(p) || t.cand == nil {
+		res.Fail()
+		return Principal{}, ErrBadCredentials
+	}
+	res.Succeed()
+	if checkAllow && !p.AllowedFrom(t.ip) {
+		return Principal{}, ErrAddressNotAllowed
+	}
+	return p, nil
+}
+
+// loginTarget is what a login is about, known before any secret is
+// checked.
+type loginTarget struct {
+	cand       *user  // a configured or database user
+	ldapTenant string // else the tenant whose directory decides
+	name       string
+	ip         netip.Addr
+	key        string // AccountKey the attempt is counted under
+	lim        *Limiter
+}
+
+// target parses the login (ParseLogin plus the explicit tenant), refuses
+// a locked-out address and resolves the account; no secret is checked
+// and nothing is counted yet.
+func (d *Directory) target(ctx context.Context, at LoginAttempt) (loginTarget, error) {
+	tenant, name := ParseLogin(at.Name)
+	if at.Tenant != "" {
+		if tenant != "" && !strings.EqualFold(tenant, at.Tenant) {
+			return loginTarget{}, ErrInvalidLogin
+		}
+		tenant = at.Tenant
+	}
+	t := loginTarget{name: name, ip: at.IP.Unmap(), lim: d.Limiter()}
+	if err := t.lim.Check(t.ip, ""); err != nil {
+		return loginTarget{}, err
+	}
+	if name == "" {
+		return loginTarget{}, ErrBadCredentials
+	}
+	var err error
+	if t.cand, t.ldapTenant, err = d.resolve(ctx, tenant, name); err != nil {
+		return loginTarget{}, err
+	}
+	switch {
+	case t.cand != nil:
+		t.key = AccountKey(t.cand.p.Tenant, name)
+	case t.ldapTenant != "":
+		t.key = AccountKey(t.ldapTenant, name)
+	default:
+		t.key = AccountKey(tenant, name)
+	}
+	return t, nil
 }
 
 func (d *Directory) hashWaitOr() time.Duration {

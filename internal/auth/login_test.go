@@ -244,3 +244,42 @@ func TestLoginAllowlist(t *testing.T) {
 		t.Fatalf("office: %v", err)
 	}
 }
+
+// TestLoginChallengeSharesTheLoginPath: a challenge login (VIPTel) is
+// parsed, resolved, refused when ambiguous and locked out exactly like a
+// password login.
+func TestLoginChallengeSharesTheLoginPath(t *testing.T) {
+	d, err := NewDirectory([]User{
+		{Tenant: "a", Name: "alice", Password: "alice-secret", Role: "user"},
+		{Tenant: "a", Name: "bob", Password: "bob-secret-1", Role: "user"},
+		{Tenant: "b", Name: "bob", Password: "bob-secret-2", Role: "user"},
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, ip := context.Background(), netip.MustParseAddr("192.0.2.20")
+	answer := func(pw, user string) func(Principal) bool {
+		resp := sha1Hex(VIPTelVerifier(user, pw) + ":n1")
+		return func(p Principal) bool { return CheckVIPTelResponse(p.VIPTelVerifier, "n1", resp) }
+	}
+	if p, err := d.LoginChallenge(ctx, LoginAttempt{Name: "alice@A", IP: ip}, answer("alice-secret", "alice")); err != nil || p.Name != "alice" {
+		t.Fatalf("right response: %+v %v", p, err)
+	}
+	if _, err := d.LoginChallenge(ctx, LoginAttempt{Name: "bob", IP: ip}, answer("bob-secret-1", "bob")); !errors.Is(err, ErrAmbiguousLogin) {
+		t.Fatalf("ambiguous: %v", err)
+	}
+	if p, err := d.LoginChallenge(ctx, LoginAttempt{Name: "b/bob", IP: ip}, answer("bob-secret-2", "bob")); err != nil || p.Tenant != "b" {
+		t.Fatalf("b/bob: %+v %v", p, err)
+	}
+	for range DefaultMaxFailures {
+		if _, err := d.LoginChallenge(ctx, LoginAttempt{Name: "alice", IP: ip}, answer("guess", "alice")); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("wrong response: %v", err)
+		}
+	}
+	if _, err := d.LoginChallenge(ctx, LoginAttempt{Name: "alice", IP: ip}, answer("alice-secret", "alice")); !errors.Is(err, ErrLockedOut) {
+		t.Fatalf("after five wrong responses: %v", err)
+	}
+	if d.Verifications() != 0 {
+		t.Fatal("a challenge login used the argon2id pool")
+	}
+}
