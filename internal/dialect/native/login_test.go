@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -312,5 +313,53 @@ func TestFullHashPoolAnswers503(t *testing.T) {
 	wg.Wait()
 	if count[503] == 0 || count[401]+count[503] != 20 {
 		t.Fatalf("statuses %v", count)
+	}
+}
+
+// failingUsers wraps the in-memory store; while broken, user lookups fail
+// like a database that went away.
+type failingUsers struct {
+	*memAccounts
+	broken atomic.Bool
+}
+
+func (f *failingUsers) GetUser(ctx context.Context, t, n string) (auth.StoredUser, error) {
+	if f.broken.Load() {
+		return auth.StoredUser{}, errDisk
+	}
+	return f.memAccounts.GetUser(ctx, t, n)
+}
+
+// TestSessionCheckDatabaseErrorIsAServerError: a session presented while
+// the account store fails is answered 500 and survives; it is not logged
+// out as if it were bad.
+func TestSessionCheckDatabaseErrorIsAServerError(t *testing.T) {
+	lf := newLoginFixture(t, nil)
+	acc := &failingUsers{memAccounts: &memAccounts{users: map[string]auth.StoredUser{}}}
+	lf.dir.SetAccounts(acc)
+	lf.api.SetAccounts(acc)
+	lf.api.SetSessions(auth.NewSessions(0, 0, acc, lf.clk.now))
+	if err := auth.CreateUser(context.Background(), acc, "a", "eve", "long-enough-1", "user", "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r := lf.session(t, http.DefaultClient, `{"user":"eve@a","password":"long-enough-1"}`)
+	var out struct {
+		SID string `json:"sid"`
+	}
+	if json.Unmarshal([]byte(r.body), &out); r.status != 201 || out.SID == "" {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	get := func() reply {
+		req, _ := http.NewRequest("GET", lf.url+"/api/v1/calls", nil)
+		req.Header.Set("Authorization", "Session "+out.SID)
+		return send(t, http.DefaultClient, req)
+	}
+	acc.broken.Store(true)
+	if r := get(); r.status != 500 {
+		t.Fatalf("during the failure: %d %s", r.status, r.body)
+	}
+	acc.broken.Store(false)
+	if r := get(); r.status != 200 {
+		t.Fatalf("after the failure: %d %s", r.status, r.body)
 	}
 }
