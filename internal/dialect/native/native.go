@@ -351,7 +351,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Princip
 		}
 	}
 	if err != nil {
-		if errors.Is(err, auth.ErrBadCredentials) && !errors.Is(err, auth.ErrAmbiguousLogin) {
+		if errors.Is(err, auth.ErrBadCredentials) { // every 401, ambiguous names included
 			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
 		}
 		a.loginError(w, r, err, account, "missing or bad credentials")
