@@ -53,9 +53,9 @@ func AccountKey(tenant, name string) string {
 const (
 	DefaultMaxFailures = 5
 	DefaultLockout     = 15 * time.Minute
-	// DefaultAccountBackoffAfter is how many failures of one account,
-	// counted across all addresses, start the per-account backoff (as a
-	// multiple of the per-pair maximum).
+	// DefaultAccountBackoffFactor: failures of one account, counted across
+	// all addresses, start the per-account backoff after this many times
+	// the per-pair maximum (4 × 5 = 20 by default).
 	DefaultAccountBackoffFactor = 4
 	// DefaultAccountBackoffBase is the first per-account delay; it doubles
 	// with every further failure, up to the lockout length.
