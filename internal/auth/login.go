@@ -300,17 +300,35 @@ func (d *Directory) hashWaitOr() time.Duration {
 // verify runs one argon2id check in the bounded pool; a slot not free
 // before ctx ends is ErrOverloaded (the request is answered, not hung).
 func (d *Directory) verify(ctx context.Context, hash, pw string) (bool, error) {
+	release, err := d.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	d.verifications.Add(1)
+	return VerifyPassword(hash, pw), nil
+}
+
+// HashSlot takes a slot of the password-hashing pool for work done outside
+// Login — hashing a new password (CreateUser, ChangePassword) costs the
+// same 19 MiB — and returns its release. It waits at most the pool's wait
+// (and ctx), then returns ErrOverloaded.
+func (d *Directory) HashSlot(ctx context.Context) (release func(), err error) {
+	wctx, cancel := context.WithTimeout(ctx, d.hashWaitOr())
+	defer cancel()
+	return d.hashSlot(wctx)
+}
+
+func (d *Directory) hashSlot(ctx context.Context) (func(), error) {
 	d.mu.Lock()
 	sem := d.hashSem
 	d.mu.Unlock()
 	select {
 	case sem <- struct{}{}:
+		return func() { <-sem }, nil
 	case <-ctx.Done():
-		return false, fmt.Errorf("%w (%w)", ErrOverloaded, ctx.Err())
+		return nil, fmt.Errorf("%w (%w)", ErrOverloaded, ctx.Err())
 	}
-	defer func() { <-sem }()
-	d.verifications.Add(1)
-	return VerifyPassword(hash, pw), nil
 }
 
 // cached returns the principal of a login verified within verifiedTTL.

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,6 +26,24 @@ func (a *API) accountsOr501(w http.ResponseWriter) bool {
 // roleAtMost: nobody grants more than they hold.
 func roleAtMost(role, max string) bool {
 	return slices.Index(auth.Roles, role) >= 0 && slices.Index(auth.Roles, role) <= slices.Index(auth.Roles, max)
+}
+
+// hashSlot holds a slot of the directory's hashing pool while a new
+// password is hashed, so account changes cannot run argon2id without the
+// bound logins have.
+func (a *API) hashSlot(w http.ResponseWriter, r *http.Request) (func(), bool) {
+	d, ok := a.auth.(interface {
+		HashSlot(context.Context) (func(), error)
+	})
+	if !ok {
+		return func() {}, true
+	}
+	release, err := d.HashSlot(r.Context())
+	if err != nil {
+		a.loginError(w, r, err, "", "")
+		return nil, false
+	}
+	return release, true
 }
 
 // accountError maps account-store and validation errors: the caller's
@@ -127,6 +146,11 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 		writeError(w, http.StatusForbidden, "forbidden", "a user may not have more rights than its creator")
 		return
 	}
+	release, ok := a.hashSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	if err := auth.CreateUser(r.Context(), a.acc, p.Tenant, body.Name, body.Password, body.Role, body.Extension, time.Now()); err != nil {
 		accountError(w, a, r, err)
 		return
@@ -186,6 +210,11 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 			return
 		}
 	}
+	release, ok := a.hashSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	if err := auth.ChangePassword(r.Context(), a.acc, p.Tenant, name, body.Password, time.Now()); err != nil {
 		accountError(w, a, r, err)
 		return

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -56,5 +57,34 @@ func TestOwnPasswordChangeNeedsCurrentPassword(t *testing.T) {
 	code, body := f.do(t, "PUT", "/api/v1/users/eve/password", "eve:reset-by-admin", `{"password":"taken-over-1","current_password":"reset-by-admin"}`)
 	if code != http.StatusTooManyRequests {
 		t.Fatalf("after five wrong current passwords: %d %s", code, body)
+	}
+}
+
+// TestNewPasswordsAreHashedInThePool: creating a user or changing a
+// password hashes inside the directory's bounded pool too; with the pool
+// full they answer 503 instead of adding another 19 MiB argon2id run.
+func TestNewPasswordsAreHashedInThePool(t *testing.T) {
+	f := newFixture(t)
+	acc := &memAccounts{users: map[string]auth.StoredUser{}}
+	f.dir.SetAccounts(acc)
+	f.api.SetAccounts(acc)
+	if c, b := f.do(t, "POST", "/api/v1/users", "admin:admin-pass", `{"name":"eve","password":"long-enough-1"}`); c != 201 {
+		t.Fatalf("create: %d %s", c, b)
+	}
+	f.dir.SetHashLimits(1, 20*time.Millisecond)
+	release, err := f.dir.HashSlot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// admin:admin-pass is cached from the first request: no slot needed.
+	if c, b := f.do(t, "POST", "/api/v1/users", "admin:admin-pass", `{"name":"joe","password":"long-enough-1"}`); c != 503 || !strings.Contains(b, "unavailable") {
+		t.Fatalf("create with the pool full: %d %s", c, b)
+	}
+	if c, b := f.do(t, "PUT", "/api/v1/users/eve/password", "admin:admin-pass", `{"password":"reset-by-admin"}`); c != 503 {
+		t.Fatalf("password change with the pool full: %d %s", c, b)
+	}
+	release()
+	if c, b := f.do(t, "POST", "/api/v1/users", "admin:admin-pass", `{"name":"joe","password":"long-enough-1"}`); c != 201 {
+		t.Fatalf("create after: %d %s", c, b)
 	}
 }
