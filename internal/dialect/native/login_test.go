@@ -297,11 +297,14 @@ func TestFullHashPoolAnswers503(t *testing.T) {
 	var mu sync.Mutex
 	count := map[int]int{}
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i := range 20 {
 		wg.Add(1)
+		c := clientFrom(t, fmt.Sprintf("127.0.4.%d", i+1))
 		go func() {
 			defer wg.Done()
-			r := lf.basic(t, clientFrom(t, fmt.Sprintf("127.0.4.%d", i+1)), fmt.Sprintf("user%d", i), "guess")
+			<-start
+			r := lf.basic(t, c, fmt.Sprintf("user%d", i), "guess")
 			mu.Lock()
 			defer mu.Unlock()
 			count[r.status]++
@@ -310,6 +313,7 @@ func TestFullHashPoolAnswers503(t *testing.T) {
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	if count[503] == 0 || count[401]+count[503] != 20 {
 		t.Fatalf("statuses %v", count)
