@@ -101,6 +101,8 @@ type Limiter struct {
 	// wake is closed (and replaced) whenever a reservation ends, so
 	// attempts waiting for budget held by in-flight ones look again.
 	wake chan struct{}
+	// lastGC: a sweep of large maps runs at most once a second.
+	lastGC time.Time
 }
 
 type pairKey struct {
@@ -452,8 +454,13 @@ func (l *Limiter) accountLocked(account string, now time.Time) *accountStrikes {
 
 // gcLocked bounds memory under a spray of addresses and names: entries
 // with nothing in flight whose window and lockout have both passed are
-// dropped once a map grows.
+// dropped once a map grows (at most one sweep a second, so a spray does
+// not make every failure walk the maps).
 func (l *Limiter) gcLocked(now time.Time) {
+	if len(l.byIP) < 10000 && len(l.byPair) < 10000 && len(l.byID) < 10000 || now.Sub(l.lastGC) < time.Second {
+		return
+	}
+	l.lastGC = now
 	idle := func(s *strikes) bool {
 		return s.inflight == 0 && now.Sub(s.first) > l.window && !now.Before(s.lockedUntil)
 	}

@@ -213,3 +213,20 @@ func TestLimiterStartsAfreshAfterLockout(t *testing.T) {
 		r.Fail()
 	}
 }
+
+// TestLimiterForgetsIdleEntries: a spray of addresses and names does not
+// grow the limiter without bound once their windows have passed.
+func TestLimiterForgetsIdleEntries(t *testing.T) {
+	clk := newFakeClock()
+	l := NewLimiter(5, time.Minute, clk.now)
+	for i := range 12000 {
+		l.Failed(addr(i), "t/user"+string(rune('a'+i%26))+addr(i).String())
+	}
+	clk.advance(2 * time.Minute)
+	l.Failed(addr(1), "t/x")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.byIP) > 10 || len(l.byPair) > 10 || len(l.byID) > 10 {
+		t.Fatalf("kept %d addresses, %d pairs, %d accounts", len(l.byIP), len(l.byPair), len(l.byID))
+	}
+}

@@ -14,7 +14,7 @@ import (
 )
 
 // Outcomes of Login besides ErrBadCredentials and *LockedOutError. Every
-// dialect maps them the same way (see docs/security.md): ambiguous and
+// dialect maps them the same way (as native.loginError does): ambiguous and
 // bad credentials 401, invalid 400, address 403, lockout 429, overloaded
 // and unavailable 503, anything else (a database error) 500.
 var (
