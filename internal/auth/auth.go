@@ -174,7 +174,8 @@ func (d *Directory) accounts() Accounts {
 }
 
 // NewDirectory hashes plaintext passwords and keys. tenantAllow holds each
-// tenant's address allowlist (may be nil).
+// tenant's address allowlist (may be nil). User and key names must pass
+// ValidUserName and ValidKeyName (errors wrap ErrInvalid).
 func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Prefix) (*Directory, error) {
 	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{},
 		tenantAllow: tenantAllow, touched: map[int64]time.Time{}, ldapRoles: map[[32]byte]string{},
@@ -185,6 +186,11 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 		return nil, err
 	}
 	for _, u := range users {
+		// Configured names obey the same rules as created ones: they reach
+		// logs and the login syntax just the same.
+		if err := ValidUserName(u.Name); err != nil {
+			return nil, fmt.Errorf("user %q of tenant %q: %w", u.Name, u.Tenant, err)
+		}
 		h := u.PasswordHash
 		if h == "" {
 			var err error
@@ -200,6 +206,9 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 		d.users[u.Name] = append(d.users[u.Name], &user{p: p, hash: h})
 	}
 	for _, k := range keys {
+		if err := ValidKeyName(k.Name); err != nil {
+			return nil, fmt.Errorf("API key %q of tenant %q: %w", k.Name, k.Tenant, err)
+		}
 		sum := strings.ToLower(k.KeySHA256)
 		if sum == "" {
 			s := sha256.Sum256([]byte(k.Key))

@@ -88,3 +88,20 @@ func TestKeyLifetimeIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestConfiguredNamesAreValidated: users and keys from the configuration
+// enter through NewDirectory and obey the same name rules.
+func TestConfiguredNamesAreValidated(t *testing.T) {
+	for _, tc := range []struct {
+		users []User
+		keys  []APIKey
+	}{
+		{users: []User{{Tenant: "t", Name: "eve\r\nX: 1", PasswordHash: "$argon2id$x", Role: "user"}}},
+		{users: []User{{Tenant: "t", Name: "jan@firma", PasswordHash: "$argon2id$x", Role: "user"}}},
+		{keys: []APIKey{{Tenant: "t", Name: "crm\x00", KeySHA256: strings.Repeat("0", 64), Role: "admin"}}},
+	} {
+		if _, err := NewDirectory(tc.users, tc.keys, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v %+v: %v", tc.users, tc.keys, err)
+		}
+	}
+}
