@@ -37,7 +37,7 @@ func Run(what string, args []string, stdin io.Reader, stdout, stderr io.Writer) 
 	tenant := fs.String("tenant", "", "tenant (default: the configuration's only tenant)")
 	role := fs.String("role", "", "role: readonly, user, agent, supervisor, admin")
 	ext := fs.String("extension", "", "the user's own extension")
-	expires := fs.Duration("expires", 0, "key lifetime, e.g. 720h (default: never)")
+	expires := fs.Duration("expires", 0, "key lifetime, e.g. 720h, at most 87600h (10 years) (default: never)")
 	allow := fs.String("allow-from", "", "comma-separated CIDRs the key may be used from")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2

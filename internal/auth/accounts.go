@@ -18,7 +18,68 @@ import (
 var (
 	ErrNotFound = errors.New("auth: no such account")
 	ErrExists   = errors.New("auth: account exists")
+	// ErrInvalid wraps every refusal of a name, password, role or
+	// lifetime given to CreateUser, CreateKey or ChangePassword: the
+	// caller's mistake (400), unlike a store error.
+	ErrInvalid = errors.New("auth: invalid account data")
 )
+
+// Limits on account data. Names reach log lines, audit entries, CLI
+// tables and (user names) the login syntax, so they are a small ASCII set
+// without separators or control characters.
+const (
+	// MaxNameLen bounds user and key names (bytes).
+	MaxNameLen = 64
+	// MaxPasswordLen bounds new passwords (bytes); argon2id would accept
+	// more, but nobody types a longer one.
+	MaxPasswordLen = 1024
+	// MaxKeyTTL bounds a key's lifetime: a key must expire within ten
+	// years, or never (ttl 0) when that is what the operator asked for.
+	MaxKeyTTL = 10 * 365 * 24 * time.Hour
+)
+
+// ValidUserName: 1-64 ASCII letters, digits, '.', '_' and '-', starting
+// with a letter or digit. '@' and '/' are excluded because they separate
+// user and tenant at login (ParseLogin); NUL, CR/LF, spaces and other
+// control characters never reach logs or headers.
+func ValidUserName(name string) error {
+	return validName(name, "user name", "")
+}
+
+// ValidKeyName: like ValidUserName, and also '@' and inner spaces ("CRM
+// integration", "crm@office"): key names are labels, never typed at a
+// login.
+func ValidKeyName(name string) error {
+	if strings.HasSuffix(name, " ") {
+		return fmt.Errorf("%w: key name must not end with a space", ErrInvalid)
+	}
+	return validName(name, "key name", "@ ")
+}
+
+func validName(name, what, extra string) error {
+	if name == "" || len(name) > MaxNameLen {
+		return fmt.Errorf("%w: %s must be 1-%d characters", ErrInvalid, what, MaxNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if alnum || i > 0 && (strings.IndexByte("._-", c) >= 0 || strings.IndexByte(extra, c) >= 0) {
+			continue
+		}
+		return fmt.Errorf("%w: %s may contain only letters, digits and %q, starting with a letter or digit", ErrInvalid, what, "._-"+strings.TrimSpace(extra))
+	}
+	return nil
+}
+
+func validPassword(pw string) error {
+	if len(pw) < MinPasswordLen {
+		return fmt.Errorf("%w: password must be at least %d characters", ErrInvalid, MinPasswordLen)
+	}
+	if len(pw) > MaxPasswordLen {
+		return fmt.Errorf("%w: password must be at most %d bytes", ErrInvalid, MaxPasswordLen)
+	}
+	return nil
+}
 
 // StoredUser is a user kept in the database (created by the CLI or the
 // API) rather than the config file.
@@ -99,13 +160,18 @@ func KeySum(key string) string {
 }
 
 // CreateKey stores a new key and returns it in clear — the only time it
-// is ever shown.
+// is ever shown. ttl 0 means the key never expires; otherwise it must be
+// positive and at most MaxKeyTTL (a huge value used to overflow into a
+// key that never expired).
 func CreateKey(ctx context.Context, acc Accounts, tenant, name, role string, ttl time.Duration, allow []netip.Prefix, now time.Time) (string, StoredKey, error) {
-	if name == "" || len(name) > 64 {
-		return "", StoredKey{}, fmt.Errorf("key name must be 1-64 characters")
+	if err := ValidKeyName(name); err != nil {
+		return "", StoredKey{}, err
 	}
 	if !ValidRole(role) {
-		return "", StoredKey{}, fmt.Errorf("%q is not a role (%s)", role, strings.Join(Roles, ", "))
+		return "", StoredKey{}, fmt.Errorf("%w: %q is not a role (%s)", ErrInvalid, role, strings.Join(Roles, ", "))
+	}
+	if ttl < 0 || ttl > MaxKeyTTL {
+		return "", StoredKey{}, fmt.Errorf("%w: a key's lifetime must be between 0 (never expires) and %v", ErrInvalid, MaxKeyTTL)
 	}
 	key := NewKey()
 	k := StoredKey{Tenant: tenant, Name: name, SHA256: KeySum(key), Prefix: key[:8], Role: role, AllowFrom: allow, Created: now}
@@ -123,14 +189,19 @@ const MinPasswordLen = 10
 
 // CreateUser stores a user with an argon2id hash of password.
 func CreateUser(ctx context.Context, acc Accounts, tenant, name, password, role, ext string, now time.Time) error {
-	if name == "" || len(name) > 64 || strings.ContainsAny(name, ":@/ ") {
-		return fmt.Errorf("user name must be 1-64 characters without ':', '@', '/' or spaces")
+	if err := ValidUserName(name); err != nil {
+		return err
+	}
+	if ext != "" {
+		if err := validName(ext, "extension", ""); err != nil {
+			return err
+		}
 	}
 	if !ValidRole(role) {
-		return fmt.Errorf("%q is not a role (%s)", role, strings.Join(Roles, ", "))
+		return fmt.Errorf("%w: %q is not a role (%s)", ErrInvalid, role, strings.Join(Roles, ", "))
 	}
-	if len(password) < MinPasswordLen {
-		return fmt.Errorf("password must be at least %d characters", MinPasswordLen)
+	if err := validPassword(password); err != nil {
+		return err
 	}
 	h, err := HashPassword(password)
 	if err != nil {
@@ -142,8 +213,8 @@ func CreateUser(ctx context.Context, acc Accounts, tenant, name, password, role,
 
 // ChangePassword replaces a stored user's password.
 func ChangePassword(ctx context.Context, acc Accounts, tenant, name, password string, now time.Time) error {
-	if len(password) < MinPasswordLen {
-		return fmt.Errorf("password must be at least %d characters", MinPasswordLen)
+	if err := validPassword(password); err != nil {
+		return err
 	}
 	h, err := HashPassword(password)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -116,6 +117,16 @@ type Directory struct {
 	tenantAllow map[string][]netip.Prefix
 	touched     map[int64]time.Time // last_used writes, at most one a minute per key
 	ldapRoles   map[[32]byte]string // role of a cached directory login
+
+	// limiter counts failed logins of every dialect; hashSem bounds the
+	// argon2id checks running at once (each holds 19 MiB), hashWait how
+	// long a login waits for one; dummyHash is what unknown users are
+	// checked against. See Login.
+	limiter       *Limiter
+	hashSem       chan struct{}
+	hashWait      time.Duration
+	dummyHash     string
+	verifications atomic.Uint64
 }
 
 // SetLDAP lets tenant's users log in against a directory (after the
@@ -131,21 +142,22 @@ func (d *Directory) SetLDAP(tenant string, cfg LDAPConfig) {
 	clear(d.verified)
 }
 
-// ldapFor picks the directory for a login: the named tenant's, or the only
-// one configured when no tenant was named.
-func (d *Directory) ldapFor(tenant string) (string, LDAPConfig, bool) {
+// ldapFor picks the directory for a login: the named tenant's (compared
+// without case), or the only one configured when no tenant was named. n
+// is how many directories could serve the login (more than one: the
+// login is ambiguous).
+func (d *Directory) ldapFor(tenant string) (t string, cfg LDAPConfig, n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if tenant != "" {
-		c, ok := d.ldap[tenant]
-		return tenant, c, ok
-	}
-	if len(d.ldap) == 1 {
-		for t, c := range d.ldap {
-			return t, c, true
+	for name, c := range d.ldap {
+		if tenant == "" || strings.EqualFold(name, tenant) {
+			t, cfg, n = name, c, n+1
 		}
 	}
-	return "", LDAPConfig{}, false
+	if n != 1 {
+		return "", LDAPConfig{}, n
+	}
+	return t, cfg, n
 }
 
 // SetAccounts adds the database's users and keys to the directory.
@@ -162,11 +174,23 @@ func (d *Directory) accounts() Accounts {
 }
 
 // NewDirectory hashes plaintext passwords and keys. tenantAllow holds each
-// tenant's address allowlist (may be nil).
+// tenant's address allowlist (may be nil). User and key names must pass
+// ValidUserName and ValidKeyName (errors wrap ErrInvalid).
 func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Prefix) (*Directory, error) {
 	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{},
-		tenantAllow: tenantAllow, touched: map[int64]time.Time{}, ldapRoles: map[[32]byte]string{}}
+		tenantAllow: tenantAllow, touched: map[int64]time.Time{}, ldapRoles: map[[32]byte]string{},
+		limiter: NewLimiter(0, 0, nil)}
+	d.SetHashLimits(0, 0)
+	var err error
+	if d.dummyHash, err = newDummyHash(); err != nil {
+		return nil, err
+	}
 	for _, u := range users {
+		// Configured names obey the same rules as created ones: they reach
+		// logs and the login syntax just the same.
+		if err := ValidUserName(u.Name); err != nil {
+			return nil, fmt.Errorf("user %q of tenant %q: %w", u.Name, u.Tenant, err)
+		}
 		h := u.PasswordHash
 		if h == "" {
 			var err error
@@ -182,6 +206,9 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 		d.users[u.Name] = append(d.users[u.Name], &user{p: p, hash: h})
 	}
 	for _, k := range keys {
+		if err := ValidKeyName(k.Name); err != nil {
+			return nil, fmt.Errorf("API key %q of tenant %q: %w", k.Name, k.Tenant, err)
+		}
 		sum := strings.ToLower(k.KeySHA256)
 		if sum == "" {
 			s := sha256.Sum256([]byte(k.Key))
@@ -224,105 +251,53 @@ func VerifyPassword(phc, pw string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// CheckPassword authenticates a user. tenant "" matches a user name that
-// is unique across tenants.
+// CheckPassword authenticates a user without a request context or
+// address: no allowlist and no per-address accounting.
+//
+// Deprecated: dialects use Login, which takes the request's context and
+// address; this remains for callers not yet moved over.
 func (d *Directory) CheckPassword(tenant, name, pw string) (Principal, error) {
-	var cand *user
-	for _, u := range d.users[name] {
-		if tenant == "" || u.p.Tenant == tenant {
-			if cand != nil {
-				return Principal{}, ErrBadCredentials // ambiguous without a tenant
-			}
-			cand = u
-		}
-	}
-	if cand == nil {
-		cand = d.storedUser(tenant, name)
-	}
-	if cand == nil {
-		return d.checkLDAP(tenant, name, pw)
-	}
-	ck := sha256.Sum256([]byte(cand.p.Tenant + "\x00" + name + "\x00" + pw + "\x00" + cand.hash))
-	d.mu.Lock()
-	exp, ok := d.verified[ck]
-	d.mu.Unlock()
-	if ok && time.Now().Before(exp) {
-		return cand.p, nil
-	}
-	if !VerifyPassword(cand.hash, pw) {
-		return Principal{}, ErrBadCredentials
-	}
-	d.mu.Lock()
-	if len(d.verified) > 10000 {
-		clear(d.verified)
-	}
-	d.verified[ck] = time.Now().Add(verifiedTTL)
-	d.mu.Unlock()
-	return cand.p, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return d.login(ctx, LoginAttempt{Tenant: tenant, Name: name, Password: pw}, false)
 }
 
 // checkLDAP binds against the tenant's directory; successes are cached
-// like local ones so Basic authentication does not bind per request.
-func (d *Directory) checkLDAP(tenant, name, pw string) (Principal, error) {
-	t, cfg, ok := d.ldapFor(tenant)
+// (under ck) like local ones so Basic authentication does not bind per
+// request. An unreachable directory is ErrUnavailable, not bad
+// credentials.
+func (d *Directory) checkLDAP(tenant, name, pw string, ck [32]byte) (Principal, error) {
+	d.mu.Lock()
+	cfg, ok := d.ldap[tenant]
+	d.mu.Unlock()
 	if !ok {
 		return Principal{}, ErrBadCredentials
 	}
-	ck := sha256.Sum256([]byte("ldap\x00" + t + "\x00" + name + "\x00" + pw))
-	d.mu.Lock()
-	exp, cached := d.verified[ck]
-	role := d.ldapRoles[ck]
-	d.mu.Unlock()
-	if !cached || !time.Now().Before(exp) {
-		var err error
-		if role, err = ldapLogin(cfg, name, pw); err != nil {
-			if errors.Is(err, errLDAPDown) {
-				return Principal{}, fmt.Errorf("%w (%v)", ErrBadCredentials, err)
-			}
-			return Principal{}, ErrBadCredentials
+	role, err := ldapLogin(cfg, name, pw)
+	if err != nil {
+		if errors.Is(err, errLDAPDown) {
+			return Principal{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		d.mu.Lock()
-		if len(d.verified) > 10000 {
-			clear(d.verified)
-			clear(d.ldapRoles)
-		}
-		d.verified[ck] = time.Now().Add(verifiedTTL)
-		d.ldapRoles[ck] = role
-		d.mu.Unlock()
+		return Principal{}, ErrBadCredentials
 	}
-	return Principal{Tenant: t, Name: name, Role: role, TenantAllowFrom: d.tenantAllow[t]}, nil
+	d.remember(ck, role)
+	return Principal{Tenant: tenant, Name: name, Role: role, TenantAllowFrom: d.tenantAllow[tenant]}, nil
 }
 
-// storedUser finds a database user (nil when none, or ambiguous without
-// a tenant).
-func (d *Directory) storedUser(tenant, name string) *user {
-	acc := d.accounts()
-	if acc == nil {
-		return nil
-	}
+// CheckAPIKey authenticates a bearer key without a request context.
+//
+// Deprecated: use AuthenticateKey.
+func (d *Directory) CheckAPIKey(key string) (Principal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	us, err := acc.FindUsers(ctx, name)
-	if err != nil {
-		return nil
-	}
-	var cand *user
-	for _, u := range us {
-		if tenant != "" && u.Tenant != tenant {
-			continue
-		}
-		if cand != nil {
-			return nil
-		}
-		cand = &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
-			AllowFrom: u.AllowFrom, TenantAllowFrom: d.tenantAllow[u.Tenant], VIPTelVerifier: u.VIPTelVerifier}, hash: u.PasswordHash}
-	}
-	return cand
+	return d.AuthenticateKey(ctx, key)
 }
 
-// CheckAPIKey authenticates a bearer key: configured keys, then the
-// database's (which may be expired or revoked).
-func (d *Directory) CheckAPIKey(key string) (Principal, error) {
+// AuthenticateKey authenticates a bearer key: configured keys, then the
+// database's (which may be expired or revoked). A database error is
+// returned wrapped, never as bad credentials. Keys are 240 random bits
+// and checked by SHA-256, so no hash pool or dummy hash is needed.
+func (d *Directory) AuthenticateKey(ctx context.Context, key string) (Principal, error) {
 	sum := KeySum(key)
 	if p, ok := d.keys[sum]; ok {
 		return p, nil
@@ -331,11 +306,15 @@ func (d *Directory) CheckAPIKey(key string) (Principal, error) {
 	if acc == nil {
 		return Principal{}, ErrBadCredentials
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	k, err := acc.KeyBySHA256(ctx, sum)
 	now := time.Now()
-	if err != nil || !k.Usable(now) {
+	if errors.Is(err, ErrNotFound) {
+		return Principal{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("auth: looking up key: %w", err)
+	}
+	if !k.Usable(now) {
 		return Principal{}, ErrBadCredentials
 	}
 	d.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -58,8 +59,16 @@ func (s *Sessions) Create(ctx context.Context, p Principal) (string, time.Time) 
 	now := s.now()
 	ss := &session{p: p, created: now, lastUsed: now}
 	if s.acc != nil && !p.APIKey {
-		if u, err := s.acc.GetUser(ctx, p.Tenant, p.Name); err == nil {
+		u, err := s.acc.GetUser(ctx, p.Tenant, p.Name)
+		switch {
+		case err == nil:
 			ss.changed, ss.stored = u.Changed, true
+		case !errors.Is(err, ErrNotFound):
+			// The store could not say whether this is a database user, so
+			// a later password change might go unnoticed: fail closed. The
+			// zero password time never matches, and the first Check that
+			// reaches the store ends the session.
+			ss.stored = true
 		}
 	}
 	s.mu.Lock()
@@ -85,6 +94,11 @@ func (s *Sessions) Check(ctx context.Context, id string) (Principal, error) {
 	s.mu.Unlock()
 	if stored && s.acc != nil {
 		u, err := s.acc.GetUser(ctx, p.Tenant, p.Name)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			// A store failure is the server's, not the session's: keep
+			// the session and report the error (500, not 401).
+			return Principal{}, fmt.Errorf("auth: checking session: %w", err)
+		}
 		if err != nil || !u.Changed.Equal(changed) {
 			s.Revoke(id) // password changed or user gone
 			return Principal{}, ErrNoSession

@@ -1,10 +1,12 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha1" //nolint:gosec // VIPTel's protocol is SHA-1 based; we cannot choose
 	"crypto/subtle"
 	"encoding/hex"
 	"strings"
+	"time"
 )
 
 // VIPTelVerifier is hex SHA1("user:password"): what VIPTel clients prove
@@ -28,15 +30,15 @@ func CheckVIPTelResponse(verifier, nonce, response string) bool {
 
 // VIPTelPrincipal finds the user a VIPTel client names and checks its
 // challenge response; users whose password is only an argon2id hash cannot
-// use VIPTel (the protocol needs the SHA-1 verifier).
+// use VIPTel (the protocol needs the SHA-1 verifier). It goes through
+// LoginChallenge (lockout, ambiguity) without an address.
+//
+// Deprecated: use LoginChallenge with the connection's address and
+// CheckVIPTelResponse, so the allowlist and per-address lockout apply.
 func (d *Directory) VIPTelPrincipal(tenant, name, nonce, response string) (Principal, error) {
-	for _, u := range d.users[name] {
-		if (tenant == "" || u.p.Tenant == tenant) && CheckVIPTelResponse(u.p.VIPTelVerifier, nonce, response) {
-			return u.p, nil
-		}
-	}
-	if u := d.storedUser(tenant, name); u != nil && CheckVIPTelResponse(u.p.VIPTelVerifier, nonce, response) {
-		return u.p, nil
-	}
-	return Principal{}, ErrBadCredentials
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return d.loginChallenge(ctx, LoginAttempt{Tenant: tenant, Name: name}, func(p Principal) bool {
+		return CheckVIPTelResponse(p.VIPTelVerifier, nonce, response)
+	}, false)
 }

@@ -1,7 +1,9 @@
 package native
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -26,8 +28,30 @@ func roleAtMost(role, max string) bool {
 	return slices.Index(auth.Roles, role) >= 0 && slices.Index(auth.Roles, role) <= slices.Index(auth.Roles, max)
 }
 
+// hashSlot holds a slot of the directory's hashing pool while a new
+// password is hashed, so account changes cannot run argon2id without the
+// bound logins have.
+func (a *API) hashSlot(w http.ResponseWriter, r *http.Request) (func(), bool) {
+	d, ok := a.auth.(interface {
+		HashSlot(context.Context) (func(), error)
+	})
+	if !ok {
+		return func() {}, true
+	}
+	release, err := d.HashSlot(r.Context())
+	if err != nil {
+		a.loginError(w, r, err, "", "")
+		return nil, false
+	}
+	return release, true
+}
+
+// accountError maps account-store and validation errors: the caller's
+// mistakes are 400/404/409, anything else (the database) a 500.
 func accountError(w http.ResponseWriter, a *API, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, auth.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
 	case errors.Is(err, auth.ErrExists):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, auth.ErrNotFound):
@@ -58,17 +82,16 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return
 	}
 	allow, err := auth.ParsePrefixes(body.AllowFrom)
-	if err != nil || body.ExpiresIn < 0 {
-		writeError(w, http.StatusBadRequest, "invalid_argument", "allow_from must be CIDRs and expires_in non-negative seconds")
+	// Bounded before the multiplication, which would overflow into a
+	// negative or tiny duration.
+	if err != nil || body.ExpiresIn < 0 || int64(body.ExpiresIn) > int64(auth.MaxKeyTTL/time.Second) {
+		writeError(w, http.StatusBadRequest, "invalid_argument",
+			fmt.Sprintf("allow_from must be CIDRs and expires_in 0 (never) to %d seconds (10 years)", int64(auth.MaxKeyTTL/time.Second)))
 		return
 	}
 	key, k, err := auth.CreateKey(r.Context(), a.acc, p.Tenant, body.Name, body.Role, time.Duration(body.ExpiresIn)*time.Second, allow, time.Now())
 	if err != nil {
-		if errors.Is(err, auth.ErrExists) {
-			accountError(w, a, r, err)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		accountError(w, a, r, err)
 		return
 	}
 	// The key itself appears in this response only; it is stored hashed.
@@ -123,12 +146,13 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, p auth.Principa
 		writeError(w, http.StatusForbidden, "forbidden", "a user may not have more rights than its creator")
 		return
 	}
+	release, ok := a.hashSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	if err := auth.CreateUser(r.Context(), a.acc, p.Tenant, body.Name, body.Password, body.Role, body.Extension, time.Now()); err != nil {
-		if errors.Is(err, auth.ErrExists) {
-			accountError(w, a, r, err)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		accountError(w, a, r, err)
 		return
 	}
 	u, _ := a.acc.GetUser(r.Context(), p.Tenant, body.Name)
@@ -147,7 +171,8 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p auth.Principal
 	writeJSON(w, http.StatusOK, map[string]any{"users": us})
 }
 
-// setPassword: admins for anyone of the tenant, users for themselves.
+// setPassword: admins for anyone of the tenant, users for themselves
+// (giving their current password).
 func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if !a.accountsOr501(w) {
 		return
@@ -159,16 +184,39 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 	}
 	var body struct {
 		Password string `json:"password"`
+		// CurrentPassword is required when changing one's own password,
+		// so a stolen session or an unlocked desk is not enough to take
+		// the account over; admins changing someone else's need not.
+		CurrentPassword string `json:"current_password"`
 	}
 	if !decode(w, r, &body) {
 		return
 	}
-	if err := auth.ChangePassword(r.Context(), a.acc, p.Tenant, name, body.Password, time.Now()); err != nil {
-		if errors.Is(err, auth.ErrNotFound) {
-			accountError(w, a, r, err)
+	if !p.APIKey && p.Name == name {
+		if body.CurrentPassword == "" {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "current_password is required to change your own password")
 			return
 		}
-		writeError(w, http.StatusBadRequest, "invalid_argument", err.Error())
+		// Through the login path: the guess is counted and locked out
+		// like any other.
+		_, err := a.auth.Login(r.Context(), auth.LoginAttempt{Tenant: p.Tenant, Name: name, Password: body.CurrentPassword, IP: remoteIP(r)})
+		if errors.Is(err, auth.ErrBadCredentials) {
+			a.log.Info("password change refused: wrong current password", "remote", remoteIP(r).String(), "tenant", p.Tenant, "user", name)
+			writeError(w, http.StatusForbidden, "forbidden", "current_password is wrong")
+			return
+		}
+		if err != nil {
+			a.loginError(w, r, err, name, "")
+			return
+		}
+	}
+	release, ok := a.hashSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	if err := auth.ChangePassword(r.Context(), a.acc, p.Tenant, name, body.Password, time.Now()); err != nil {
+		accountError(w, a, r, err)
 		return
 	}
 	if a.sessions != nil {

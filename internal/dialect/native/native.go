@@ -69,10 +69,11 @@ type CDRReader interface {
 	GetCDR(ctx context.Context, tenant string, id int64) (pbx.CDR, error)
 }
 
-// Authenticator checks credentials.
+// Authenticator checks credentials: auth.Directory's one login path
+// (lockout, hash pool, tenant parsing) shared by every dialect.
 type Authenticator interface {
-	CheckPassword(tenant, user, password string) (auth.Principal, error)
-	CheckAPIKey(key string) (auth.Principal, error)
+	Login(ctx context.Context, at auth.LoginAttempt) (auth.Principal, error)
+	AuthenticateKey(ctx context.Context, key string) (auth.Principal, error)
 }
 
 var (
@@ -124,6 +125,9 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	}
 	api := &API{core: core, svc: dialect.NewService(core), cdrs: cdrs, auth: a, log: log.With("component", "native_api"), mux: http.NewServeMux()}
 	api.qstats, _ = cdrs.(QueueStatsReader)
+	if d, ok := a.(interface{ Limiter() *auth.Limiter }); ok {
+		api.limiter = d.Limiter() // keys from a locked-out address are refused too
+	}
 	api.handle("GET /api/v1/openapi.json", "", api.openapi)
 	api.handle("GET /api/v1/extensions", auth.ReadDirectory, api.listExtensions)
 	api.handle("GET /api/v1/extensions/{number}", auth.ReadDirectory, api.getExtension)
@@ -292,8 +296,15 @@ func (s *statusRecorder) Header() http.Header         { return s.header }
 func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
 
-// SetLimiter enables failed-login lockout.
-func (a *API) SetLimiter(l *auth.Limiter) { a.limiter = l }
+// SetLimiter sets the failed-login limiter; it is handed to the
+// Authenticator too (when it takes one), so password logins and key
+// refusals count in the same limiter.
+func (a *API) SetLimiter(l *auth.Limiter) {
+	a.limiter = l
+	if d, ok := a.auth.(interface{ SetLimiter(*auth.Limiter) }); ok {
+		d.SetLimiter(l)
+	}
+}
 
 // remoteIP is the connection's address (no proxy headers are trusted).
 func remoteIP(r *http.Request) netip.Addr {
@@ -314,55 +325,44 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Princip
 	switch {
 	case sid != "" && !strings.HasPrefix(h, "Bearer ") && !strings.HasPrefix(h, "Basic "):
 		p, err = a.checkSession(r, sid)
-	case strings.HasPrefix(h, "Bearer "):
-		if a.limiter != nil && a.limiter.Check(ip, "") != nil {
-			err = auth.ErrLockedOut
-			break
+		if errors.Is(err, auth.ErrBadCredentials) && h != "" && a.limiter != nil {
+			a.limiter.Failed(ip, "")
 		}
-		p, err = a.auth.CheckAPIKey(strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+	case strings.HasPrefix(h, "Bearer "):
+		if a.limiter != nil {
+			if err = a.limiter.Check(ip, ""); err != nil {
+				break
+			}
+		}
+		p, err = a.auth.AuthenticateKey(r.Context(), strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
+		if errors.Is(err, auth.ErrBadCredentials) && a.limiter != nil && a.limiter.Failed(ip, "") {
+			a.log.Warn("api lockout started", "remote", ip.String())
+		}
 	case strings.HasPrefix(h, "Basic "):
 		user, pw, ok := r.BasicAuth()
 		if !ok {
 			err = auth.ErrBadCredentials
 			break
 		}
-		tenant := ""
-		if t, u, found := strings.Cut(user, "@"); found { // user@tenant when names repeat across tenants
-			user, tenant = t, u
-		}
-		account = tenant + "/" + user
-		if a.limiter != nil && a.limiter.Check(ip, account) != nil {
-			err = auth.ErrLockedOut
-			break
-		}
-		p, err = a.auth.CheckPassword(tenant, user, pw)
+		// user, user@tenant or tenant/user: auth.ParseLogin decides.
+		account = logName(user)
+		p, err = a.auth.Login(r.Context(), auth.LoginAttempt{Name: user, Password: pw, IP: ip})
 	default:
 		err = auth.ErrBadCredentials
-	}
-	if errors.Is(err, auth.ErrLockedOut) {
-		a.log.Warn("api login refused: locked out", "remote", ip.String(), "account", account)
-		w.Header().Set("Retry-After", "60")
-		writeError(w, http.StatusTooManyRequests, "locked_out", "too many failed logins from this address or for this account; try again later")
-		return p, false
+		if h != "" && a.limiter != nil {
+			a.limiter.Failed(ip, "")
+		}
 	}
 	if err != nil {
-		if a.limiter != nil && h != "" {
-			if a.limiter.Failed(ip, account) {
-				a.log.Warn("api lockout started", "remote", ip.String(), "account", account)
-			}
+		if errors.Is(err, auth.ErrBadCredentials) { // every 401, ambiguous names included
+			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
 		}
-		a.log.Info("api authentication failed", "remote", ip.String(), "account", account, "path", r.URL.Path)
-		w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "missing or bad credentials")
+		a.loginError(w, r, err, account, "missing or bad credentials")
 		return p, false
 	}
-	if !p.AllowedFrom(ip) {
-		a.log.Warn("api access from an address not on the allowlist", "remote", ip.String(), "tenant", p.Tenant, "principal", p.Name)
-		writeError(w, http.StatusForbidden, "address_not_allowed", "this address may not use these credentials")
+	if !p.AllowedFrom(ip) { // keys and sessions; password logins were checked by Login
+		a.loginError(w, r, auth.ErrAddressNotAllowed, p.Name, "")
 		return p, false
-	}
-	if a.limiter != nil {
-		a.limiter.Succeeded(ip, account)
 	}
 	return p, true
 }

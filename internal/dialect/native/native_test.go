@@ -652,7 +652,7 @@ func TestKeysAndUsersThroughTheAPI(t *testing.T) {
 	if code, _ := f.do(t, "GET", "/api/v1/calls", "eve:long-enough-1", ""); code != 200 {
 		t.Fatalf("new user login: %d", code)
 	}
-	if code, _ := f.do(t, "PUT", "/api/v1/users/eve/password", "eve:long-enough-1", `{"password":"even-longer-2"}`); code != 204 {
+	if code, _ := f.do(t, "PUT", "/api/v1/users/eve/password", "eve:long-enough-1", `{"password":"even-longer-2","current_password":"long-enough-1"}`); code != 204 {
 		t.Fatalf("own password change: %d", code)
 	}
 	if code, _ := f.do(t, "GET", "/api/v1/calls", "eve:long-enough-1", ""); code != 401 {

@@ -3,6 +3,7 @@ package native
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
@@ -39,28 +40,12 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	if !decode(w, r, &body) {
 		return
 	}
-	ip := remoteIP(r)
-	account := body.Tenant + "/" + body.User
-	if a.limiter != nil && a.limiter.Check(ip, account) != nil {
-		w.Header().Set("Retry-After", "60")
-		writeError(w, http.StatusTooManyRequests, "locked_out", "too many failed logins from this address or for this account; try again later")
-		return
-	}
-	p, err := a.auth.CheckPassword(body.Tenant, body.User, body.Password)
-	if err == nil && !p.AllowedFrom(ip) {
-		writeError(w, http.StatusForbidden, "address_not_allowed", "this address may not use these credentials")
-		return
-	}
+	// The user field may name the tenant (user@tenant, tenant/user), as
+	// may the tenant field; auth.Login parses and reconciles both.
+	p, err := a.auth.Login(r.Context(), auth.LoginAttempt{Tenant: body.Tenant, Name: body.User, Password: body.Password, IP: remoteIP(r)})
 	if err != nil {
-		if a.limiter != nil && a.limiter.Failed(ip, account) {
-			a.log.Warn("api lockout started", "remote", ip.String(), "account", account)
-		}
-		a.log.Info("api login failed", "remote", ip.String(), "account", account)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "bad user or password")
+		a.loginError(w, r, err, logName(body.User), "bad user or password")
 		return
-	}
-	if a.limiter != nil {
-		a.limiter.Succeeded(ip, account)
 	}
 	id, expires := a.sessions.Create(r.Context(), p)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -81,6 +66,49 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	a.sessions.Revoke(id)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// loginError answers a failed login the same way on every login form:
+// 429 with the real remaining Retry-After while locked out, 401 for bad
+// credentials (badMsg) or an ambiguous tenant-less name, 400 for a login
+// naming two tenants, 403 for an address off the allowlist, 503 when the
+// server could not check (hash pool full, directory down) and 500 for
+// anything else (a database error is never reported as bad credentials).
+func (a *API) loginError(w http.ResponseWriter, r *http.Request, err error, account, badMsg string) {
+	ip := remoteIP(r).String()
+	switch {
+	case errors.Is(err, auth.ErrLockedOut):
+		secs := auth.RetryAfterSeconds(err)
+		a.log.Warn("api login refused: locked out", "remote", ip, "account", account, "retry_after_s", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		writeError(w, http.StatusTooManyRequests, "locked_out", "too many failed logins from this address or for this account; try again later")
+	case errors.Is(err, auth.ErrAmbiguousLogin):
+		a.log.Info("api login refused: ambiguous user name", "remote", ip, "account", account)
+		writeError(w, http.StatusUnauthorized, "ambiguous_login", "this user name exists in several tenants: log in as user@tenant or tenant/user (or give tenant)")
+	case errors.Is(err, auth.ErrBadCredentials):
+		a.log.Info("api authentication failed", "remote", ip, "account", account, "path", r.URL.Path)
+		writeError(w, http.StatusUnauthorized, "unauthorized", badMsg)
+	case errors.Is(err, auth.ErrInvalidLogin):
+		writeError(w, http.StatusBadRequest, "invalid_argument", "the user name and the tenant field name different tenants")
+	case errors.Is(err, auth.ErrAddressNotAllowed):
+		a.log.Warn("api access from an address not on the allowlist", "remote", ip, "account", account)
+		writeError(w, http.StatusForbidden, "address_not_allowed", "this address may not use these credentials")
+	case errors.Is(err, auth.ErrOverloaded), errors.Is(err, auth.ErrUnavailable):
+		a.log.Warn("api login could not be checked", "remote", ip, "account", account, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "credentials cannot be checked right now; try again shortly")
+	default:
+		a.log.Error("api login failed on a server error", "remote", ip, "account", account, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+// logName bounds a client-supplied login name for the log.
+func logName(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // checkSession authenticates a request carrying a session.
