@@ -64,6 +64,8 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			"  - name: U\n    extensions:\n      - number: \"100\"\n        password: \"long-enough-pass\"\n" +
 			"    api_keys:\n      - name: k2\n        key: shared-key-0123456789\n",
 			[]string{"tenants[1].api_keys[0]: the same key is already configured at tenants[0].api_keys[0]"}},
+		{"user name with a slash", base + "    users:\n      - name: a/b\n        password: long-enough-pass\n",
+			[]string{"tenants[0].users[0].name:"}},
 		{"limits out of range", "limits:\n  calls_per_user: -5\n  http_body_timeout: 3h\n" + base,
 			[]string{"limits.calls_per_user: -5 must be", "limits.http_body_timeout: must be between"}},
 	}

@@ -321,6 +321,8 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 			e.add(p+".name", "required")
 		} else if users[u.Name] {
 			e.add(p+".name", "user %q defined twice", u.Name)
+		} else if err := auth.ValidUserName(u.Name); err != nil {
+			e.add(p+".name", "%v", err)
 		}
 		users[u.Name] = true
 		switch {
@@ -342,6 +344,8 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		p := strings.TrimSuffix(idx(tp+".api_keys", j, ""), ".")
 		if k.Name == "" {
 			e.add(p+".name", "required")
+		} else if err := auth.ValidKeyName(k.Name); err != nil {
+			e.add(p+".name", "%v", err)
 		}
 		switch {
 		case k.Key == "" && k.KeySHA256 == "":
