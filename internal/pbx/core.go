@@ -54,13 +54,13 @@ type Engine interface {
 // Core holds the live state of every tenant and is the Service the API
 // adapters call. It is safe for concurrent use.
 type Core struct {
-	log    *slog.Logger
-	now    func() time.Time
-	ids    *IDs
-	bus    *eventbus.Bus[Event]
-	cdrs   CDRWriter
-	recs   RecordingStore
-	arts   ArtifactStore
+	log  *slog.Logger
+	now  func() time.Time
+	ids  *IDs
+	bus  *eventbus.Bus[Event]
+	cdrs CDRWriter
+	recs RecordingStore
+	arts ArtifactStore
 
 	qlog *batch.Writer[QueueLogEntry] // nil: no queue log
 

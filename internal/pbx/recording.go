@@ -430,4 +430,3 @@ func (t *tenantState) channelLocked(id string) *Channel {
 	}
 	return t.byName[id]
 }
-

@@ -32,7 +32,7 @@ func roleAtMost(role, max string) bool {
 // password is hashed, so account changes cannot run argon2id without the
 // bound logins have.
 func (a *API) hashSlot(w http.ResponseWriter, r *http.Request) (func(), bool) {
-	d, ok := a.auth.(interface {
+	d, ok := a.gate.Auth.(interface {
 		HashSlot(context.Context) (func(), error)
 	})
 	if !ok {
@@ -199,7 +199,7 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 		}
 		// Through the login path: the guess is counted and locked out
 		// like any other.
-		_, err := a.auth.Login(r.Context(), auth.LoginAttempt{Tenant: p.Tenant, Name: name, Password: body.CurrentPassword, IP: remoteIP(r)})
+		_, err := a.gate.Auth.Login(r.Context(), auth.LoginAttempt{Tenant: p.Tenant, Name: name, Password: body.CurrentPassword, IP: remoteIP(r)})
 		if errors.Is(err, auth.ErrBadCredentials) {
 			a.log.Info("password change refused: wrong current password", "remote", remoteIP(r).String(), "tenant", p.Tenant, "user", name)
 			writeError(w, http.StatusForbidden, "forbidden", "current_password is wrong")
@@ -219,8 +219,8 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 		accountError(w, a, r, err)
 		return
 	}
-	if a.sessions != nil {
-		a.sessions.RevokeUser(p.Tenant, name)
+	if a.gate.Sessions != nil {
+		a.gate.Sessions.RevokeUser(p.Tenant, name)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -71,10 +71,7 @@ type CDRReader interface {
 
 // Authenticator checks credentials: auth.Directory's one login path
 // (lockout, hash pool, tenant parsing) shared by every dialect.
-type Authenticator interface {
-	Login(ctx context.Context, at auth.LoginAttempt) (auth.Principal, error)
-	AuthenticateKey(ctx context.Context, key string) (auth.Principal, error)
-}
+type Authenticator = dialect.Authenticator
 
 var (
 	_ Core          = (*pbx.Core)(nil)
@@ -97,25 +94,23 @@ type API struct {
 	svc  *dialect.Service
 	arts dialect.Artifacts // nil: recordings and captures cannot be served
 	cdrs CDRReader
-	auth Authenticator
+	gate dialect.Gate
 	log  *slog.Logger
 	mux  *http.ServeMux
 	// qstats is the CDR store's queue statistics, when it has them.
 	qstats QueueStatsReader
 	// elog replays missed events (since=N); nil: not offered.
-	elog     EventLog
-	hooks    Webhooks
-	limiter  *auth.Limiter
-	audit    *audit.Log
-	acc      auth.Accounts
-	sessions *auth.Sessions
-	wire     wireCache
-	conns    connCounter
-	paths    []string // registered patterns, for the OpenAPI completeness test
-	routes   []route
-	docOnce  sync.Once
-	doc      []byte
-	docErr   error
+	elog    EventLog
+	hooks   Webhooks
+	audit   *audit.Log
+	acc     auth.Accounts
+	wire    wireCache
+	conns   connCounter
+	paths   []string // registered patterns, for the OpenAPI completeness test
+	routes  []route
+	docOnce sync.Once
+	doc     []byte
+	docErr  error
 }
 
 // New builds the API.
@@ -123,10 +118,10 @@ func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api := &API{core: core, svc: dialect.NewService(core), cdrs: cdrs, auth: a, log: log.With("component", "native_api"), mux: http.NewServeMux()}
+	api := &API{core: core, svc: dialect.NewService(core), cdrs: cdrs, gate: dialect.Gate{Auth: a}, log: log.With("component", "native_api"), mux: http.NewServeMux()}
 	api.qstats, _ = cdrs.(QueueStatsReader)
 	if d, ok := a.(interface{ Limiter() *auth.Limiter }); ok {
-		api.limiter = d.Limiter() // keys from a locked-out address are refused too
+		api.gate.Limiter = d.Limiter() // keys from a locked-out address are refused too
 	}
 	api.handle("GET /api/v1/openapi.json", "", api.openapi)
 	api.handle("GET /api/v1/extensions", auth.ReadDirectory, api.listExtensions)
@@ -300,68 +295,26 @@ func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
 // Authenticator too (when it takes one), so password logins and key
 // refusals count in the same limiter.
 func (a *API) SetLimiter(l *auth.Limiter) {
-	a.limiter = l
-	if d, ok := a.auth.(interface{ SetLimiter(*auth.Limiter) }); ok {
+	a.gate.Limiter = l
+	if d, ok := a.gate.Auth.(interface{ SetLimiter(*auth.Limiter) }); ok {
 		d.SetLimiter(l)
 	}
 }
 
 // remoteIP is the connection's address (no proxy headers are trusted).
-func remoteIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
+func remoteIP(r *http.Request) netip.Addr { return dialect.RemoteIP(r) }
 
+// authenticate reads the native API's credentials (Authorization: Basic,
+// Bearer or Session; the session cookie) through the shared gate and
+// answers failures itself.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
-	h := r.Header.Get("Authorization")
-	ip := remoteIP(r)
-	var p auth.Principal
-	var err error
-	account := ""
-	sid := sessionID(r)
-	switch {
-	case sid != "" && !strings.HasPrefix(h, "Bearer ") && !strings.HasPrefix(h, "Basic "):
-		p, err = a.checkSession(r, sid)
-		if errors.Is(err, auth.ErrBadCredentials) && h != "" && a.limiter != nil {
-			a.limiter.Failed(ip, "")
-		}
-	case strings.HasPrefix(h, "Bearer "):
-		if a.limiter != nil {
-			if err = a.limiter.Check(ip, ""); err != nil {
-				break
-			}
-		}
-		p, err = a.auth.AuthenticateKey(r.Context(), strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")))
-		if errors.Is(err, auth.ErrBadCredentials) && a.limiter != nil && a.limiter.Failed(ip, "") {
-			a.log.Warn("api lockout started", "remote", ip.String())
-		}
-	case strings.HasPrefix(h, "Basic "):
-		user, pw, ok := r.BasicAuth()
-		if !ok {
-			err = auth.ErrBadCredentials
-			break
-		}
-		// user, user@tenant or tenant/user: auth.ParseLogin decides.
-		account = logName(user)
-		p, err = a.auth.Login(r.Context(), auth.LoginAttempt{Name: user, Password: pw, IP: ip})
-	default:
-		err = auth.ErrBadCredentials
-		if h != "" && a.limiter != nil {
-			a.limiter.Failed(ip, "")
-		}
-	}
+	p, account, err := a.gate.Check(r.Context(), dialect.Presented{Authorization: r.Header.Get("Authorization"),
+		SessionID: sessionCookieValue(r), IP: remoteIP(r)})
 	if err != nil {
 		if errors.Is(err, auth.ErrBadCredentials) { // every 401, ambiguous names included
 			w.Header().Set("WWW-Authenticate", `Basic realm="switchboard"`)
 		}
 		a.loginError(w, r, err, account, "missing or bad credentials")
-		return p, false
-	}
-	if !p.AllowedFrom(ip) { // keys and sessions; password logins were checked by Login
-		a.loginError(w, r, auth.ErrAddressNotAllowed, p.Name, "")
 		return p, false
 	}
 	return p, true

@@ -7,28 +7,34 @@ import (
 	"strings"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
 )
 
 const sessionCookie = "sb_session"
 
 // SetSessions enables login sessions.
-func (a *API) SetSessions(s *auth.Sessions) { a.sessions = s }
+func (a *API) SetSessions(s *auth.Sessions) { a.gate.Sessions = s }
 
-// sessionID is the session a request presents, if any.
-func sessionID(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Session ") {
-		return strings.TrimSpace(strings.TrimPrefix(h, "Session "))
-	}
+// sessionCookieValue is the session cookie's value, if any.
+func sessionCookieValue(r *http.Request) string {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		return c.Value
 	}
 	return ""
 }
 
+// sessionID is the session a request presents, if any: the header first.
+func sessionID(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Session ") {
+		return strings.TrimSpace(strings.TrimPrefix(h, "Session "))
+	}
+	return sessionCookieValue(r)
+}
+
 // login checks a user's password (under the lockout rules) and starts a
 // session: the id comes back in the body and as an HttpOnly cookie.
 func (a *API) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if a.sessions == nil {
+	if a.gate.Sessions == nil {
 		writeError(w, http.StatusNotImplemented, "not_supported", "sessions are not enabled")
 		return
 	}
@@ -42,19 +48,19 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 	}
 	// The user field may name the tenant (user@tenant, tenant/user), as
 	// may the tenant field; auth.Login parses and reconciles both.
-	p, err := a.auth.Login(r.Context(), auth.LoginAttempt{Tenant: body.Tenant, Name: body.User, Password: body.Password, IP: remoteIP(r)})
+	p, err := a.gate.Login(r.Context(), body.Tenant, body.User, body.Password, remoteIP(r))
 	if err != nil {
-		a.loginError(w, r, err, logName(body.User), "bad user or password")
+		a.loginError(w, r, err, dialect.LogName(body.User), "bad user or password")
 		return
 	}
-	id, expires := a.sessions.Create(r.Context(), p)
+	id, expires, _ := a.gate.StartSession(r.Context(), p)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, Expires: expires})
 	writeJSON(w, http.StatusCreated, map[string]any{"sid": id, "expires": expires, "user": p.Name, "tenant": p.Tenant, "role": p.Role})
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
-	if a.sessions == nil {
+	if a.gate.Sessions == nil {
 		writeError(w, http.StatusNotImplemented, "not_supported", "sessions are not enabled")
 		return
 	}
@@ -63,7 +69,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request, _ auth.Principal) {
 		writeError(w, http.StatusBadRequest, "invalid_argument", "no session presented (Authorization: Session <id> or the cookie)")
 		return
 	}
-	a.sessions.Revoke(id)
+	a.gate.EndSession(id)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -101,24 +107,4 @@ func (a *API) loginError(w http.ResponseWriter, r *http.Request, err error, acco
 		a.log.Error("api login failed on a server error", "remote", ip, "account", account, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error")
 	}
-}
-
-// logName bounds a client-supplied login name for the log.
-func logName(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
-
-// checkSession authenticates a request carrying a session.
-func (a *API) checkSession(r *http.Request, id string) (auth.Principal, error) {
-	if a.sessions == nil {
-		return auth.Principal{}, auth.ErrBadCredentials
-	}
-	p, err := a.sessions.Check(r.Context(), id)
-	if errors.Is(err, auth.ErrNoSession) {
-		return p, auth.ErrBadCredentials
-	}
-	return p, err
 }
