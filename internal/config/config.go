@@ -33,6 +33,9 @@ type Config struct {
 	Tenants   []Tenant  `yaml:"tenants"`
 	API       API       `yaml:"api"`
 	Limits    Limits    `yaml:"limits"`
+	// Dialects enables API dialects by name (native, webtapi, viptel,
+	// cloudpbx, voipmonitor); absent ones keep their default (native on).
+	Dialects map[string]Dialect `yaml:"dialects"`
 
 	name string         // file name for messages
 	pos  map[string]pos // field path -> position
@@ -127,6 +130,24 @@ type API struct {
 	// case (default 30m, 12h).
 	SessionIdle time.Duration `yaml:"session_idle"`
 	SessionMax  time.Duration `yaml:"session_max"`
+}
+
+// Dialect is one API dialect's serving: on the shared HTTP listener
+// (under Prefix) and, with Listen, on a listener of its own too (e.g.
+// WebTAPI on port 9998 as its spec's examples use).
+type Dialect struct {
+	Enabled *bool  `yaml:"enabled"`
+	Listen  string `yaml:"listen"`
+	Prefix  string `yaml:"prefix"` // e.g. "/demo": the dialect's paths under it
+}
+
+// DialectEnabled reports whether a dialect runs: as configured, else by
+// default (native only).
+func (c *Config) DialectEnabled(name string) bool {
+	if d, ok := c.Dialects[name]; ok && d.Enabled != nil {
+		return *d.Enabled
+	}
+	return name == "native"
 }
 
 // Limits bound what one tenant or one API account may do at once. Zero

@@ -104,13 +104,14 @@ func (c *Config) ApplyDefaults() {
 }
 
 var (
-	reTenant = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	reNumber = regexp.MustCompile(`^[0-9]{1,15}$`)
-	reDomain = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
-	reHex32  = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
-	reHex64  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
-	roles    = map[string]bool{"admin": true, "supervisor": true, "agent": true, "user": true, "readonly": true}
-	strats   = map[string]bool{"ringall": true, "leastrecent": true, "fewestcalls": true, "rrmemory": true, "random": true, "linear": true}
+	reTenant  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	reNumber  = regexp.MustCompile(`^[0-9]{1,15}$`)
+	reDomain  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+	reHex32   = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+	reDialect = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
+	reHex64   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	roles     = map[string]bool{"admin": true, "supervisor": true, "agent": true, "user": true, "readonly": true}
+	strats    = map[string]bool{"ringall": true, "leastrecent": true, "fewestcalls": true, "rrmemory": true, "random": true, "linear": true}
 )
 
 // errs collects validation errors with their positions.
@@ -237,6 +238,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.HTTPBodyTimeout < 0 || c.Limits.HTTPBodyTimeout > time.Hour {
 		e.add("limits.http_body_timeout", "must be between 0 and 1h")
+	}
+	for name, d := range c.Dialects {
+		if !reDialect.MatchString(name) {
+			e.add("dialects."+name, "%q is not a dialect name (lowercase letters and digits)", name)
+		}
+		if d.Listen != "" {
+			if _, err := netip.ParseAddrPort(d.Listen); err != nil {
+				e.add("dialects."+name+".listen", "%q is not an IP:port", d.Listen)
+			}
+		}
+		if d.Prefix != "" && (!strings.HasPrefix(d.Prefix, "/") || strings.HasSuffix(d.Prefix, "/") || strings.ContainsAny(d.Prefix, " ?#{}") || strings.Contains(d.Prefix, "..")) {
+			e.add("dialects."+name+".prefix", "%q must start with / and not end with one (e.g. /demo)", d.Prefix)
+		}
 	}
 	names, domains := map[string]bool{}, map[string]bool{}
 	for i := range c.Tenants {

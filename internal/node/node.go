@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/demobot"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
 	"github.com/switchboard-pbx/switchboard/internal/eventlog"
 	"github.com/switchboard-pbx/switchboard/internal/media"
@@ -45,6 +46,9 @@ type Options struct {
 	// PSTNNoAnswerAfter overrides how long the simulated carrier rings
 	// numbers ending in 408 (tests use it).
 	PSTNNoAnswerAfter time.Duration
+	// Dialects adds API dialects to this build's (tests register their
+	// own); they are enabled through the config's dialects: block.
+	Dialects map[string]dialect.Factory
 	// WebhookAttempts and WebhookFirstDelay override the delivery retry
 	// schedule (tests use them; defaults 8 and 1 s).
 	WebhookAttempts   int
@@ -73,6 +77,9 @@ type Node struct {
 	cancelBot context.CancelFunc
 
 	cancelRetention context.CancelFunc
+
+	dialects []dialect.Dialect
+	own      []ownListener // dialects' own listeners
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -279,16 +286,21 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	}
 	n.hooks = webhook.Start(n.core, hooks, n.store, webhook.Options{Logger: n.log, Encode: native.EncodeEvent,
 		Attempts: opts.WebhookAttempts, FirstDelay: opts.WebhookFirstDelay})
-	api := native.New(n.core, n.store, authDir, n.log)
-	api.SetEventLog(n.elog)
-	api.SetLimiter(auth.NewLimiter(cfg.API.MaxBadLoginAttempt, cfg.API.Lockout, nil))
-	api.SetWebhooks(n.hooks)
 	n.audit = audit.Start(n.store, n.log)
-	api.SetAudit(n.audit)
-	api.SetAccounts(n.store)
-	api.SetSessions(auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil))
-	api.SetMaxStreams(cfg.Limits.StreamsPerUser)
-	api.SetArtifacts(n.arts)
+	authDir.SetLimiter(auth.NewLimiter(cfg.API.MaxBadLoginAttempt, cfg.API.Lockout, nil))
+	deps := dialect.Deps{
+		Service:             dialect.NewService(n.core),
+		Gate:                &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil)},
+		Events:              dialect.NewEvents(n.core, n.elog),
+		CDRs:                n.store,
+		QueueStats:          n.store,
+		Artifacts:           n.arts,
+		Accounts:            n.store,
+		Audit:               n.audit,
+		Webhooks:            n.hooks,
+		Now:                 time.Now,
+		StreamsPerPrincipal: cfg.Limits.StreamsPerUser,
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -296,9 +308,11 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		h := n.core.LimitHits()
 		fmt.Fprintf(w, `{"status":"ok","active_calls":%d,"registrations":%d,"rtp_ports_in_use":%d,`+
 			`"limit_hits":{"calls_per_tenant":%d,"calls_per_user":%d,"originates_per_minute_tenant":%d,"originates_per_minute_user":%d,"streams_per_user":%d}}`+"\n",
-			st.ActiveCalls, st.Registrations, st.RTPPortsInUse, h.TenantCalls, h.OwnerCalls, h.TenantOriginateRate, h.OwnerOriginateRate, api.StreamLimitHits())
+			st.ActiveCalls, st.Registrations, st.RTPPortsInUse, h.TenantCalls, h.OwnerCalls, h.TenantOriginateRate, h.OwnerOriginateRate, n.streamLimitHits())
 	})
-	mux.Handle("/api/", api.Handler())
+	if err := n.startDialects(deps, opts.Dialects, mux, tc); err != nil {
+		return nil, err
+	}
 	n.ln, err = net.Listen("tcp", cfg.Listen.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
@@ -307,9 +321,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		n.ln = tls.NewListener(n.ln, tc)
 		n.tls = true
 	}
-	n.http = &http.Server{Handler: bodyDeadline(mux, cfg.Limits.HTTPBodyTimeout), ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
+	n.http = n.httpServer(mux)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -475,6 +487,7 @@ func (n *Node) Close(ctx context.Context) error {
 		if n.http != nil {
 			errs = append(errs, n.http.Shutdown(ctx))
 		}
+		errs = append(errs, n.closeDialects(ctx))
 		if n.core != nil {
 			n.core.Close()
 		}

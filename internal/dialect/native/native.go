@@ -29,45 +29,15 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/store"
 )
 
-// Core is what the API needs of the domain core.
+// Core is what New needs of the domain core (*pbx.Core): the service
+// facade's core and the live event stream.
 type Core interface {
-	Extensions(tenant string) ([]pbx.Extension, error)
-	Extension(tenant, number string) (pbx.Extension, error)
-	Calls(tenant string) ([]pbx.Call, error)
-	FindCall(tenant, id string) (pbx.Call, error)
-	Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
-	PriorityCall(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error)
-	Hangup(ctx context.Context, tenant, id string) error
-	PlayDTMF(ctx context.Context, tenant, id, digits string) error
-	Redirect(ctx context.Context, tenant, id, dest string) error
-	Pickup(ctx context.Context, tenant, id, by string) error
-	Subscribe(tenant string, buf int) *eventbus.Subscription[pbx.Event]
-	SubscribeAt(tenant string, buf int) (*eventbus.Subscription[pbx.Event], uint64)
-
-	StartRecording(ctx context.Context, tenant, id string, opts pbx.RecordOptions) (pbx.Recording, error)
-	StopRecording(ctx context.Context, tenant, id string) (pbx.Recording, error)
-	PauseRecording(ctx context.Context, tenant, id string, paused bool) (pbx.Recording, error)
-	GetRecording(ctx context.Context, tenant, id string) (pbx.Recording, error)
-	QueryRecordings(ctx context.Context, f pbx.RecordingFilter) ([]pbx.Recording, int, error)
-
-	Conferences(tenant string) ([]pbx.Conference, error)
-	CreateConference(ctx context.Context, tenant string, numbers []string, breakCalls bool) (pbx.Conference, []pbx.Call, error)
-	ConferenceInvite(ctx context.Context, tenant, room string, numbers []string, breakCalls bool) ([]pbx.Call, error)
-	Monitor(ctx context.Context, tenant, id, listener string) (pbx.Call, error)
-
-	Queues(tenant string) ([]pbx.Queue, error)
-	QueueCalls(tenant, queue string) ([]pbx.QueueCaller, error)
-	QueueShift(tenant, queue, callID string, pos int) (pbx.QueueCaller, error)
-	QueueRemove(tenant, queue, callID, dest string) error
-	QueueLogin(tenant, queue, ext string, login bool, penalty int) (pbx.QueueMember, error)
-	QueuePause(tenant, queue, ext string, paused bool, reason string) ([]pbx.QueueMember, error)
+	dialect.Core
+	dialect.Subscriber
 }
 
 // CDRReader is what the API needs of the CDR store.
-type CDRReader interface {
-	QueryCDRs(ctx context.Context, f pbx.CDRFilter) ([]pbx.CDR, int, error)
-	GetCDR(ctx context.Context, tenant string, id int64) (pbx.CDR, error)
-}
+type CDRReader = dialect.CDRReader
 
 // Authenticator checks credentials: auth.Directory's one login path
 // (lockout, hash pool, tenant parsing) shared by every dialect.
@@ -90,17 +60,16 @@ const eventBuffer = 1024
 
 // API serves the native API.
 type API struct {
-	core Core
-	svc  *dialect.Service
-	arts dialect.Artifacts // nil: recordings and captures cannot be served
-	cdrs CDRReader
-	gate dialect.Gate
-	log  *slog.Logger
-	mux  *http.ServeMux
+	live   dialect.Subscriber
+	stream dialect.Events
+	svc    *dialect.Service
+	arts   dialect.Artifacts // nil: recordings and captures cannot be served
+	cdrs   CDRReader
+	gate   dialect.Gate
+	log    *slog.Logger
+	mux    *http.ServeMux
 	// qstats is the CDR store's queue statistics, when it has them.
-	qstats QueueStatsReader
-	// elog replays missed events (since=N); nil: not offered.
-	elog    EventLog
+	qstats  QueueStatsReader
 	hooks   Webhooks
 	audit   *audit.Log
 	acc     auth.Accounts
@@ -113,16 +82,24 @@ type API struct {
 	docErr  error
 }
 
-// New builds the API.
+// New builds the API over a core directly (tests, and tools without a
+// node); the node builds it with NewDialect.
 func New(core Core, cdrs CDRReader, a Authenticator, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api := &API{core: core, svc: dialect.NewService(core), cdrs: cdrs, gate: dialect.Gate{Auth: a}, log: log.With("component", "native_api"), mux: http.NewServeMux()}
-	api.qstats, _ = cdrs.(QueueStatsReader)
+	gate := dialect.Gate{Auth: a}
 	if d, ok := a.(interface{ Limiter() *auth.Limiter }); ok {
-		api.gate.Limiter = d.Limiter() // keys from a locked-out address are refused too
+		gate.Limiter = d.Limiter() // keys from a locked-out address are refused too
 	}
+	api := newAPI(dialect.NewService(core), dialect.NewEvents(core, nil), cdrs, gate, log)
+	api.live = core
+	api.qstats, _ = cdrs.(QueueStatsReader)
+	return api
+}
+
+func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate dialect.Gate, log *slog.Logger) *API {
+	api := &API{stream: stream, svc: svc, cdrs: cdrs, gate: gate, log: log.With("component", "native_api"), mux: http.NewServeMux()}
 	api.handle("GET /api/v1/openapi.json", "", api.openapi)
 	api.handle("GET /api/v1/extensions", auth.ReadDirectory, api.listExtensions)
 	api.handle("GET /api/v1/extensions/{number}", auth.ReadDirectory, api.getExtension)
@@ -660,12 +637,10 @@ func (a *API) getCDR(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 }
 
 // EventLog replays a tenant's logged events.
-type EventLog interface {
-	Replay(ctx context.Context, tenant string, since, upTo uint64, fn func(eventbus.Envelope[pbx.Event]) error) (last uint64, truncatedFrom uint64, err error)
-}
+type EventLog = dialect.Replayer
 
 // SetEventLog enables since=N on the event stream.
-func (a *API) SetEventLog(l EventLog) { a.elog = l }
+func (a *API) SetEventLog(l EventLog) { a.stream = dialect.NewEvents(a.live, l) }
 
 func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var since uint64
@@ -676,7 +651,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			writeError(w, http.StatusBadRequest, "invalid_argument", "since must be the sequence number of the last event received")
 			return
 		}
-		if a.elog == nil {
+		if !a.stream.CanReplay() {
 			writeError(w, http.StatusNotImplemented, "not_supported", "no event log: since is not available")
 			return
 		}
@@ -691,7 +666,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	filtered := dialect.EventsFiltered(p)
 	// Subscribe before the handshake completes: a client may act the
 	// moment its dial returns, and the events that causes must reach it.
-	sub, upTo := a.core.SubscribeAt(p.Tenant, eventBuffer)
+	sub, upTo := a.stream.SubscribeAt(p.Tenant, eventBuffer)
 	defer sub.Close()
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -715,7 +690,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 			}
 		} else {
 			var truncated uint64
-			last, truncated, err = a.elog.Replay(ctx, p.Tenant, since, upTo, func(env eventbus.Envelope[pbx.Event]) error {
+			last, truncated, err = a.stream.Replay(ctx, p.Tenant, since, upTo, func(env eventbus.Envelope[pbx.Event]) error {
 				if truncated != 0 {
 					b, _ := json.Marshal(map[string]any{"type": "replay.truncated", "tenant": p.Tenant, "since": since, "oldest_seq": truncated})
 					if err := send(b); err != nil {

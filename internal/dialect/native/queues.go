@@ -1,20 +1,17 @@
 package native
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // QueueStatsReader computes queue statistics from the durable queue log.
-type QueueStatsReader interface {
-	QueueStats(ctx context.Context, f pbx.QueueStatsFilter) ([]pbx.QueueStats, error)
-	AgentStats(ctx context.Context, f pbx.QueueStatsFilter) ([]pbx.AgentStats, error)
-}
+type QueueStatsReader = dialect.QueueStatsReader
 
 func (a *API) listQueues(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	qs, err := a.svc.Queues(p)

@@ -1,21 +1,17 @@
 package native
 
 import (
-	"context"
 	"encoding/base64"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
-	"github.com/switchboard-pbx/switchboard/internal/webhook"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
 )
 
 // Webhooks is the dead-letter side of the webhook dispatcher.
-type Webhooks interface {
-	DeadLetters(ctx context.Context, tenant string, limit int) ([]webhook.DeadLetter, error)
-	Retry(ctx context.Context, tenant string, id int64) error
-}
+type Webhooks = dialect.Webhooks
 
 // SetWebhooks enables the dead-letter endpoints.
 func (a *API) SetWebhooks(w Webhooks) { a.hooks = w }
