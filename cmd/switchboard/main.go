@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+	_ "time/tzdata" // tenants' time zones work on hosts without a zoneinfo database
 
 	"github.com/switchboard-pbx/switchboard/internal/admincli"
 	"github.com/switchboard-pbx/switchboard/internal/config"

@@ -175,8 +175,11 @@ func ParsePrefixes(list []string) ([]netip.Prefix, error) { return auth.ParsePre
 
 // Tenant is one PBX.
 type Tenant struct {
-	Name        string       `yaml:"name"`
-	Domain      string       `yaml:"domain"` // SIP domain and digest realm; default "<name lowercased>.local"
+	Name   string `yaml:"name"`
+	Domain string `yaml:"domain"` // SIP domain and digest realm; default "<name lowercased>.local"
+	// TimeZone is the tenant's IANA time zone ("Europe/Warsaw"): date-only
+	// filters ("today", YYYY-MM-DD) mean the tenant's days. Default UTC.
+	TimeZone    string       `yaml:"timezone"`
 	Extensions  []Extension  `yaml:"extensions"`
 	Users       []User       `yaml:"users"`
 	APIKeys     []APIKey     `yaml:"api_keys"`

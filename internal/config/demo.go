@@ -6,7 +6,7 @@ import "fmt"
 // vendor specs use in their examples, so those example requests work
 // verbatim against `switchboard serve --demo`.
 func Demo() *Config {
-	t := Tenant{Name: "MojaCentrala", Domain: "mojacentrala.local"}
+	t := Tenant{Name: "MojaCentrala", Domain: "mojacentrala.local", TimeZone: "Europe/Warsaw"}
 	names := map[string]string{"42": "Jan", "43": "Robert", "101": "Sekretariat 3"}
 	for _, n := range []string{"12", "13", "42", "43", "101", "105", "130", "200", "1001", "1002", "1003", "1004", "1222"} {
 		name := names[n]

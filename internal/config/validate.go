@@ -288,6 +288,11 @@ func (c *Config) validateAcrossTenants(e *errs) {
 func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) {
 	t := &c.Tenants[i]
 	tp := "tenants[" + strconv.Itoa(i) + "]"
+	if t.TimeZone != "" {
+		if _, err := time.LoadLocation(t.TimeZone); err != nil {
+			e.add(tp+".timezone", "%q is not an IANA time zone (e.g. Europe/Warsaw)", t.TimeZone)
+		}
+	}
 	if !reTenant.MatchString(t.Name) {
 		e.add(tp+".name", "%q must be 1-64 letters, digits, - or _", t.Name)
 	} else if names[t.Name] {

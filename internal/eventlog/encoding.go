@@ -42,21 +42,22 @@ func Decode(body []byte) (pbx.Event, error) {
 }
 
 type logEvent struct {
-	Type       string          `json:"type"`
-	Time       time.Time       `json:"time"`
-	Extension  *logExtension   `json:"extension,omitempty"`
-	Channel    *logChannel     `json:"channel,omitempty"`
-	Call       *logCall        `json:"call,omitempty"`
-	CDR        *logCDR         `json:"cdr,omitempty"`
-	Cause      string          `json:"cause,omitempty"`
-	Digit      string          `json:"digit,omitempty"`
-	Via        string          `json:"via,omitempty"`
-	Replaces   string          `json:"replaces,omitempty"`
-	Recording  *logRecording   `json:"recording,omitempty"`
-	Conference *logConference  `json:"conference,omitempty"`
-	Queue      *logQueue       `json:"queue,omitempty"`
-	Member     *logQueueMember `json:"member,omitempty"`
-	Caller     *logQueueCaller `json:"caller,omitempty"`
+	Type       string            `json:"type"`
+	Time       time.Time         `json:"time"`
+	Extension  *logExtension     `json:"extension,omitempty"`
+	Channel    *logChannel       `json:"channel,omitempty"`
+	Call       *logCall          `json:"call,omitempty"`
+	CDR        *logCDR           `json:"cdr,omitempty"`
+	Cause      string            `json:"cause,omitempty"`
+	Digit      string            `json:"digit,omitempty"`
+	Via        string            `json:"via,omitempty"`
+	Replaces   string            `json:"replaces,omitempty"`
+	Recording  *logRecording     `json:"recording,omitempty"`
+	Conference *logConference    `json:"conference,omitempty"`
+	Queue      *logQueue         `json:"queue,omitempty"`
+	Member     *logQueueMember   `json:"member,omitempty"`
+	Caller     *logQueueCaller   `json:"caller,omitempty"`
+	Data       map[string]string `json:"data,omitempty"`
 }
 
 type logExtension struct {
@@ -68,6 +69,9 @@ type logExtension struct {
 	Registered bool   `json:"registered"`
 	Contact    string `json:"contact,omitempty"`
 	UserAgent  string `json:"user_agent,omitempty"`
+	// Added within version 1: absent in older rows.
+	ConnectedNum  string `json:"connected_num,omitempty"`
+	ConnectedName string `json:"connected_name,omitempty"`
 }
 
 type logChannel struct {
@@ -95,6 +99,10 @@ type logCall struct {
 	Created    time.Time    `json:"created"`
 	Answered   time.Time    `json:"answered,omitzero"`
 	Originated bool         `json:"originated"`
+	// Added within version 1: absent in older rows.
+	Direction string `json:"direction,omitempty"`
+	App       string `json:"app,omitempty"`
+	AppData   string `json:"app_data,omitempty"`
 }
 
 type logCDR struct {
@@ -214,19 +222,22 @@ func toLogEvent(x pbx.Event) logEvent {
 		Queue:      ptr(x.Queue, toLogQueue),
 		Member:     ptr(x.Member, toLogQueueMember),
 		Caller:     ptr(x.Caller, toLogQueueCaller),
+		Data:       x.Data,
 	}
 }
 
 func toLogExtension(x pbx.Extension) logExtension {
 	return logExtension{
-		Tenant:     x.Tenant,
-		Number:     x.Number,
-		Name:       x.Name,
-		State:      int(x.State),
-		StateText:  x.StateText,
-		Registered: x.Registered,
-		Contact:    x.Contact,
-		UserAgent:  x.UserAgent,
+		Tenant:        x.Tenant,
+		Number:        x.Number,
+		Name:          x.Name,
+		State:         int(x.State),
+		StateText:     x.StateText,
+		Registered:    x.Registered,
+		Contact:       x.Contact,
+		UserAgent:     x.UserAgent,
+		ConnectedNum:  x.ConnectedNum,
+		ConnectedName: x.ConnectedName,
 	}
 }
 
@@ -258,6 +269,9 @@ func toLogCall(x pbx.Call) logCall {
 		Created:    x.Created,
 		Answered:   x.Answered,
 		Originated: x.Originated,
+		Direction:  string(x.Direction),
+		App:        x.App,
+		AppData:    x.AppData,
 	}
 }
 
@@ -392,19 +406,22 @@ func fromEvent(x logEvent) pbx.Event {
 		Queue:      ptr(x.Queue, fromQueue),
 		Member:     ptr(x.Member, fromQueueMember),
 		Caller:     ptr(x.Caller, fromQueueCaller),
+		Data:       x.Data,
 	}
 }
 
 func fromExtension(x logExtension) pbx.Extension {
 	return pbx.Extension{
-		Tenant:     x.Tenant,
-		Number:     x.Number,
-		Name:       x.Name,
-		State:      pbx.DeviceState(x.State),
-		StateText:  x.StateText,
-		Registered: x.Registered,
-		Contact:    x.Contact,
-		UserAgent:  x.UserAgent,
+		Tenant:        x.Tenant,
+		Number:        x.Number,
+		Name:          x.Name,
+		State:         pbx.DeviceState(x.State),
+		StateText:     x.StateText,
+		Registered:    x.Registered,
+		Contact:       x.Contact,
+		UserAgent:     x.UserAgent,
+		ConnectedNum:  x.ConnectedNum,
+		ConnectedName: x.ConnectedName,
 	}
 }
 
@@ -436,6 +453,9 @@ func fromCall(x logCall) pbx.Call {
 		Created:    x.Created,
 		Answered:   x.Answered,
 		Originated: x.Originated,
+		Direction:  pbx.CallDirection(x.Direction),
+		App:        x.App,
+		AppData:    x.AppData,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // echoDialect is a dialect written the way a new one would be: a few lines
@@ -140,3 +141,44 @@ func TestUnknownDialectIsRefused(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestShutdownIsAnnouncedBeforeHangups: subscribers learn the node stops
+// before the calls it hangs up end.
+func TestShutdownIsAnnouncedBeforeHangups(t *testing.T) {
+	n := startDemo(t)
+	sub := n.Core().Subscribe("MojaCentrala", 1024)
+	defer sub.Close()
+	svc := dialect.NewService(n.Core())
+	admin := auth.Principal{Tenant: "MojaCentrala", Name: "admin", Role: "admin"}
+	if _, err := svc.Originate(context.Background(), admin, pbxOriginate("1003", "1004"), false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(15 * time.Second)
+	for answered := false; !answered; {
+		select {
+		case env := <-sub.C():
+			answered = env.Event.Type == "call.answered"
+		case <-deadline:
+			t.Fatal("no answer")
+		}
+	}
+	go n.Close(context.Background())
+	for {
+		select {
+		case env, ok := <-sub.C():
+			if !ok {
+				t.Fatal("stream closed before the shutdown notice")
+			}
+			switch env.Event.Type {
+			case "system.shutdown":
+				return
+			case "call.ended":
+				t.Fatal("a call ended before the shutdown was announced")
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("no shutdown notice")
+		}
+	}
+}
+
+func pbxOriginate(from, to string) pbx.OriginateRequest { return pbx.OriginateRequest{From: from, To: to} }

@@ -117,6 +117,11 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	dir := pbx.Directory{}
 	for _, t := range cfg.Tenants {
 		te := pbx.TenantEntry{Name: t.Name, Domain: t.Domain}
+		if t.TimeZone != "" {
+			if te.Location, err = time.LoadLocation(t.TimeZone); err != nil {
+				return nil, fmt.Errorf("tenant %s: timezone: %w", t.Name, err)
+			}
+		}
 		for _, x := range t.Extensions {
 			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record})
 		}
@@ -471,6 +476,9 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		if n.cancelRetention != nil {
 			n.cancelRetention()
+		}
+		if n.core != nil {
+			n.core.AnnounceShutdown()
 		}
 		if n.eng != nil {
 			n.eng.HangupAll(ctx) // calls end as "system", before the bots go

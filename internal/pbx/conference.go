@@ -308,10 +308,17 @@ func (c *Core) Monitor(ctx context.Context, tenant, id, listener string) (Call, 
 
 // SetCallApp names what a call does beyond a plain bridge ("ConfBridge",
 // "ChanSpy"); it becomes the CDR's lastapp, as Asterisk reports it.
-func (c *Core) SetCallApp(tenant, callID, app string) {
+func (c *Core) SetCallApp(tenant, callID, app string) { c.SetCallAppData(tenant, callID, app, "") }
+
+// SetCallAppData records the application a call is in and what it serves
+// (the queue, the room, the number a spy listens to), for snapshots and
+// the CDR's lastapp.
+func (c *Core) SetCallAppData(tenant, callID, app, data string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cs := c.tenants[tenant].calls[callID]; cs != nil {
-		cs.app = app
+	if t := c.tenants[tenant]; t != nil {
+		if cs := t.calls[callID]; cs != nil {
+			cs.app, cs.appData = app, data
+		}
 	}
 }

@@ -89,6 +89,7 @@ type tenantState struct {
 	confs        map[string]*confState // by room name
 	confSeq      int
 	queues       map[string]*queueState // by name
+	loc          *time.Location         // nil: UTC
 }
 
 type extState struct {
@@ -104,6 +105,7 @@ type callState struct {
 	channels []*Channel
 	ended    bool
 	app      string // CDR lastapp when not a plain Dial/Originate
+	appData  string // what the application serves: queue, room, dialled number
 	owner    string // the API principal that originated it ("" otherwise)
 }
 
@@ -151,7 +153,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		if _, dup := c.tenants[t.Name]; dup {
 			return nil, fmt.Errorf("pbx: tenant %q defined twice", t.Name)
 		}
-		ts := &tenantState{name: t.Name, domain: t.Domain, exts: map[string]*extState{},
+		ts := &tenantState{name: t.Name, domain: t.Domain, loc: t.Location, exts: map[string]*extState{},
 			calls: map[string]*callState{}, channels: map[string]*Channel{}, byName: map[string]*Channel{}, recordTrunks: map[string]bool{}}
 		for _, tr := range t.RecordTrunks {
 			ts.recordTrunks[tr] = true
@@ -210,6 +212,50 @@ func (c *Core) Close() {
 	if c.qlog != nil && !already {
 		c.qlog.Close()
 	}
+}
+
+// AnnounceShutdown tells every tenant's subscribers that the node is
+// stopping, before the engine hangs the live calls up: a dashboard can
+// tell "switchboard restarts" from "everyone hung up at once".
+func (c *Core) AnnounceShutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name := range c.tenants {
+		c.publishLocked(name, Event{Type: EvShutdown})
+	}
+}
+
+// Publish sends an event that is not about a call (a relay switched, a
+// camera snapshot, an SMS) through the same sequence, event log, replay
+// and webhooks as call events. Call, channel, queue and conference events
+// belong to the core and are refused.
+func (c *Core) Publish(tenant string, e Event) error {
+	if e.Type == "" || e.Call != nil || e.Channel != nil || e.CDR != nil || e.Queue != nil || e.Conference != nil || e.Recording != nil ||
+		strings.HasPrefix(string(e.Type), "call.") || strings.HasPrefix(string(e.Type), "channel.") ||
+		strings.HasPrefix(string(e.Type), "queue.") || strings.HasPrefix(string(e.Type), "conference.") || strings.HasPrefix(string(e.Type), "recording.") {
+		return fmt.Errorf("publish %q: only the core publishes call events: %w", e.Type, ErrInvalidArgument)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tenants[tenant] == nil {
+		return fmt.Errorf("publish: %w", ErrUnknownTenant)
+	}
+	if c.closing {
+		return fmt.Errorf("publish: %w", ErrShuttingDown)
+	}
+	c.publishLocked(tenant, e)
+	return nil
+}
+
+// TenantLocation is the tenant's time zone, for date-only filters ("today"
+// is the tenant's today); UTC when none was configured.
+func (c *Core) TenantLocation(tenant string) *time.Location {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.tenants[tenant]; t != nil && t.loc != nil {
+		return t.loc
+	}
+	return time.UTC
 }
 
 // Subscribe returns a subscription to tenant's events ("" for all tenants).
@@ -537,7 +583,24 @@ func (cs *callState) snapshot() *Call {
 	for i, ch := range cs.channels {
 		c.Channels[i] = *ch
 	}
+	c.Direction = callDirection(c.Channels)
+	c.App, c.AppData = cs.app, cs.appData
 	return &c
+}
+
+// callDirection classifies a call by who took part: a trunk leg first
+// (the carrier called in) is inbound, a trunk leg later (an extension
+// dialled out) is outbound, none is internal.
+func callDirection(chs []Channel) CallDirection {
+	for i, ch := range chs {
+		if ch.IsTrunk {
+			if i == 0 {
+				return CallInbound
+			}
+			return CallOutbound
+		}
+	}
+	return CallInternal
 }
 
 // updateExtLocked recomputes an extension's device state and publishes a
@@ -548,7 +611,7 @@ func (c *Core) updateExtLocked(t *tenantState, e *extState, force bool) {
 		return
 	}
 	e.state = st
-	x := e.snapshot(t.name)
+	x := e.snapshot(t)
 	c.publishLocked(t.name, Event{Type: EvExtensionState, Extension: &x})
 	c.onExtensionChangeLocked(t, e.number)
 }
@@ -590,12 +653,48 @@ func deviceState(e *extState) DeviceState {
 	return StateUnavailable
 }
 
-func (e *extState) snapshot(tenant string) Extension {
-	x := Extension{Tenant: tenant, Number: e.number, Name: e.name, State: e.state, StateText: e.state.String(), Registered: e.reg != nil}
+func (e *extState) snapshot(t *tenantState) Extension {
+	x := Extension{Tenant: t.name, Number: e.number, Name: e.name, State: e.state, StateText: e.state.String(), Registered: e.reg != nil}
 	if e.reg != nil {
 		x.Contact, x.UserAgent = e.reg.Contact, e.reg.UserAgent
 	}
+	x.ConnectedNum, x.ConnectedName = e.connectedLocked(t)
 	return x
+}
+
+// connectedLocked is the party the extension's most recent live channel
+// talks to (or rings with): for a channel we placed to the extension, the
+// caller id it was offered; for one it placed, the number it dialled.
+func (e *extState) connectedLocked(t *tenantState) (num, name string) {
+	var latest *Channel
+	for _, ch := range e.channels {
+		if latest == nil || ch.Created.After(latest.Created) {
+			latest = ch
+		}
+	}
+	if latest == nil {
+		return "", ""
+	}
+	if latest.Dir == Outbound {
+		return latest.CallerIDNum, latest.CallerIDName
+	}
+	if cs := t.calls[latest.CallID]; cs != nil {
+		for _, other := range cs.channels {
+			if other.UniqueID != latest.UniqueID && other.Exten != "" {
+				return other.Exten, t.extName(other.Exten)
+			}
+		}
+		return cs.call.To, ""
+	}
+	return "", ""
+}
+
+// extName is an extension's directory name ("" when unknown).
+func (t *tenantState) extName(number string) string {
+	if e := t.exts[number]; e != nil {
+		return e.name
+	}
+	return ""
 }
 
 func (c *Core) publishChannelLocked(t *tenantState, typ EventType, ch *Channel, cause string) {
@@ -620,7 +719,7 @@ func (c *Core) Extensions(tenant string) ([]Extension, error) {
 	}
 	out := make([]Extension, 0, len(t.exts))
 	for _, e := range t.exts {
-		out = append(out, e.snapshot(tenant))
+		out = append(out, e.snapshot(t))
 	}
 	slices.SortFunc(out, func(a, b Extension) int {
 		if len(a.Number) != len(b.Number) {
@@ -644,7 +743,7 @@ func (c *Core) Extension(tenant, number string) (Extension, error) {
 	if e == nil {
 		return Extension{Tenant: tenant, Number: number, State: StateNotFound, StateText: StateNotFound.String()}, ErrUnknownExten
 	}
-	return e.snapshot(tenant), nil
+	return e.snapshot(t), nil
 }
 
 // Calls lists a tenant's live calls, oldest first.

@@ -37,6 +37,9 @@ const (
 	EvQueueMemberPaused   EventType = "queue.member.paused"
 	EvQueueMemberUnpaused EventType = "queue.member.unpaused"
 	EvQueueMemberStatus   EventType = "queue.member.status"
+	// EvShutdown: the node is stopping; live calls are hung up next.
+	// Clients should reconnect later with since=<last seq>.
+	EvShutdown EventType = "system.shutdown"
 )
 
 // Event is one fact published by the core. Exactly the fields relevant to
@@ -65,6 +68,9 @@ type Event struct {
 	Queue  *Queue
 	Member *QueueMember
 	Caller *QueueCaller
+	// Data carries the facts of events that are not about calls (relays,
+	// cameras, SMS, system), published with Core.Publish.
+	Data map[string]string
 }
 
 // StoredEvent is an event as the durable event log keeps it: the JSON of

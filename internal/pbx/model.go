@@ -17,6 +17,8 @@ type TenantEntry struct {
 	RecordTrunks []string
 	Conferences  []ConferenceEntry
 	Queues       []QueueEntry
+	// Location is the tenant's time zone (nil: UTC).
+	Location *time.Location
 }
 
 // ExtensionEntry is one extension of the directory.
@@ -64,7 +66,23 @@ type Call struct {
 	Answered time.Time
 	// Originated calls were started through the API (click-to-call).
 	Originated bool
+	// Direction is internal, inbound (a carrier called in) or outbound (an
+	// extension called out through a trunk).
+	Direction CallDirection
+	// App and AppData: the application the call is in (Queue, ConfBridge,
+	// ChanSpy; "" for a plain dial) and what it serves (the queue, room or
+	// dialled number).
+	App, AppData string
 }
+
+// CallDirection classifies a whole call.
+type CallDirection string
+
+const (
+	CallInternal CallDirection = "internal"
+	CallInbound  CallDirection = "inbound"
+	CallOutbound CallDirection = "outbound"
+)
 
 // Extension is a snapshot of an extension and its device state.
 type Extension struct {
@@ -76,6 +94,9 @@ type Extension struct {
 	Registered bool
 	Contact    string
 	UserAgent  string
+	// ConnectedNum and ConnectedName are the party the extension talks to
+	// or rings with, while it has a live channel.
+	ConnectedNum, ConnectedName string
 }
 
 // Registration is what an engine reports when a device (un)registers.

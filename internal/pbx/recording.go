@@ -46,6 +46,7 @@ type RecordingFilter struct {
 	Tenant string
 	CallID string
 	Number string // src or dst
+	File   string // the file name, exactly
 	From   time.Time
 	To     time.Time
 	Limit  int
@@ -271,6 +272,40 @@ func (c *Core) findActiveRecording(tenant, id string) *activeRecording {
 		}
 	}
 	return nil
+}
+
+// ActiveRecording is the recording running on the call that id names (a
+// call id, channel unique id or channel name), if any: WebTAPI's
+// call_record_stop names the channel, not the recording.
+func (c *Core) ActiveRecording(tenant, id string) (Recording, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tenants[tenant]
+	if t == nil {
+		return Recording{}, fmt.Errorf("active recording: %w", ErrUnknownTenant)
+	}
+	if cs := t.resolveCallLocked(id); cs != nil {
+		if ar := c.activeRecs[cs.call.ID]; ar != nil {
+			return ar.rec, nil
+		}
+	}
+	return Recording{}, fmt.Errorf("no recording running on %s: %w", id, ErrNotFound)
+}
+
+// RecordingByFile finds a tenant's recording by its file name (the name
+// WebTAPI's call_record_get and CloudPBX's /record/{id} use).
+func (c *Core) RecordingByFile(ctx context.Context, tenant, file string) (Recording, error) {
+	if c.recs == nil {
+		return Recording{}, fmt.Errorf("recording: %w", ErrNotSupported)
+	}
+	rs, _, err := c.recs.QueryRecordings(ctx, RecordingFilter{Tenant: tenant, File: file, Limit: 1})
+	if err != nil {
+		return Recording{}, fmt.Errorf("recording %q: %w", file, err)
+	}
+	if len(rs) == 0 {
+		return Recording{}, fmt.Errorf("recording %q: %w", file, ErrNotFound)
+	}
+	return rs[0], nil
 }
 
 // StopRecording ends a running recording and returns its final index entry.

@@ -13,21 +13,22 @@ import (
 // the golden files in testdata/golden pin them byte for byte.
 
 type wireEvent struct {
-	Type       string           `json:"type"`
-	Time       time.Time        `json:"time"`
-	Extension  *wireExtension   `json:"extension,omitempty"`
-	Channel    *wireChannel     `json:"channel,omitempty"`
-	Call       *wireCall        `json:"call,omitempty"`
-	CDR        *wireCDR         `json:"cdr,omitempty"`
-	Cause      string           `json:"cause,omitempty"`
-	Digit      string           `json:"digit,omitempty"`
-	Via        string           `json:"via,omitempty"`
-	Replaces   string           `json:"replaces,omitempty"`
-	Recording  *wireRecording   `json:"recording,omitempty"`
-	Conference *wireConference  `json:"conference,omitempty"`
-	Queue      *wireQueue       `json:"queue,omitempty"`
-	Member     *wireQueueMember `json:"member,omitempty"`
-	Caller     *wireQueueCaller `json:"caller,omitempty"`
+	Type       string            `json:"type"`
+	Time       time.Time         `json:"time"`
+	Extension  *wireExtension    `json:"extension,omitempty"`
+	Channel    *wireChannel      `json:"channel,omitempty"`
+	Call       *wireCall         `json:"call,omitempty"`
+	CDR        *wireCDR          `json:"cdr,omitempty"`
+	Cause      string            `json:"cause,omitempty"`
+	Digit      string            `json:"digit,omitempty"`
+	Via        string            `json:"via,omitempty"`
+	Replaces   string            `json:"replaces,omitempty"`
+	Recording  *wireRecording    `json:"recording,omitempty"`
+	Conference *wireConference   `json:"conference,omitempty"`
+	Queue      *wireQueue        `json:"queue,omitempty"`
+	Member     *wireQueueMember  `json:"member,omitempty"`
+	Caller     *wireQueueCaller  `json:"caller,omitempty"`
+	Data       map[string]string `json:"data,omitempty"`
 }
 
 type wireExtension struct {
@@ -208,6 +209,7 @@ func toWireEvent(x pbx.Event) wireEvent {
 		Queue:      ptr(x.Queue, toWireQueue),
 		Member:     ptr(x.Member, toWireQueueMember),
 		Caller:     ptr(x.Caller, toWireQueueCaller),
+		Data:       x.Data,
 	}
 }
 

@@ -82,6 +82,9 @@ func (s *Store) QueryRecordings(ctx context.Context, f pbx.RecordingFilter) ([]p
 	if f.CallID != "" {
 		conds, args = append(conds, "call_id = ?"), append(args, f.CallID)
 	}
+	if f.File != "" {
+		conds, args = append(conds, "file = ?"), append(args, f.File)
+	}
 	if f.Number != "" {
 		conds, args = append(conds, "(src = ? OR dst = ?)"), append(args, f.Number, f.Number)
 	}

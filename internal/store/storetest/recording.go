@@ -31,6 +31,12 @@ func TestRecordingStore(t *testing.T, open func(t *testing.T) pbx.RecordingStore
 		if _, err := s.GetRecording(ctx, "t2", "r1"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("other tenant: %v", err)
 		}
+		if rs, n, err := s.QueryRecordings(ctx, pbx.RecordingFilter{Tenant: "t1", File: "a.wav"}); err != nil || n != 1 || rs[0].ID != "r1" {
+			t.Fatalf("by file name: %v %d %v", rs, n, err)
+		}
+		if _, n, _ := s.QueryRecordings(ctx, pbx.RecordingFilter{Tenant: "t2", File: "a.wav"}); n != 0 {
+			t.Fatalf("another tenant's file name matched")
+		}
 		dup := in
 		dup.ID = "r2"
 		if err := s.InsertRecording(ctx, &dup); !errors.Is(err, store.ErrConflict) {
