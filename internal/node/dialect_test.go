@@ -181,4 +181,6 @@ func TestShutdownIsAnnouncedBeforeHangups(t *testing.T) {
 	}
 }
 
-func pbxOriginate(from, to string) pbx.OriginateRequest { return pbx.OriginateRequest{From: from, To: to} }
+func pbxOriginate(from, to string) pbx.OriginateRequest {
+	return pbx.OriginateRequest{From: from, To: to}
+}
