@@ -94,6 +94,8 @@ type StoredUser struct {
 	AllowFrom      []netip.Prefix `json:"allow_from,omitempty"`
 	Created        time.Time      `json:"created"`
 	Changed        time.Time      `json:"password_changed"`
+	// Disabled is why the account may not log in ("": it may).
+	Disabled string `json:"disabled,omitempty"`
 }
 
 // StoredKey is an API key kept in the database: only its SHA-256 and a
@@ -124,6 +126,8 @@ type Accounts interface {
 	FindUsers(ctx context.Context, name string) ([]StoredUser, error) // across tenants
 	ListUsers(ctx context.Context, tenant string) ([]StoredUser, error)
 	SetPassword(ctx context.Context, tenant, name, hash, viptelVerifier string, at time.Time) error
+	// SetDisabled disables a user with a reason, or enables it ("").
+	SetDisabled(ctx context.Context, tenant, name, reason string) error
 	CreateKey(ctx context.Context, k *StoredKey) error
 	KeyBySHA256(ctx context.Context, sum string) (StoredKey, error)
 	ListKeys(ctx context.Context, tenant string) ([]StoredKey, error)

@@ -40,6 +40,10 @@ type Principal struct {
 	// Rights, when set, replaces the role's rights (a configured role, or
 	// rights denied to this one account).
 	Rights map[string]bool
+	// Disabled, when set, is why the account may not log in (VIPTel's
+	// "User is not activated"); logins with the right password are
+	// refused with ErrAccountDisabled.
+	Disabled string
 	// VIPTelVerifier is hex SHA1("user:password"), the password-equivalent
 	// VIPTel's challenge needs; empty when the password is only known as
 	// an argon2id hash.
@@ -73,6 +77,7 @@ type User struct {
 	Extension    string
 	AllowFrom    []netip.Prefix
 	Rights       map[string]bool // nil: the role's
+	Disabled     string          // "": may log in; otherwise why not
 }
 
 // APIKey is a configured bearer key.
@@ -199,7 +204,7 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 			}
 		}
 		p := Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
-			AllowFrom: u.AllowFrom, TenantAllowFrom: tenantAllow[u.Tenant], Rights: u.Rights}
+			AllowFrom: u.AllowFrom, TenantAllowFrom: tenantAllow[u.Tenant], Rights: u.Rights, Disabled: u.Disabled}
 		if u.Password != "" {
 			p.VIPTelVerifier = VIPTelVerifier(u.Name, u.Password)
 		}

@@ -28,6 +28,9 @@ var (
 	// ErrAddressNotAllowed: the credentials are right, but not from this
 	// address (the principal's or its tenant's allowlist).
 	ErrAddressNotAllowed = errors.New("auth: this address may not use these credentials")
+	// ErrAccountDisabled: the credentials are right, but an operator
+	// disabled the account (the reason follows in the message).
+	ErrAccountDisabled = errors.New("auth: account disabled")
 	// ErrOverloaded: too many password checks are running; the attempt
 	// was not made and not counted.
 	ErrOverloaded = errors.New("auth: too many logins in progress; try again shortly")
@@ -151,6 +154,9 @@ func (d *Directory) login(ctx context.Context, at LoginAttempt, checkAllow bool)
 		if checkAllow && !p.AllowedFrom(ip) {
 			return Principal{}, ErrAddressNotAllowed
 		}
+		if p.Disabled != "" {
+			return Principal{}, fmt.Errorf("%w: %s", ErrAccountDisabled, p.Disabled)
+		}
 		return p, nil
 	}
 
@@ -243,6 +249,9 @@ func (d *Directory) loginChallenge(ctx context.Context, at LoginAttempt, prove f
 	res.Succeed()
 	if checkAllow && !p.AllowedFrom(t.ip) {
 		return Principal{}, ErrAddressNotAllowed
+	}
+	if p.Disabled != "" {
+		return Principal{}, fmt.Errorf("%w: %s", ErrAccountDisabled, p.Disabled)
 	}
 	return p, nil
 }
@@ -391,7 +400,8 @@ func (d *Directory) resolve(ctx context.Context, tenant, name string) (cand *use
 				}
 			}
 			cands = append(cands, &user{p: Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
-				AllowFrom: u.AllowFrom, TenantAllowFrom: d.tenantAllow[u.Tenant], VIPTelVerifier: u.VIPTelVerifier}, hash: u.PasswordHash})
+				AllowFrom: u.AllowFrom, TenantAllowFrom: d.tenantAllow[u.Tenant], VIPTelVerifier: u.VIPTelVerifier,
+				Disabled: u.Disabled}, hash: u.PasswordHash})
 		}
 	}
 	switch {

@@ -245,6 +245,7 @@ type User struct {
 	Role         string   `yaml:"role"`          // admin, supervisor, user (default), readonly
 	AllowFrom    []string `yaml:"allow_from"`    // CIDRs or addresses; empty: the tenant's
 	Deny         []string `yaml:"deny"`          // rights taken from this user whatever its role
+	Disabled     string   `yaml:"disabled"`      // why the user may not log in; empty: it may
 }
 
 // APIKey is a bearer key.

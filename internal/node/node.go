@@ -241,7 +241,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		for _, u := range t.Users {
 			allow, _ := config.ParsePrefixes(u.AllowFrom) // validated at load
 			users = append(users, auth.User{Tenant: t.Name, Name: u.Name, Password: u.Password, PasswordHash: u.PasswordHash, Role: u.Role,
-				Extension: u.Extension, AllowFrom: allow, Rights: config.RightsFor(t, u.Role, u.Deny)})
+				Extension: u.Extension, AllowFrom: allow, Rights: config.RightsFor(t, u.Role, u.Deny), Disabled: u.Disabled})
 		}
 		for _, k := range t.APIKeys {
 			allow, _ := config.ParsePrefixes(k.AllowFrom)

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // SetAccounts enables user and key management over the API.
@@ -220,6 +222,45 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return
 	}
 	if a.gate.Sessions != nil {
+		a.gate.Sessions.RevokeUser(p.Tenant, name)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setDisabled disables a database user with a reason (its sessions end at
+// once), or enables it again. Admins only, never themselves.
+func (a *API) setDisabled(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if !a.accountsOr501(w) {
+		return
+	}
+	var body struct {
+		Disabled bool   `json:"disabled"`
+		Reason   string `json:"reason"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	name := r.PathValue("name")
+	if !p.APIKey && strings.EqualFold(p.Name, name) {
+		writeError(w, http.StatusBadRequest, "invalid_argument", "you may not disable your own account")
+		return
+	}
+	reason := ""
+	if body.Disabled {
+		reason = strings.TrimSpace(body.Reason)
+		if reason == "" {
+			reason = "disabled by " + p.Name
+		}
+		if !pbx.ValidText(reason, 128) {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "reason must be at most 128 bytes of printable text")
+			return
+		}
+	}
+	if err := a.acc.SetDisabled(r.Context(), p.Tenant, name, reason); err != nil {
+		accountError(w, a, r, err)
+		return
+	}
+	if reason != "" && a.gate.Sessions != nil {
 		a.gate.Sessions.RevokeUser(p.Tenant, name)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -127,6 +127,7 @@ func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate di
 	api.handle("POST /api/v1/users", auth.Admin, api.createUser)
 	api.handle("GET /api/v1/users", auth.Admin, api.listUsers)
 	api.handle("PUT /api/v1/users/{name}/password", auth.ReadDirectory, api.setPassword)
+	api.handle("PUT /api/v1/users/{name}/disabled", auth.Admin, api.setDisabled)
 	api.handle("GET /api/v1/webhooks/dead", auth.Admin, api.deadLetters)
 	api.handle("POST /api/v1/webhooks/dead/{id}/retry", auth.Admin, api.retryDeadLetter)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)

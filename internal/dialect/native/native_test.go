@@ -538,6 +538,19 @@ func (m *memAccounts) ListUsers(_ context.Context, t string) ([]auth.StoredUser,
 	}
 	return out, nil
 }
+func (m *memAccounts) SetDisabled(_ context.Context, t, n, reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, u := range m.users {
+		if u.Tenant == t && u.Name == n {
+			u.Disabled = reason
+			m.users[k] = u
+			return nil
+		}
+	}
+	return auth.ErrNotFound
+}
+
 func (m *memAccounts) SetPassword(_ context.Context, t, n, h, _ string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

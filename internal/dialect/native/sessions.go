@@ -96,6 +96,9 @@ func (a *API) loginError(w http.ResponseWriter, r *http.Request, err error, acco
 		writeError(w, http.StatusUnauthorized, "unauthorized", badMsg)
 	case errors.Is(err, auth.ErrInvalidLogin):
 		writeError(w, http.StatusBadRequest, "invalid_argument", "the user name and the tenant field name different tenants")
+	case errors.Is(err, auth.ErrAccountDisabled):
+		a.log.Info("api login refused: account disabled", "remote", ip, "account", account)
+		writeError(w, http.StatusForbidden, "account_disabled", "this account is disabled")
 	case errors.Is(err, auth.ErrAddressNotAllowed):
 		a.log.Warn("api access from an address not on the allowlist", "remote", ip, "account", account)
 		writeError(w, http.StatusForbidden, "address_not_allowed", "this address may not use these credentials")

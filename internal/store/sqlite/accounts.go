@@ -50,13 +50,13 @@ func (s *Store) CreateUser(ctx context.Context, u auth.StoredUser) error {
 	return nil
 }
 
-const userCols = `tenant, name, password_hash, role, extension, allow_from, created, changed, viptel_sha1`
+const userCols = `tenant, name, password_hash, role, extension, allow_from, created, changed, viptel_sha1, disabled`
 
 func scanUser(sc interface{ Scan(...any) error }) (auth.StoredUser, error) {
 	var u auth.StoredUser
 	var allow string
 	var c, ch int64
-	err := sc.Scan(&u.Tenant, &u.Name, &u.PasswordHash, &u.Role, &u.Extension, &allow, &c, &ch, &u.VIPTelVerifier)
+	err := sc.Scan(&u.Tenant, &u.Name, &u.PasswordHash, &u.Role, &u.Extension, &allow, &c, &ch, &u.VIPTelVerifier, &u.Disabled)
 	u.AllowFrom, u.Created, u.Changed = splitPrefixes(allow), fromMicros(c), fromMicros(ch)
 	return u, err
 }
@@ -108,6 +108,21 @@ func (s *Store) SetPassword(ctx context.Context, tenant, name, hash, viptel stri
 	res, err := s.w.ExecContext(ctx, `UPDATE account_user SET password_hash = ?, viptel_sha1 = ?, changed = ? WHERE tenant = ? AND name = ?`, hash, viptel, micros(at), tenant, name)
 	if err != nil {
 		return fmt.Errorf("sqlite set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// SetDisabled implements auth.Accounts.
+func (s *Store) SetDisabled(ctx context.Context, tenant, name, reason string) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE account_user SET disabled = ? WHERE tenant = ? AND name = ?`, reason, tenant, name)
+	if err != nil {
+		return fmt.Errorf("sqlite set disabled: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return auth.ErrNotFound
