@@ -32,6 +32,7 @@ type leg struct {
 	localSDP  []byte
 	userAgent string
 	ip        string
+	trunk     *Trunk       // the carrier on the other end, nil for phones
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 }
 
@@ -204,7 +205,7 @@ var errAnswerTimeout = errors.New("no answer")
 // It returns the leg (answered) or the final SIP code and end status.
 func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum, callerName string, pref *media.Codec, onRing func()) (*leg, pbx.EndStatus, int) {
 	e := c.e
-	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString()}
+	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk}
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
 		e.log.Error("no rtp port", "call", c.id, "err", err)

@@ -113,6 +113,18 @@ type Trunk struct {
 	Strip int
 	// CallerID replaces the caller's number towards the carrier, if set.
 	CallerID string
+	// DIDs are the numbers callers on this trunk may reach; empty means
+	// every extension, queue and conference of the tenant. See the inbound
+	// trust model in trunk.go.
+	DIDs []string
+	// AllowTransit lets calls from this trunk go back out a trunk (and a
+	// REFER from its leg send a call out). Off by default: it is how
+	// spoofed carrier INVITEs turn into free calls.
+	AllowTransit bool
+	// InboundSecretHeader, when set, names a header that INVITEs from this
+	// trunk must carry with the value InboundSecret.
+	InboundSecretHeader string
+	InboundSecret       string
 }
 
 // Engine is the SIP PBX. Build it with New, run it with Start, stop it
@@ -131,9 +143,10 @@ type Engine struct {
 	tcpLn   net.Listener
 	addr    netip.AddrPort
 
-	tenants  map[string]*tenant // by name
-	byDomain map[string]*tenant
-	nonceKey []byte
+	tenants    map[string]*tenant // by name
+	tenantList []*tenant          // in configuration order, for deterministic matching
+	byDomain   map[string]*tenant
+	nonceKey   []byte
 
 	reg *registrar
 
@@ -210,6 +223,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 			t.trunks = append(t.trunks, &t.Trunks[j])
 		}
 		e.tenants[t.Name] = t
+		e.tenantList = append(e.tenantList, t)
 		e.byDomain[t.Domain] = t
 	}
 	if err := e.bind(); err != nil {

@@ -3,7 +3,6 @@ package sipengine
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -34,24 +33,6 @@ func reason(code int) string {
 	return "Error"
 }
 
-// trunkFor finds the trunk an INVITE came from. Carriers are trusted by
-// address (as Asterisk's host= peers are), so the match is on the exact
-// source address and port the trunk is configured with.
-func (e *Engine) trunkFor(source string) (*tenant, *Trunk) {
-	src, err := netip.ParseAddrPort(source)
-	if err != nil {
-		return nil, nil
-	}
-	for _, t := range e.tenants {
-		for _, tr := range t.trunks {
-			if ap, err := netip.ParseAddrPort(tr.Address); err == nil && ap.Addr().Unmap() == src.Addr().Unmap() && ap.Port() == src.Port() {
-				return t, tr
-			}
-		}
-	}
-	return nil, nil
-}
-
 func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil {
 		if _, ok := to.Params.Get("tag"); ok {
@@ -79,7 +60,12 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusBadRequest, "Missing From, Call-ID or Contact")
 		return
 	}
-	t, trunk := e.trunkFor(req.Source())
+	t, trunk, fromTrunk, code := e.inboundTrunk(req)
+	if fromTrunk && trunk == nil {
+		e.log.Warn("trunk invite refused", "source", req.Source(), "to", req.Recipient.User, "code", code)
+		e.reply(tx, req, code, reason(code))
+		return
+	}
 	var callerExt *Extension
 	if trunk == nil {
 		t = e.tenantFor(from.Address.Host)
@@ -126,6 +112,13 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusAddressIncomplete, "Address Incomplete")
 		return
 	}
+	if trunk != nil {
+		if code := e.trunkMayReach(t, trunk, dst); code != 0 {
+			e.log.Warn("trunk call refused", "tenant", t.Name, "trunk", trunk.Name, "to", dst, "code", code)
+			e.reply(tx, req, code, reason(code))
+			return
+		}
+	}
 
 	c := newCall(e, t, "", dst, false)
 	spec := pbx.ChannelSpec{Dir: pbx.Inbound}
@@ -149,7 +142,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c.id = snap.ID
 	c.chanIDs = []string{ch.UniqueID}
-	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, tx: tx, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source())}
+	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, tx: tx, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source()), trunk: trunk}
 	c.setLeg(false, a)
 	c.record(a, false, req)
 	if !e.track(c) {
@@ -226,6 +219,10 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		return
 	}
 	tgt, status, code := e.route(c.t, c.to)
+	if status == "" && tgt.trunk != nil && a.trunk != nil && !a.trunk.AllowTransit {
+		// Checked when the INVITE arrived; kept here so no path skips it.
+		status, code = pbx.EndCongestion, sip.StatusForbidden
+	}
 	if status != "" {
 		c.respondA(code)
 		c.setEnd(status, code, "system")

@@ -39,8 +39,17 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusForbidden, "Only answered calls can be transferred")
 		return
 	}
-	if _, status, _ := e.route(c.t, dest); status != "" {
+	// The transferor's own rights apply: a phone may send its partner
+	// wherever it could dial itself; a carrier may never send a call back
+	// out a trunk (that would be transit paid by the tenant).
+	tgt, status, _ := e.route(c.t, dest)
+	if status != "" {
 		e.reply(tx, req, sip.StatusNotFound, "Transfer Target Not Found")
+		return
+	}
+	if tgt.trunk != nil && l.trunk != nil && !l.trunk.AllowTransit {
+		e.log.Warn("refer refused: transit", "call", c.id, "trunk", l.trunk.Name, "to", dest)
+		e.reply(tx, req, sip.StatusForbidden, "Transfer Not Allowed")
 		return
 	}
 	e.reply(tx, req, 202, "Accepted")
