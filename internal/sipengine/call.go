@@ -33,6 +33,7 @@ type leg struct {
 	userAgent string
 	ip        string
 	trunk     *Trunk       // the carrier on the other end, nil for phones
+	peer      dialogPeer   // who may send in-dialog requests; guarded by Engine.mu
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 }
 
@@ -239,7 +240,8 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	req.AppendHeader(&cid)
 	fromURI := sip.Uri{Scheme: "sip", User: callerNum, Host: c.t.Domain}
 	from := &sip.FromHeader{DisplayName: callerName, Address: fromURI, Params: sip.NewParams()}
-	from.Params.Add("tag", uuid.NewString()[:8])
+	l.peer.localTag = uuid.NewString()[:8]
+	from.Params.Add("tag", l.peer.localTag)
 	req.AppendHeader(from)
 	toURI := sip.Uri{Scheme: "sip", User: tgt.number, Host: c.t.Domain}
 	if tgt.trunk != nil {
@@ -330,6 +332,13 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		return nil, status, code
 	}
 	res := cli.InviteResponse
+	e.mu.Lock()
+	l.peer.remoteTag = toTagOf(res)
+	l.peer.transport = strings.ToLower(transport)
+	l.peer.addSource(dest)
+	l.peer.addSource(res.Source())
+	l.peer.addContact(res.Contact())
+	e.mu.Unlock()
 	l.userAgent = headerValue(res, "Server")
 	if l.userAgent == "" {
 		l.userAgent = headerValue(res, "User-Agent")
@@ -356,6 +365,14 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	e.core.SetChannelState(ch, pbx.ChanUp)
 	answered = true
 	return l, pbx.EndAnswer, res.StatusCode
+}
+
+func toTagOf(res *sip.Response) string {
+	if to := res.To(); to != nil {
+		tag, _ := to.Params.Get("tag")
+		return tag
+	}
+	return ""
 }
 
 // addChannel adds a channel to the call in the core and remembers its id

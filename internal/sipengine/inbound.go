@@ -3,9 +3,9 @@ package sipengine
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/internal/media"
@@ -53,6 +53,10 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
+	if e.guard.blocked(sourceAddr(req), "", time.Now()) {
+		e.refuseBlocked(tx, req) // before 100 Trying: a blocked flood gets nothing
+		return
+	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil))
 
 	from := req.From()
@@ -78,18 +82,22 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if hdr == "" {
 			hdr = headerValue(req, "Authorization")
 		}
-		ar := e.verifyDigest(hdr, string(req.Method), t.Domain, now, func(u string) string {
+		ar, blocked := e.authenticate(req, t, hdr, from.Address.User, now, func(u string) string {
 			if x := t.exts[u]; x != nil {
 				return x.HA1
 			}
 			return ""
 		})
+		if blocked {
+			e.refuseBlocked(tx, req)
+			return
+		}
 		if !ar.ok {
-			if ar.why != "no credentials" && ar.why != "stale nonce" {
-				e.log.Warn("invite refused", "tenant", t.Name, "user", ar.user, "source", req.Source(), "reason", ar.why)
+			if ar.why != "no credentials" && !ar.stale {
+				e.log.Info("invite refused", "tenant", t.Name, "user", ar.user, "source", req.Source(), "reason", ar.why)
 			}
 			res := sip.NewResponseFromRequest(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required", nil)
-			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", e.challenge(t.Domain, ar.stale, now)))
+			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", e.challenge(t.Domain, clientOf(req), ar.stale, now)))
 			_ = tx.Respond(res)
 			return
 		}
@@ -143,6 +151,12 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.id = snap.ID
 	c.chanIDs = []string{ch.UniqueID}
 	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, tx: tx, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source()), trunk: trunk}
+	// ReadInvite put our tag into its copy of the request's To.
+	a.peer.localTag, _ = srv.InviteRequest.To().Params.Get("tag")
+	a.peer.remoteTag, _ = from.Params.Get("tag")
+	a.peer.transport = strings.ToLower(req.Transport())
+	a.peer.addSource(req.Source())
+	a.peer.addContact(req.Contact())
 	c.setLeg(false, a)
 	c.record(a, false, req)
 	if !e.track(c) {
@@ -279,7 +293,7 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 }
 
 func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
-	l := e.dialog(req.CallID().Value())
+	l, _, _ := e.dialogFor(req)
 	if l == nil || len(l.localSDP) == 0 {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
@@ -307,7 +321,7 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (e *Engine) handleAck(req *sip.Request, tx sip.ServerTransaction) {
-	l, srv, _ := e.dialogSessions(req.CallID().Value())
+	l, srv, _ := e.dialogFor(req)
 	if l == nil {
 		return
 	}
@@ -318,7 +332,7 @@ func (e *Engine) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (e *Engine) handleBye(req *sip.Request, tx sip.ServerTransaction) {
-	l, srv, cli := e.dialogSessions(req.CallID().Value())
+	l, srv, cli := e.dialogFor(req)
 	if l == nil || (srv == nil && cli == nil) {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
@@ -334,16 +348,4 @@ func (e *Engine) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		e.log.Debug("bye", "call", l.call.id, "err", err)
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	}
-}
-
-// dialogSessions reads a leg's sessions under the engine lock; they are
-// set by the call's goroutine while BYEs arrive on others.
-func (e *Engine) dialogSessions(callID string) (*leg, *sipgo.DialogServerSession, *sipgo.DialogClientSession) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l := e.dialogs[callID]
-	if l == nil {
-		return nil, nil, nil
-	}
-	return l, l.srv, l.cli
 }

@@ -16,7 +16,7 @@ import (
 // The NOTIFY that ends the implicit subscription is sent before switchboard
 // hangs the referrer up, so the phone sees the transfer accepted first.
 func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
-	l, srv, cli := e.dialogSessions(req.CallID().Value())
+	l, srv, cli := e.dialogFor(req)
 	if l == nil || (srv == nil && cli == nil) {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return

@@ -2,12 +2,15 @@ package sipengine
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,15 +86,16 @@ func (p *wirePeer) recv(d time.Duration) sip.Message {
 	if p.udp != nil {
 		buf := make([]byte, 65535)
 		_ = p.udp.SetReadDeadline(deadline)
-		n, _, err := p.udp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return nil
+		for {
+			n, _, err := p.udp.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return nil
+			}
+			if m, err := sip.ParseMessage(buf[:n]); err == nil {
+				return m
+			}
+			// not SIP (RTP aimed at this socket): skip
 		}
-		m, err := sip.ParseMessage(buf[:n])
-		if err != nil {
-			p.t.Fatalf("unparseable message from engine: %v", err)
-		}
-		return m
 	}
 	_ = p.tcp.SetReadDeadline(deadline)
 	var head strings.Builder
@@ -259,4 +263,45 @@ func (p *wirePeer) answerUntil(method sip.RequestMethod, d time.Duration) bool {
 		}
 	}
 	return false
+}
+
+// logCapture is a slog handler that keeps every record, so tests can count
+// what an engine logged.
+type logCapture struct {
+	mu   *sync.Mutex
+	recs *[]slog.Record
+}
+
+func newLogCapture() logCapture {
+	return logCapture{mu: &sync.Mutex{}, recs: &[]slog.Record{}}
+}
+
+func (c logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (c logCapture) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	*c.recs = append(*c.recs, r.Clone())
+	c.mu.Unlock()
+	return nil
+}
+func (c logCapture) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c logCapture) WithGroup(string) slog.Handler      { return c }
+
+// count returns how many records at level or above have msg containing sub.
+func (c logCapture) count(level slog.Level, sub string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range *c.recs {
+		if r.Level >= level && strings.Contains(r.Message, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// all returns a copy of the records.
+func (c logCapture) all() []slog.Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]slog.Record(nil), *c.recs...)
 }
