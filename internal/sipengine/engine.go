@@ -259,17 +259,23 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	}
 
 	var err error
-	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()))
+	// sipgo logs what remote peers send (unparseable datagrams in full, at
+	// ERROR): its loggers go through a limiter.
+	sipLog := slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
+	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: user agent: %w", err)
 	}
-	e.srv, err = sipgo.NewServer(e.ua, sipgo.WithServerLogger(e.log))
+	e.srv, err = sipgo.NewServer(e.ua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: server: %w", err)
 	}
-	e.client, err = sipgo.NewClient(e.ua, sipgo.WithClientHostname(e.cfg.AdvertiseIP.String()), sipgo.WithClientPort(int(e.addr.Port())))
+	e.client, err = sipgo.NewClient(e.ua, sipgo.WithClientHostname(e.cfg.AdvertiseIP.String()), sipgo.WithClientPort(int(e.addr.Port())),
+		sipgo.WithClientLogger(sipLog))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: client: %w", err)
