@@ -354,6 +354,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	if err == nil {
 		codec, err = media.Negotiate(answer, []media.Codec{media.PCMU, media.PCMA})
 	}
+	if err == nil {
+		err = e.checkMedia(answer)
+	}
 	if err != nil {
 		e.log.Warn("unusable sdp answer", "call", c.id, "err", err)
 		c.byeLeg(l)
@@ -361,7 +364,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		e.core.HangupChannel(ch, "congestion")
 		return nil, pbx.EndCongestion, sip.StatusNotAcceptableHere
 	}
-	l.rtp.SetRemote(answer.Addr, codec, answer.DTMFPT)
+	e.setRemote(l, answer, codec, l.ip)
 	e.core.SetChannelState(ch, pbx.ChanUp)
 	answered = true
 	return l, pbx.EndAnswer, res.StatusCode

@@ -158,6 +158,7 @@ type Engine struct {
 	nonceKey   []byte
 	nonces     *nonceTracker
 	guard      *authGuard
+	ownIPs     []netip.Addr
 
 	reg *registrar
 
@@ -251,6 +252,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 		e.closeSockets()
 		return nil, errors.New("sipengine: listening on a wildcard address needs an advertise IP")
 	}
+	e.collectOwnIPs()
 
 	if cfg.Capture.Dir != "" {
 		e.caps = &captures{cfg: cfg.Capture, listen: e.addr.String(),

@@ -109,9 +109,12 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err == nil {
 		codec, err = media.Negotiate(offer, []media.Codec{media.PCMU, media.PCMA})
 	}
+	if err == nil {
+		err = e.checkMedia(offer)
+	}
 	if err != nil {
 		res := sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
-		res.AppendHeader(sip.NewHeader("Warning", `399 switchboard "`+sanitizeWarning(err.Error())+`"`))
+		res.AppendHeader(sip.NewHeader("Warning", sdpWarning(err)))
 		_ = tx.Respond(res)
 		return
 	}
@@ -216,7 +219,7 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 	e.mu.Unlock()
 	e.watchDTMF(a)
 	e.caps.attach(c, a)
-	rtp.SetRemote(offer.Addr, codec, offer.DTMFPT)
+	e.setRemote(a, offer, codec, a.ip)
 	dtmfPT := offer.DTMFPT
 
 	if c.a.ch.Exten != "" && c.runFeature(c.a.ch.Exten, codec, dtmfPT) {
@@ -301,12 +304,17 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	l.call.record(l, false, req)
 	if body := req.Body(); len(body) > 0 {
 		d, err := media.ParseSDP(body)
+		if err == nil {
+			err = e.checkMedia(d)
+		}
 		if err != nil {
-			e.reply(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			res := sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+			res.AppendHeader(sip.NewHeader("Warning", sdpWarning(err)))
+			_ = tx.Respond(res)
 			return
 		}
 		if c, err := media.Negotiate(d, []media.Codec{l.rtp.Codec()}); err == nil {
-			l.rtp.SetRemote(d.Addr, c, d.DTMFPT)
+			e.setRemote(l, d, c, sourceIP(req.Source()))
 		}
 		if d.Direction == "sendonly" || d.Direction == "inactive" {
 			e.core.SetChannelState(l.ch, pbx.ChanHold)
