@@ -23,7 +23,7 @@ import (
 // control every byte and the source address (a "spoofed" carrier is just a
 // socket bound to the trunk's configured address).
 type wirePeer struct {
-	t       *testing.T
+	t       testing.TB
 	network string // "udp" or "tcp"
 	udp     *net.UDPConn
 	tcp     net.Conn
@@ -32,7 +32,7 @@ type wirePeer struct {
 	local   netip.AddrPort
 }
 
-func newWirePeer(t *testing.T, network string, dst netip.AddrPort, local string) *wirePeer {
+func newWirePeer(t testing.TB, network string, dst netip.AddrPort, local string) *wirePeer {
 	t.Helper()
 	p := &wirePeer{t: t, network: network, dst: dst}
 	if local == "" {
@@ -203,7 +203,7 @@ func sdpOffer(addr netip.AddrPort) string {
 }
 
 // answerDigest computes the credentials answering a 401/407 challenge.
-func answerDigest(t *testing.T, res *sip.Response, method, uri, user, password string, nc int) string {
+func answerDigest(t testing.TB, res *sip.Response, method, uri, user, password string, nc int) string {
 	t.Helper()
 	h := res.GetHeader("Proxy-Authenticate")
 	if h == nil {
