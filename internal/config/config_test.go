@@ -60,6 +60,8 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 		{"wildcard needs advertise", "listen:\n  sip: 0.0.0.0:5060\n" + base, []string{"listen.advertise_ip: required"}},
 		{"trunk address", base + "    trunks:\n      - name: x\n", []string{"t.yaml:7:9: tenants[0].trunks[0].address: required"}},
 		{"no tenants", "data_dir: /tmp\n", []string{"tenants: at least one tenant is required"}},
+		{"trunk inbound trust", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        dids: [\"12a\"]\n        inbound_secret_header: X-Secret\n",
+			[]string{`tenants[0].trunks[0].dids[0]: "12a" is not a number`, "tenants[0].trunks[0].inbound_secret: inbound_secret_header and inbound_secret go together"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
