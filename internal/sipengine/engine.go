@@ -159,6 +159,9 @@ type Engine struct {
 	nonces     *nonceTracker
 	guard      *authGuard
 	ownIPs     []netip.Addr
+	// warnLog is for warnings remote peers can trigger at will (refused
+	// trunk calls): at most one per message per sipLogEvery.
+	warnLog *slog.Logger
 
 	reg *registrar
 
@@ -221,6 +224,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 		nonceKey: make([]byte, 32), nonces: newNonceTracker(cfg.MaxNonces),
 	}
 	e.guard = newAuthGuard(cfg.AuthGuard, e.log)
+	e.warnLog = slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
 	if _, err := rand.Read(e.nonceKey); err != nil {
 		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
 	}

@@ -53,7 +53,10 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
-	if e.guard.blocked(sourceAddr(req), "", time.Now()) {
+	t, trunk, fromTrunk, code := e.inboundTrunk(req)
+	// A carrier's address is never blocked by failed digests: over UDP
+	// anyone can send wrong passwords in its name to cut off inbound calls.
+	if !fromTrunk && e.guard.blocked(sourceAddr(req), "", time.Now()) {
 		e.refuseBlocked(tx, req) // before 100 Trying: a blocked flood gets nothing
 		return
 	}
@@ -64,9 +67,8 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusBadRequest, "Missing From, Call-ID or Contact")
 		return
 	}
-	t, trunk, fromTrunk, code := e.inboundTrunk(req)
 	if fromTrunk && trunk == nil {
-		e.log.Warn("trunk invite refused", "source", req.Source(), "to", req.Recipient.User, "code", code)
+		e.warnLog.Warn("trunk invite refused", "source", req.Source(), "to", req.Recipient.User, "code", code)
 		e.reply(tx, req, code, reason(code))
 		return
 	}
@@ -125,7 +127,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if trunk != nil {
 		if code := e.trunkMayReach(t, trunk, dst); code != 0 {
-			e.log.Warn("trunk call refused", "tenant", t.Name, "trunk", trunk.Name, "to", dst, "code", code)
+			e.warnLog.Warn("trunk call refused", "tenant", t.Name, "trunk", trunk.Name, "to", dst, "code", code)
 			e.reply(tx, req, code, reason(code))
 			return
 		}

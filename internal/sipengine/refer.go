@@ -48,7 +48,7 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if tgt.trunk != nil && l.trunk != nil && !l.trunk.AllowTransit {
-		e.log.Warn("refer refused: transit", "call", c.id, "trunk", l.trunk.Name, "to", dest)
+		e.warnLog.Warn("refer refused: transit", "call", c.id, "trunk", l.trunk.Name, "to", dest)
 		e.reply(tx, req, sip.StatusForbidden, "Transfer Not Allowed")
 		return
 	}

@@ -190,3 +190,26 @@ func TestTrunkTenantBySharedAddress(t *testing.T) {
 		t.Fatalf("refused calls left CDRs: %d -> %d -> %d", n0, n1, n)
 	}
 }
+
+// Wrong passwords sent in a carrier's name (UDP sources are spoofable) do
+// not block the carrier's inbound calls.
+func TestTrunkAddressNotBlockedByFailedDigests(t *testing.T) {
+	carrier := newWirePeer(t, "udp", netip.AddrPort{}, "")
+	ten := Tenant{Name: "t", Domain: domain, Extensions: exts(domain, "100", "101"),
+		Trunks: []Trunk{{Name: "carrier", Address: carrier.local.String(), Transport: "udp", Prefix: "0"}}}
+	eng, _ := newTenantsRig(t, []Tenant{ten})
+	carrier.dst = eng.Addr()
+	chal := register(carrier, 1, "", 2*time.Second)
+	if chal == nil || chal.StatusCode != 401 {
+		t.Fatalf("challenge: %v", chal)
+	}
+	for i := 1; i <= DefaultAuthAddrFailures; i++ {
+		register(carrier, 1+i, answerDigest(t, chal, "REGISTER", "sip:100@"+domain, "100", "guess", i), 2*time.Second)
+	}
+	if res := register(carrier, 50, "", 300*time.Millisecond); res != nil {
+		t.Fatalf("the address is not blocked for REGISTER: %d", res.StatusCode)
+	}
+	if got := trunkInvite(t, carrier, "101", eng.Addr().Addr().String()); got != 480 {
+		t.Fatalf("carrier INVITE after spoofed failures: %d, want 480", got)
+	}
+}
