@@ -137,3 +137,26 @@ func TestDigestReplayRefused(t *testing.T) {
 		t.Fatalf("%d calls were placed, want 2 (the replays must not be calls)", n)
 	}
 }
+
+// The replay table never holds more than its bound, and forgets nonces
+// once they could no longer be used anyway.
+func TestNonceTrackerBounded(t *testing.T) {
+	n := newNonceTracker(3)
+	log := slog.New(slog.DiscardHandler)
+	now := time.Unix(1_800_000_000, 0)
+	for i := range 10 {
+		if !n.use(fmt.Sprint("nonce", i), 1, now, log) {
+			t.Fatalf("fresh nonce %d refused", i)
+		}
+		if len(n.seen) > 3 {
+			t.Fatalf("%d entries, bound 3", len(n.seen))
+		}
+	}
+	if n.use("nonce9", 1, now, log) {
+		t.Fatal("replayed nc accepted")
+	}
+	n.sweep(now.Add(nonceLifetime + 2*time.Minute))
+	if len(n.seen) != 0 {
+		t.Fatalf("%d entries after their lifetime", len(n.seen))
+	}
+}
