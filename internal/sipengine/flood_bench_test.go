@@ -119,11 +119,15 @@ func floodOnce(b *testing.B, dst netip.AddrPort, eng *Engine, sockets, rate int,
 		defer c.Close()
 		conns = append(conns, c)
 	}
-	// A plausible attacker answers a real challenge with guesses; the nonce
-	// is one we issued, so every datagram costs the engine a digest check.
-	nonce := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	if eng != nil {
-		nonce = eng.newNonce(domain, "udp:"+conns[0].LocalAddr().String(), time.Now())
+	// A plausible attacker answers a real challenge with guesses; each
+	// socket's nonce is one we issued to it, so every datagram costs the
+	// engine a digest check until the address is blocked.
+	nonces := make([]string, len(conns))
+	for i, c := range conns {
+		nonces[i] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		if eng != nil {
+			nonces[i] = eng.newNonce(domain, "udp:"+c.LocalAddr().String(), time.Now())
+		}
 	}
 	var res floodResult
 	var wg sync.WaitGroup
@@ -170,7 +174,7 @@ func floodOnce(b *testing.B, dst netip.AddrPort, eng *Engine, sockets, rate int,
 		<-tick.C
 		// Catch up with the wall clock, so a busy machine still sends rate/s.
 		for float64(n) < time.Since(start).Seconds()*float64(rate) {
-			c := conns[n%len(conns)]
+			c, nonce := conns[n%len(conns)], nonces[n%len(conns)]
 			w.local = c.LocalAddr().(*net.UDPAddr).AddrPort()
 			auth := fmt.Sprintf(`Digest username="100", realm="%s", nonce="%s", uri="sip:100@%s", response="%032x", algorithm=MD5, qop=auth, nc=%08x, cnonce="x"`,
 				domain, nonce, domain, n, n+1)
