@@ -2,6 +2,7 @@ package sipengine
 
 import (
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -64,6 +65,9 @@ func (c AuthGuardConfig) withDefaults() AuthGuardConfig {
 type authGuard struct {
 	cfg AuthGuardConfig
 	log *slog.Logger
+	// exempt names addresses never blocked (trunks: over UDP anyone can
+	// fail digests in a carrier's name to cut off its inbound calls).
+	exempt func(netip.Addr) bool
 
 	mu    sync.Mutex
 	addrs map[netip.Addr]*failCount
@@ -113,7 +117,9 @@ func (g *authGuard) fail(addr netip.Addr, ext string, now time.Time) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if bump(g, g.addrs, addr, now, g.cfg.AddrFailures) {
+	if g.exempt != nil && g.exempt(addr) {
+		// not counted per address
+	} else if bump(g, g.addrs, addr, now, g.cfg.AddrFailures) {
 		g.log.Warn("sip address blocked after failed authentication", "addr", addr.String(),
 			"failures", g.cfg.AddrFailures, "window", g.cfg.Window, "for", g.cfg.BlockFor)
 	}
@@ -172,6 +178,26 @@ func (g *authGuard) sweep(now time.Time) {
 	sweepFails(g.addrs, now, g.cfg)
 	sweepFails(g.exts, now, g.cfg)
 	sweepFails(g.pairs, now, g.cfg)
+}
+
+// guardedConn drops datagrams from blocked addresses before sipgo parses
+// them or creates a transaction: a blocked flood then costs one map
+// lookup per datagram.
+type guardedConn struct {
+	net.PacketConn
+	g *authGuard
+}
+
+func (c guardedConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, a, err := c.PacketConn.ReadFrom(p)
+		if err == nil {
+			if ua, ok := a.(*net.UDPAddr); ok && c.g.blocked(ua.AddrPort().Addr().Unmap(), "", time.Now()) {
+				continue
+			}
+		}
+		return n, a, err
+	}
 }
 
 // authenticate checks the digest of a REGISTER or INVITE with the

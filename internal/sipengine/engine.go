@@ -224,6 +224,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 		nonceKey: make([]byte, 32), nonces: newNonceTracker(cfg.MaxNonces),
 	}
 	e.guard = newAuthGuard(cfg.AuthGuard, e.log)
+	e.guard.exempt = e.isTrunkIP
 	e.warnLog = slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
 	if _, err := rand.Read(e.nonceKey); err != nil {
 		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
@@ -406,7 +407,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := e.srv.ServeUDP(e.udpConn); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := e.srv.ServeUDP(guardedConn{PacketConn: e.udpConn, g: e.guard}); err != nil && !errors.Is(err, net.ErrClosed) {
 			e.log.Error("udp serve ended", "err", err)
 		}
 	}()
@@ -562,6 +563,18 @@ func (e *Engine) addDialog(l *leg) {
 
 func (e *Engine) contactURI() string {
 	return "sip:switchboard@" + netip.AddrPortFrom(e.cfg.AdvertiseIP, e.addr.Port()).String()
+}
+
+// isTrunkIP reports whether ip is the address of a configured trunk.
+func (e *Engine) isTrunkIP(ip netip.Addr) bool {
+	for _, t := range e.tenantList {
+		for _, tr := range t.trunks {
+			if ap, err := netip.ParseAddrPort(tr.Address); err == nil && ap.Addr().Unmap() == ip {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // housekeeping expires the security tables (digest nonces) so their

@@ -54,8 +54,8 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	t, trunk, fromTrunk, code := e.inboundTrunk(req)
-	// A carrier's address is never blocked by failed digests: over UDP
-	// anyone can send wrong passwords in its name to cut off inbound calls.
+	// (Over UDP blocked addresses are already dropped by guardedConn; a
+	// carrier's address is never blocked, see authGuard.exempt.)
 	if !fromTrunk && e.guard.blocked(sourceAddr(req), "", time.Now()) {
 		e.refuseBlocked(tx, req) // before 100 Trying: a blocked flood gets nothing
 		return
