@@ -216,7 +216,13 @@ func (e *Engine) authenticate(req *sip.Request, t *tenant, hdr, user string, now
 	if t.exts[user] != nil {
 		ext = key(t.Name, user)
 	}
-	if e.guard.blocked(addr, ext, now) {
+	if e.guard.blocked(addr, "", now) {
+		return authResult{why: "blocked"}, true
+	}
+	if ext != "" && e.guard.blocked(addr, ext, now) {
+		// Hammering a guarded extension counts against the address, so a
+		// persistent sender ends up dropped at the socket.
+		e.guard.fail(addr, "", now)
 		return authResult{why: "blocked"}, true
 	}
 	ar = e.verifyDigest(hdr, string(req.Method), t.Domain, clientOf(req), now, lookup)
