@@ -237,11 +237,9 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		}
 		return
 	}
-	tgt, status, code := e.route(c.t, c.to)
-	if status == "" && tgt.trunk != nil && a.trunk != nil && !a.trunk.AllowTransit {
-		// Checked when the INVITE arrived; kept here so no path skips it.
-		status, code = pbx.EndCongestion, sip.StatusForbidden
-	}
+	// Transit was refused when the INVITE arrived; routeFrom applies it
+	// again so no path skips it.
+	tgt, status, code := e.routeFrom(c.t, a.trunk, c.to)
 	if status != "" {
 		c.respondA(code)
 		c.setEnd(status, code, "system")

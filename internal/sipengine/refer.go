@@ -42,14 +42,12 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	// The transferor's own rights apply: a phone may send its partner
 	// wherever it could dial itself; a carrier may never send a call back
 	// out a trunk (that would be transit paid by the tenant).
-	tgt, status, _ := e.route(c.t, dest)
-	if status != "" {
-		e.reply(tx, req, sip.StatusNotFound, "Transfer Target Not Found")
-		return
-	}
-	if tgt.trunk != nil && l.trunk != nil && !l.trunk.AllowTransit {
-		e.warnLog.Warn("refer refused: transit", "call", c.id, "trunk", l.trunk.Name, "to", dest)
+	if _, status, code := e.routeFrom(c.t, l.trunk, dest); code == sip.StatusForbidden {
+		e.warnLog.Warn("refer refused: transit", "call", c.id, "to", dest)
 		e.reply(tx, req, sip.StatusForbidden, "Transfer Not Allowed")
+		return
+	} else if status != "" {
+		e.reply(tx, req, sip.StatusNotFound, "Transfer Target Not Found")
 		return
 	}
 	e.reply(tx, req, 202, "Accepted")

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // Inbound trust model for trunks.
@@ -138,4 +140,16 @@ func (e *Engine) trunkMayReach(t *tenant, tr *Trunk, number string) int {
 		return sip.StatusForbidden
 	}
 	return sip.StatusNotFound
+}
+
+// routeFrom is route with the caller's rights: a call whose caller is on
+// trunk from (nil for phones) may go out a trunk only if from allows
+// transit. Dialled calls and REFERs both use it, so a transfer never grants
+// more than dialling would; per-extension toll rules belong here too.
+func (e *Engine) routeFrom(t *tenant, from *Trunk, number string) (target, pbx.EndStatus, int) {
+	tg, status, code := e.route(t, number)
+	if status == "" && tg.trunk != nil && from != nil && !from.AllowTransit {
+		return target{}, pbx.EndCongestion, sip.StatusForbidden
+	}
+	return tg, status, code
 }
