@@ -577,8 +577,9 @@ func (e *Engine) isTrunkIP(ip netip.Addr) bool {
 	return false
 }
 
-// housekeeping expires the security tables (digest nonces) so their
-// memory follows the lifetime of what they protect.
+// housekeeping expires the security tables (digest nonces, failed-login
+// counters and blocks) so their memory follows the lifetime of what they
+// protect.
 func (e *Engine) housekeeping(ctx context.Context) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()

@@ -68,7 +68,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if fromTrunk && trunk == nil {
-		e.warnLog.Warn("trunk invite refused", "source", req.Source(), "to", req.Recipient.User, "code", code)
+		e.warnLog.Warn("trunk invite refused", "source", req.Source(), "to", clip(req.Recipient.User), "code", code)
 		e.reply(tx, req, code, reason(code))
 		return
 	}
@@ -96,7 +96,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		if !ar.ok {
 			if ar.why != "no credentials" && !ar.stale {
-				e.log.Info("invite refused", "tenant", t.Name, "user", ar.user, "source", req.Source(), "reason", ar.why)
+				e.log.Info("invite refused", "tenant", t.Name, "user", clip(ar.user), "source", req.Source(), "reason", ar.why)
 			}
 			res := sip.NewResponseFromRequest(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required", nil)
 			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", e.challenge(t.Domain, clientOf(req), ar.stale, now)))
