@@ -321,6 +321,14 @@ type Trunk struct {
 	Strip     int    `yaml:"strip"`
 	CallerID  string `yaml:"caller_id"`
 	Record    bool   `yaml:"record"` // always record calls through this trunk
+	// Inbound trust (docs/security.md): calls from the trunk's address reach
+	// only DIDs (default: the tenant's extensions, queues, conferences) and
+	// never go back out a trunk unless allow_transit; a secret header, if
+	// set, must be present on every INVITE from the trunk.
+	DIDs                []string `yaml:"dids"`
+	AllowTransit        bool     `yaml:"allow_transit"`
+	InboundSecretHeader string   `yaml:"inbound_secret_header"`
+	InboundSecret       string   `yaml:"inbound_secret"`
 }
 
 type pos struct{ line, col int }

@@ -68,6 +68,8 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			[]string{"tenants[0].users[0].name:"}},
 		{"limits out of range", "limits:\n  calls_per_user: -5\n  http_body_timeout: 3h\n" + base,
 			[]string{"limits.calls_per_user: -5 must be", "limits.http_body_timeout: must be between"}},
+		{"trunk inbound trust", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        dids: [\"12a\"]\n        inbound_secret_header: X-Secret\n",
+			[]string{`tenants[0].trunks[0].dids[0]: "12a" is not a number`, "tenants[0].trunks[0].inbound_secret: inbound_secret_header and inbound_secret go together"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -114,6 +114,9 @@ var (
 	strats    = map[string]bool{"ringall": true, "leastrecent": true, "fewestcalls": true, "rrmemory": true, "random": true, "linear": true}
 )
 
+// reHeaderName is a SIP header name a trunk's shared secret may travel in.
+var reHeaderName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,63}$`)
+
 // errs collects validation errors with their positions.
 type errs struct {
 	c    *Config
@@ -524,6 +527,18 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		}
 		if tr.Strip < 0 || tr.Strip > 15 {
 			e.add(p+".strip", "must be 0-15")
+		}
+		for k, d := range tr.DIDs {
+			if !reNumber.MatchString(d) {
+				e.add(fmt.Sprintf("%s.dids[%d]", p, k), "%q is not a number", d)
+			}
+		}
+		if (tr.InboundSecretHeader == "") != (tr.InboundSecret == "") {
+			e.add(p+".inbound_secret", "inbound_secret_header and inbound_secret go together")
+		} else if tr.InboundSecretHeader != "" && !reHeaderName.MatchString(tr.InboundSecretHeader) {
+			e.add(p+".inbound_secret_header", "%q is not a header name", tr.InboundSecretHeader)
+		} else if strings.ContainsAny(tr.InboundSecret, "\r\n\x00") {
+			e.add(p+".inbound_secret", "must not contain CR, LF or NUL")
 		}
 	}
 }

@@ -32,6 +32,7 @@ type Leg struct {
 	mu         sync.Mutex
 	remote     netip.AddrPort
 	latched    bool
+	unverified bool // remote came from an SDP we do not trust: send only once latched
 	lastFromRm time.Time
 	codec      Codec
 	dtmfPT     uint8
@@ -91,9 +92,22 @@ func (l *Leg) LocalAddr() netip.AddrPort { return l.local }
 // SetRemote sets where to send, from the peer's SDP. A later call (a
 // re-INVITE) moves the stream and clears the latch.
 func (l *Leg) SetRemote(addr netip.AddrPort, codec Codec, dtmfPT uint8) {
+	l.setRemote(addr, codec, dtmfPT, false)
+}
+
+// SetRemoteUnverified is SetRemote for an SDP address that need not be
+// the peer's: nothing is sent until RTP arrives, and then it goes to where
+// that RTP came from (symmetric RTP). An SDP can otherwise aim our RTP
+// (hold music, a relayed stream) at any third party's socket.
+func (l *Leg) SetRemoteUnverified(addr netip.AddrPort, codec Codec, dtmfPT uint8) {
+	l.setRemote(addr, codec, dtmfPT, true)
+}
+
+func (l *Leg) setRemote(addr netip.AddrPort, codec Codec, dtmfPT uint8, unverified bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.remote = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	l.unverified = unverified
 	l.latched = false
 	l.codec = codec
 	l.dtmfPT = dtmfPT
@@ -321,8 +335,9 @@ func (l *Leg) readLoop() {
 func (l *Leg) write(pkt []byte) {
 	l.mu.Lock()
 	dst := l.remote
+	hold := l.unverified && !l.latched
 	l.mu.Unlock()
-	if !dst.IsValid() || dst.Port() == 0 || dst.Addr().IsUnspecified() {
+	if hold || !dst.IsValid() || dst.Port() == 0 || dst.Addr().IsUnspecified() {
 		return
 	}
 	if _, err := l.conn.WriteToUDPAddrPort(pkt, dst); err == nil {

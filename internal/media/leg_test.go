@@ -305,3 +305,46 @@ func TestRelayRebridge(t *testing.T) {
 		t.Fatalf("new partner heard %d samples", len(pcmC))
 	}
 }
+
+// An SDP address we do not trust gets no RTP until the peer's own RTP
+// arrives, and then RTP goes where it came from, never to the SDP's
+// (third-party) socket.
+func TestUnverifiedRemoteWaitsForLatch(t *testing.T) {
+	a := newAlloc(t)
+	l, err := a.NewLeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	victim, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	defer victim.Close()
+	peer, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	defer peer.Close()
+	l.SetRemoteUnverified(victim.LocalAddr().(*net.UDPAddr).AddrPort(), PCMU, 101)
+	l.StartReceiving()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	_ = l.SendDTMF(ctx, "1", 40*time.Millisecond)
+	cancel()
+	if s := l.Stats(); s.PacketsSent != 0 {
+		t.Fatalf("sent %d packets to an unverified SDP address", s.PacketsSent)
+	}
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[1] = 0x80, 0
+	if _, err := peer.WriteToUDPAddrPort(pkt, l.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for l.Stats().PacketsRecv == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = l.SendDTMF(context.Background(), "2", 40*time.Millisecond)
+	_ = peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 1500)
+	if _, _, err := peer.ReadFromUDPAddrPort(buf); err != nil {
+		t.Fatalf("the latched peer got nothing: %v", err)
+	}
+	_ = victim.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, _, err := victim.ReadFromUDPAddrPort(buf); err == nil {
+		t.Fatal("RTP reached the SDP's third-party address")
+	}
+}

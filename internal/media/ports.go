@@ -39,6 +39,14 @@ func NewPortAllocator(ip netip.Addr, min, max int, drain time.Duration) (*PortAl
 		inUse: map[int]bool{}, draining: map[int]time.Time{}}, nil
 }
 
+// Owns reports whether ap is one of this allocator's RTP or RTCP sockets
+// (its IP and a port of its range): a peer's SDP pointing there would loop
+// our media into ourselves.
+func (a *PortAllocator) Owns(ap netip.AddrPort) bool {
+	p := int(ap.Port())
+	return ap.Addr().Unmap() == a.ip.Unmap() && p >= a.min && p <= a.max+1
+}
+
 // InUse is the number of ports held by live legs.
 func (a *PortAllocator) InUse() int {
 	a.mu.Lock()

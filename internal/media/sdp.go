@@ -105,6 +105,29 @@ func ParseSDP(body []byte) (SessionDesc, error) {
 	return d, nil
 }
 
+// CheckAddr refuses media addresses no honest peer offers and that would
+// aim our RTP somewhere harmful: multicast and broadcast (amplification),
+// well-known ports below 1024 (RTP at a DNS or SIP service), and 0.0.0.0
+// except as the RFC 2543 way to put a call on hold (sendonly/inactive,
+// where we send nothing).
+func (d SessionDesc) CheckAddr() error {
+	ip := d.Addr.Addr()
+	switch {
+	case ip.IsUnspecified():
+		if d.Direction == "sendonly" || d.Direction == "inactive" {
+			return nil
+		}
+		return fmt.Errorf("%w: %s outside hold", ErrBadAddress, ip)
+	case ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsLinkLocalMulticast():
+		return fmt.Errorf("%w: multicast %s", ErrBadAddress, ip)
+	case ip.Is4() && ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return fmt.Errorf("%w: broadcast %s", ErrBadAddress, ip)
+	case d.Addr.Port() < 1024:
+		return fmt.Errorf("%w: port %d", ErrBadAddress, d.Addr.Port())
+	}
+	return nil
+}
+
 // Negotiate picks the first codec of the offer that we support.
 func Negotiate(offer SessionDesc, supported []Codec) (Codec, error) {
 	for _, c := range offer.Codecs {

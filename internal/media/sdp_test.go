@@ -97,3 +97,29 @@ func FuzzParseSDP(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckAddr(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	cases := []struct {
+		addr string
+		dir  string
+		ok   bool
+	}{
+		{"192.0.2.10:4000", "sendrecv", true},
+		{"[2001:db8::1]:4000", "sendrecv", true},
+		{"0.0.0.0:4000", "sendonly", true}, // RFC 2543 hold
+		{"0.0.0.0:4000", "inactive", true},
+		{"0.0.0.0:4000", "recvonly", false},
+		{"224.0.0.1:4000", "sendrecv", false},
+		{"239.1.2.3:4000", "sendrecv", false},
+		{"[ff02::1]:4000", "sendrecv", false},
+		{"255.255.255.255:4000", "sendrecv", false},
+		{"192.0.2.10:53", "sendrecv", false},
+	}
+	for _, tc := range cases {
+		err := SessionDesc{Addr: ap(tc.addr), Direction: tc.dir}.CheckAddr()
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrBadAddress)) {
+			t.Errorf("%s %s: %v", tc.addr, tc.dir, err)
+		}
+	}
+}

@@ -232,7 +232,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 				addr = n.pstn.Addr().String()
 			}
 			et.Trunks = append(et.Trunks, sipengine.Trunk{Name: tr.Name, Address: addr, Transport: tr.Transport,
-				Username: tr.Username, Password: tr.Password, Prefix: tr.Prefix, Strip: tr.Strip, CallerID: tr.CallerID})
+				Username: tr.Username, Password: tr.Password, Prefix: tr.Prefix, Strip: tr.Strip, CallerID: tr.CallerID,
+				DIDs: tr.DIDs, AllowTransit: tr.AllowTransit, InboundSecretHeader: tr.InboundSecretHeader, InboundSecret: tr.InboundSecret})
 		}
 		for _, cf := range t.Conferences {
 			et.Conferences = append(et.Conferences, sipengine.Conference{Name: cf.Name, Number: cf.Number})

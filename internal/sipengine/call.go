@@ -32,6 +32,8 @@ type leg struct {
 	localSDP  []byte
 	userAgent string
 	ip        string
+	trunk     *Trunk       // the carrier on the other end, nil for phones
+	peer      dialogPeer   // who may send in-dialog requests; guarded by Engine.mu
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 }
 
@@ -204,7 +206,7 @@ var errAnswerTimeout = errors.New("no answer")
 // It returns the leg (answered) or the final SIP code and end status.
 func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum, callerName string, pref *media.Codec, onRing func()) (*leg, pbx.EndStatus, int) {
 	e := c.e
-	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString()}
+	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk}
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
 		e.log.Error("no rtp port", "call", c.id, "err", err)
@@ -238,7 +240,8 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	req.AppendHeader(&cid)
 	fromURI := sip.Uri{Scheme: "sip", User: callerNum, Host: c.t.Domain}
 	from := &sip.FromHeader{DisplayName: callerName, Address: fromURI, Params: sip.NewParams()}
-	from.Params.Add("tag", uuid.NewString()[:8])
+	l.peer.localTag = uuid.NewString()[:8]
+	from.Params.Add("tag", l.peer.localTag)
 	req.AppendHeader(from)
 	toURI := sip.Uri{Scheme: "sip", User: tgt.number, Host: c.t.Domain}
 	if tgt.trunk != nil {
@@ -329,6 +332,13 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		return nil, status, code
 	}
 	res := cli.InviteResponse
+	e.mu.Lock()
+	l.peer.remoteTag = toTagOf(res)
+	l.peer.transport = strings.ToLower(transport)
+	l.peer.addSource(dest)
+	l.peer.addSource(res.Source())
+	l.peer.addContact(res.Contact())
+	e.mu.Unlock()
 	l.userAgent = headerValue(res, "Server")
 	if l.userAgent == "" {
 		l.userAgent = headerValue(res, "User-Agent")
@@ -344,6 +354,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	if err == nil {
 		codec, err = media.Negotiate(answer, []media.Codec{media.PCMU, media.PCMA})
 	}
+	if err == nil {
+		err = e.checkMedia(answer)
+	}
 	if err != nil {
 		e.log.Warn("unusable sdp answer", "call", c.id, "err", err)
 		c.byeLeg(l)
@@ -351,10 +364,18 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		e.core.HangupChannel(ch, "congestion")
 		return nil, pbx.EndCongestion, sip.StatusNotAcceptableHere
 	}
-	l.rtp.SetRemote(answer.Addr, codec, answer.DTMFPT)
+	e.setRemote(l, answer, codec, l.ip)
 	e.core.SetChannelState(ch, pbx.ChanUp)
 	answered = true
 	return l, pbx.EndAnswer, res.StatusCode
+}
+
+func toTagOf(res *sip.Response) string {
+	if to := res.To(); to != nil {
+		tag, _ := to.Params.Get("tag")
+		return tag
+	}
+	return ""
 }
 
 // addChannel adds a channel to the call in the core and remembers its id

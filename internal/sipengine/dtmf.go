@@ -26,7 +26,7 @@ func (e *Engine) watchDTMF(l *leg) {
 // handleInfo takes SIP INFO digits (application/dtmf-relay, as Cisco and
 // most desk phones send them, or application/dtmf).
 func (e *Engine) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
-	l := e.dialog(req.CallID().Value())
+	l, _, _ := e.dialogFor(req)
 	if l == nil {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return

@@ -49,6 +49,10 @@ const (
 	// snowball (measured: unguarded, 20,000 offered calls/s collapsed to
 	// 218 completed/s).
 	DefaultMaxSetups = 2000
+	// DefaultMaxNonces bounds the replay table: entries exist only for
+	// successful authentications within a nonce lifetime (5 min), so this
+	// is about 330 authentications/s sustained; about 100 bytes each.
+	DefaultMaxNonces = 100_000
 )
 
 // Config is what the engine needs; cmd/switchboard translates the config
@@ -67,6 +71,11 @@ type Config struct {
 	// MaxSetups bounds calls in setup (not yet answered); default
 	// DefaultMaxSetups.
 	MaxSetups int
+	// AuthGuard limits password guessing over SIP (zero: defaults).
+	AuthGuard AuthGuardConfig
+	// MaxNonces bounds the digest nonces whose nonce-count is tracked
+	// against replay; default DefaultMaxNonces.
+	MaxNonces int
 	UserAgent string
 	Logger    *slog.Logger
 	// OnCallEnd, if set, receives each call's SIP history after its CDR is
@@ -113,6 +122,18 @@ type Trunk struct {
 	Strip int
 	// CallerID replaces the caller's number towards the carrier, if set.
 	CallerID string
+	// DIDs are the numbers callers on this trunk may reach; empty means
+	// every extension, queue and conference of the tenant. See the inbound
+	// trust model in trunk.go.
+	DIDs []string
+	// AllowTransit lets calls from this trunk go back out a trunk (and a
+	// REFER from its leg send a call out). Off by default: it is how
+	// spoofed carrier INVITEs turn into free calls.
+	AllowTransit bool
+	// InboundSecretHeader, when set, names a header that INVITEs from this
+	// trunk must carry with the value InboundSecret.
+	InboundSecretHeader string
+	InboundSecret       string
 }
 
 // Engine is the SIP PBX. Build it with New, run it with Start, stop it
@@ -131,9 +152,16 @@ type Engine struct {
 	tcpLn   net.Listener
 	addr    netip.AddrPort
 
-	tenants  map[string]*tenant // by name
-	byDomain map[string]*tenant
-	nonceKey []byte
+	tenants    map[string]*tenant // by name
+	tenantList []*tenant          // in configuration order, for deterministic matching
+	byDomain   map[string]*tenant
+	nonceKey   []byte
+	nonces     *nonceTracker
+	guard      *authGuard
+	ownIPs     []netip.Addr
+	// warnLog is for warnings remote peers can trigger at will (refused
+	// trunk calls): at most one per message per sipLogEvery.
+	warnLog *slog.Logger
 
 	reg *registrar
 
@@ -180,6 +208,9 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	if cfg.MaxSetups <= 0 {
 		cfg.MaxSetups = DefaultMaxSetups
 	}
+	if cfg.MaxNonces <= 0 {
+		cfg.MaxNonces = DefaultMaxNonces
+	}
 	if len(cfg.Transports) == 0 {
 		cfg.Transports = []string{"udp", "tcp"}
 	}
@@ -190,8 +221,11 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "sipengine"), core: core,
 		tenants: map[string]*tenant{}, byDomain: map[string]*tenant{},
 		calls: map[string]*call{}, dialogs: map[string]*leg{}, rooms: map[string]*room{}, moh: map[string][]int16{},
-		nonceKey: make([]byte, 32),
+		nonceKey: make([]byte, 32), nonces: newNonceTracker(cfg.MaxNonces),
 	}
+	e.guard = newAuthGuard(cfg.AuthGuard, e.log)
+	e.guard.exempt = e.isTrunkIP
+	e.warnLog = slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
 	if _, err := rand.Read(e.nonceKey); err != nil {
 		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
 	}
@@ -210,6 +244,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 			t.trunks = append(t.trunks, &t.Trunks[j])
 		}
 		e.tenants[t.Name] = t
+		e.tenantList = append(e.tenantList, t)
 		e.byDomain[t.Domain] = t
 	}
 	if err := e.bind(); err != nil {
@@ -222,6 +257,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 		e.closeSockets()
 		return nil, errors.New("sipengine: listening on a wildcard address needs an advertise IP")
 	}
+	e.collectOwnIPs()
 
 	if cfg.Capture.Dir != "" {
 		e.caps = &captures{cfg: cfg.Capture, listen: e.addr.String(),
@@ -230,17 +266,23 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	}
 
 	var err error
-	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()))
+	// sipgo logs what remote peers send (unparseable datagrams in full, at
+	// ERROR): its loggers go through a limiter.
+	sipLog := slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
+	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: user agent: %w", err)
 	}
-	e.srv, err = sipgo.NewServer(e.ua, sipgo.WithServerLogger(e.log))
+	e.srv, err = sipgo.NewServer(e.ua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: server: %w", err)
 	}
-	e.client, err = sipgo.NewClient(e.ua, sipgo.WithClientHostname(e.cfg.AdvertiseIP.String()), sipgo.WithClientPort(int(e.addr.Port())))
+	e.client, err = sipgo.NewClient(e.ua, sipgo.WithClientHostname(e.cfg.AdvertiseIP.String()), sipgo.WithClientPort(int(e.addr.Port())),
+		sipgo.WithClientLogger(sipLog))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: client: %w", err)
@@ -365,7 +407,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := e.srv.ServeUDP(e.udpConn); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := e.srv.ServeUDP(guardedConn{PacketConn: e.udpConn, g: e.guard}); err != nil && !errors.Is(err, net.ErrClosed) {
 			e.log.Error("udp serve ended", "err", err)
 		}
 	}()
@@ -391,6 +433,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() {
 		defer e.wg.Done()
 		e.reg.expireLoop(e.ctx)
+	}()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.housekeeping(e.ctx)
 	}()
 	e.log.Info("sip listening", "addr", e.addr.String(), "transports", e.cfg.Transports)
 	return nil
@@ -514,14 +561,37 @@ func (e *Engine) addDialog(l *leg) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) dialog(callID string) *leg {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.dialogs[callID]
-}
-
 func (e *Engine) contactURI() string {
 	return "sip:switchboard@" + netip.AddrPortFrom(e.cfg.AdvertiseIP, e.addr.Port()).String()
+}
+
+// isTrunkIP reports whether ip is the address of a configured trunk.
+func (e *Engine) isTrunkIP(ip netip.Addr) bool {
+	for _, t := range e.tenantList {
+		for _, tr := range t.trunks {
+			if ap, err := netip.ParseAddrPort(tr.Address); err == nil && ap.Addr().Unmap() == ip {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// housekeeping expires the security tables (digest nonces, failed-login
+// counters and blocks) so their memory follows the lifetime of what they
+// protect.
+func (e *Engine) housekeeping(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			e.nonces.sweep(now)
+			e.guard.sweep(now)
+		}
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -3,10 +3,9 @@ package sipengine
 import (
 	"context"
 	"errors"
-	"net/netip"
+	"strings"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/internal/media"
@@ -34,24 +33,6 @@ func reason(code int) string {
 	return "Error"
 }
 
-// trunkFor finds the trunk an INVITE came from. Carriers are trusted by
-// address (as Asterisk's host= peers are), so the match is on the exact
-// source address and port the trunk is configured with.
-func (e *Engine) trunkFor(source string) (*tenant, *Trunk) {
-	src, err := netip.ParseAddrPort(source)
-	if err != nil {
-		return nil, nil
-	}
-	for _, t := range e.tenants {
-		for _, tr := range t.trunks {
-			if ap, err := netip.ParseAddrPort(tr.Address); err == nil && ap.Addr().Unmap() == src.Addr().Unmap() && ap.Port() == src.Port() {
-				return t, tr
-			}
-		}
-	}
-	return nil, nil
-}
-
 func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil {
 		if _, ok := to.Params.Get("tag"); ok {
@@ -72,6 +53,13 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
+	t, trunk, fromTrunk, code := e.inboundTrunk(req)
+	// (Over UDP blocked addresses are already dropped by guardedConn; a
+	// carrier's address is never blocked, see authGuard.exempt.)
+	if !fromTrunk && e.guard.blocked(sourceAddr(req), "", time.Now()) {
+		e.refuseBlocked(tx, req) // before 100 Trying: a blocked flood gets nothing
+		return
+	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil))
 
 	from := req.From()
@@ -79,7 +67,11 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusBadRequest, "Missing From, Call-ID or Contact")
 		return
 	}
-	t, trunk := e.trunkFor(req.Source())
+	if fromTrunk && trunk == nil {
+		e.warnLog.Warn("trunk invite refused", "source", req.Source(), "to", clip(req.Recipient.User), "code", code)
+		e.reply(tx, req, code, reason(code))
+		return
+	}
 	var callerExt *Extension
 	if trunk == nil {
 		t = e.tenantFor(from.Address.Host)
@@ -92,18 +84,22 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if hdr == "" {
 			hdr = headerValue(req, "Authorization")
 		}
-		ar := e.verifyDigest(hdr, string(req.Method), t.Domain, now, func(u string) string {
+		ar, blocked := e.authenticate(req, t, hdr, from.Address.User, now, func(u string) string {
 			if x := t.exts[u]; x != nil {
 				return x.HA1
 			}
 			return ""
 		})
+		if blocked {
+			e.refuseBlocked(tx, req)
+			return
+		}
 		if !ar.ok {
-			if ar.why != "no credentials" && ar.why != "stale nonce" {
-				e.log.Warn("invite refused", "tenant", t.Name, "user", ar.user, "source", req.Source(), "reason", ar.why)
+			if ar.why != "no credentials" && !ar.stale {
+				e.log.Info("invite refused", "tenant", t.Name, "user", clip(ar.user), "source", req.Source(), "reason", ar.why)
 			}
 			res := sip.NewResponseFromRequest(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required", nil)
-			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", e.challenge(t.Domain, ar.stale, now)))
+			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", e.challenge(t.Domain, clientOf(req), ar.stale, now)))
 			_ = tx.Respond(res)
 			return
 		}
@@ -115,9 +111,12 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err == nil {
 		codec, err = media.Negotiate(offer, []media.Codec{media.PCMU, media.PCMA})
 	}
+	if err == nil {
+		err = e.checkMedia(offer)
+	}
 	if err != nil {
 		res := sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
-		res.AppendHeader(sip.NewHeader("Warning", `399 switchboard "`+sanitizeWarning(err.Error())+`"`))
+		res.AppendHeader(sip.NewHeader("Warning", sdpWarning(err)))
 		_ = tx.Respond(res)
 		return
 	}
@@ -125,6 +124,13 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !pbx.ValidNumber(dst) {
 		e.reply(tx, req, sip.StatusAddressIncomplete, "Address Incomplete")
 		return
+	}
+	if trunk != nil {
+		if code := e.trunkMayReach(t, trunk, dst); code != 0 {
+			e.warnLog.Warn("trunk call refused", "tenant", t.Name, "trunk", trunk.Name, "to", dst, "code", code)
+			e.reply(tx, req, code, reason(code))
+			return
+		}
 	}
 
 	c := newCall(e, t, "", dst, false)
@@ -149,7 +155,13 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c.id = snap.ID
 	c.chanIDs = []string{ch.UniqueID}
-	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, tx: tx, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source())}
+	a := &leg{call: c, ch: ch, sipCallID: req.CallID().Value(), srv: srv, tx: tx, userAgent: headerValue(req, "User-Agent"), ip: sourceIP(req.Source()), trunk: trunk}
+	// ReadInvite put our tag into its copy of the request's To.
+	a.peer.localTag, _ = srv.InviteRequest.To().Params.Get("tag")
+	a.peer.remoteTag, _ = from.Params.Get("tag")
+	a.peer.transport = strings.ToLower(req.Transport())
+	a.peer.addSource(req.Source())
+	a.peer.addContact(req.Contact())
 	c.setLeg(false, a)
 	c.record(a, false, req)
 	if !e.track(c) {
@@ -209,7 +221,7 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 	e.mu.Unlock()
 	e.watchDTMF(a)
 	e.caps.attach(c, a)
-	rtp.SetRemote(offer.Addr, codec, offer.DTMFPT)
+	e.setRemote(a, offer, codec, a.ip)
 	dtmfPT := offer.DTMFPT
 
 	if c.a.ch.Exten != "" && c.runFeature(c.a.ch.Exten, codec, dtmfPT) {
@@ -225,7 +237,9 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		}
 		return
 	}
-	tgt, status, code := e.route(c.t, c.to)
+	// Transit was refused when the INVITE arrived; routeFrom applies it
+	// again so no path skips it.
+	tgt, status, code := e.routeFrom(c.t, a.trunk, c.to)
 	if status != "" {
 		c.respondA(code)
 		c.setEnd(status, code, "system")
@@ -282,7 +296,7 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 }
 
 func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
-	l := e.dialog(req.CallID().Value())
+	l, _, _ := e.dialogFor(req)
 	if l == nil || len(l.localSDP) == 0 {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
@@ -290,12 +304,17 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	l.call.record(l, false, req)
 	if body := req.Body(); len(body) > 0 {
 		d, err := media.ParseSDP(body)
+		if err == nil {
+			err = e.checkMedia(d)
+		}
 		if err != nil {
-			e.reply(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here")
+			res := sip.NewResponseFromRequest(req, sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+			res.AppendHeader(sip.NewHeader("Warning", sdpWarning(err)))
+			_ = tx.Respond(res)
 			return
 		}
 		if c, err := media.Negotiate(d, []media.Codec{l.rtp.Codec()}); err == nil {
-			l.rtp.SetRemote(d.Addr, c, d.DTMFPT)
+			e.setRemote(l, d, c, sourceIP(req.Source()))
 		}
 		if d.Direction == "sendonly" || d.Direction == "inactive" {
 			e.core.SetChannelState(l.ch, pbx.ChanHold)
@@ -310,7 +329,7 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (e *Engine) handleAck(req *sip.Request, tx sip.ServerTransaction) {
-	l, srv, _ := e.dialogSessions(req.CallID().Value())
+	l, srv, _ := e.dialogFor(req)
 	if l == nil {
 		return
 	}
@@ -321,7 +340,7 @@ func (e *Engine) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (e *Engine) handleBye(req *sip.Request, tx sip.ServerTransaction) {
-	l, srv, cli := e.dialogSessions(req.CallID().Value())
+	l, srv, cli := e.dialogFor(req)
 	if l == nil || (srv == nil && cli == nil) {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
@@ -337,16 +356,4 @@ func (e *Engine) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		e.log.Debug("bye", "call", l.call.id, "err", err)
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	}
-}
-
-// dialogSessions reads a leg's sessions under the engine lock; they are
-// set by the call's goroutine while BYEs arrive on others.
-func (e *Engine) dialogSessions(callID string) (*leg, *sipgo.DialogServerSession, *sipgo.DialogClientSession) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l := e.dialogs[callID]
-	if l == nil {
-		return nil, nil, nil
-	}
-	return l, l.srv, l.cli
 }

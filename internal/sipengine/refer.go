@@ -16,7 +16,7 @@ import (
 // The NOTIFY that ends the implicit subscription is sent before switchboard
 // hangs the referrer up, so the phone sees the transfer accepted first.
 func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
-	l, srv, cli := e.dialogSessions(req.CallID().Value())
+	l, srv, cli := e.dialogFor(req)
 	if l == nil || (srv == nil && cli == nil) {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
@@ -39,7 +39,14 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusForbidden, "Only answered calls can be transferred")
 		return
 	}
-	if _, status, _ := e.route(c.t, dest); status != "" {
+	// The transferor's own rights apply: a phone may send its partner
+	// wherever it could dial itself; a carrier may never send a call back
+	// out a trunk (that would be transit paid by the tenant).
+	if _, status, code := e.routeFrom(c.t, l.trunk, dest); code == sip.StatusForbidden {
+		e.warnLog.Warn("refer refused: transit", "call", c.id, "to", dest)
+		e.reply(tx, req, sip.StatusForbidden, "Transfer Not Allowed")
+		return
+	} else if status != "" {
 		e.reply(tx, req, sip.StatusNotFound, "Transfer Target Not Found")
 		return
 	}

@@ -115,18 +115,22 @@ func (e *Engine) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	number := to.Address.User
 	ext := t.exts[number]
 	now := time.Now()
-	ar := e.verifyDigest(headerValue(req, "Authorization"), string(req.Method), t.Domain, now, func(u string) string {
+	ar, blocked := e.authenticate(req, t, headerValue(req, "Authorization"), number, now, func(u string) string {
 		if u != number || ext == nil {
 			return ""
 		}
 		return ext.HA1
 	})
+	if blocked {
+		e.refuseBlocked(tx, req)
+		return
+	}
 	if !ar.ok {
-		if ar.why != "no credentials" && ar.why != "stale nonce" {
-			e.log.Warn("register refused", "tenant", t.Name, "ext", number, "source", req.Source(), "reason", ar.why)
+		if ar.why != "no credentials" && !ar.stale {
+			e.log.Info("register refused", "tenant", t.Name, "ext", clip(number), "source", req.Source(), "reason", ar.why)
 		}
 		res := sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
-		res.AppendHeader(sip.NewHeader("WWW-Authenticate", e.challenge(t.Domain, ar.stale, now)))
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", e.challenge(t.Domain, clientOf(req), ar.stale, now)))
 		_ = tx.Respond(res)
 		return
 	}
@@ -188,6 +192,15 @@ func headerValue(m interface{ GetHeader(string) sip.Header }, name string) strin
 
 func (e *Engine) reply(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
 	_ = tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil))
+}
+
+// clip bounds a value a remote peer chose before it goes into a log line.
+func clip(s string) string {
+	const maxLogValue = 64
+	if len(s) > maxLogValue {
+		return s[:maxLogValue] + "…"
+	}
+	return s
 }
 
 func sourceIP(src string) string {
