@@ -36,6 +36,8 @@ type Config struct {
 	// Dialects enables API dialects by name (native, webtapi, viptel,
 	// cloudpbx, voipmonitor); absent ones keep their default (native on).
 	Dialects map[string]Dialect `yaml:"dialects"`
+	// SIPSecurity tunes the guard against password guessing over SIP.
+	SIPSecurity SIPSecurity `yaml:"sip_security"`
 
 	name string         // file name for messages
 	pos  map[string]pos // field path -> position
@@ -130,6 +132,17 @@ type API struct {
 	// case (default 30m, 12h).
 	SessionIdle time.Duration `yaml:"session_idle"`
 	SessionMax  time.Duration `yaml:"session_max"`
+}
+
+// SIPSecurity: failed digests from one address (AddressFailures) or for
+// one extension (ExtensionFailures) within Window block them for
+// BlockFor. Zero: the defaults (10, 20, 1m, 5m); AddressFailures -1 turns
+// the guard off.
+type SIPSecurity struct {
+	AddressFailures   int           `yaml:"address_failures"`
+	ExtensionFailures int           `yaml:"extension_failures"`
+	Window            time.Duration `yaml:"window"`
+	BlockFor          time.Duration `yaml:"block_for"`
 }
 
 // Dialect is one API dialect's serving: on the shared HTTP listener

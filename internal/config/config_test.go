@@ -66,6 +66,10 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			[]string{"tenants[1].api_keys[0]: the same key is already configured at tenants[0].api_keys[0]"}},
 		{"user name with a slash", base + "    users:\n      - name: a/b\n        password: long-enough-pass\n",
 			[]string{"tenants[0].users[0].name:"}},
+		{"one carrier address in two tenants without DIDs", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n" +
+			"  - name: U\n    extensions:\n      - number: \"100\"\n        password: \"long-enough-pass\"\n" +
+			"    trunks:\n      - name: y\n        address: 192.0.2.1:5060\n        dids: [\"420555\"]\n",
+			[]string{"tenants[1].trunks[0].address: 192.0.2.1:5060 is also the address of tenants[0].trunks[0]"}},
 		{"limits out of range", "limits:\n  calls_per_user: -5\n  http_body_timeout: 3h\n" + base,
 			[]string{"limits.calls_per_user: -5 must be", "limits.http_body_timeout: must be between"}},
 		{"trunk inbound trust", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        dids: [\"12a\"]\n        inbound_secret_header: X-Secret\n",
@@ -147,5 +151,16 @@ func TestSetDataDirMovesDerivedPaths(t *testing.T) {
 	c.SetDataDir("/var/lib/sb")
 	if c.Capture.Dir != "/var/lib/sb/captures" || c.Recording.Dir != "/srv/rec" || c.DataDir != "/var/lib/sb" {
 		t.Fatalf("capture %q recording %q", c.Capture.Dir, c.Recording.Dir)
+	}
+}
+
+// TestSharedCarrierWithDisjointDIDs: two tenants may share a carrier
+// address when each trunk names its own numbers.
+func TestSharedCarrierWithDisjointDIDs(t *testing.T) {
+	y := base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        dids: [\"420111\"]\n" +
+		"  - name: U\n    extensions:\n      - number: \"100\"\n        password: \"long-enough-pass\"\n" +
+		"    trunks:\n      - name: y\n        address: 192.0.2.1:5060\n        dids: [\"420555\"]\n"
+	if _, err := Parse([]byte(y), "t.yaml"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -239,6 +239,9 @@ func (c *Config) Validate() error {
 			e.add("limits."+k, "%d must be -1 (no limit), 0 (default) or a positive count up to 1000000", v)
 		}
 	}
+	if g := c.SIPSecurity; g.AddressFailures < -1 || g.ExtensionFailures < 0 || g.Window < 0 || g.BlockFor < 0 || g.BlockFor > 24*time.Hour {
+		e.add("sip_security", "failures must be -1 (off), 0 (default) or positive; window and block_for 0-24h")
+	}
 	if c.Limits.HTTPBodyTimeout < 0 || c.Limits.HTTPBodyTimeout > time.Hour {
 		e.add("limits.http_body_timeout", "must be between 0 and 1h")
 	}
@@ -267,6 +270,30 @@ func (c *Config) Validate() error {
 // or carrier silently belong to another: an API key configured in two
 // tenants (the last one would win).
 func (c *Config) validateAcrossTenants(e *errs) {
+	// Trunks of two tenants at one carrier address must say which numbers
+	// are whose: both list their DIDs, and no DID is in both. (The engine
+	// also picks a tenant by the Request-URI domain, but whether a carrier
+	// sends it cannot be checked here.)
+	type trunkAt struct {
+		path string
+		dids []string
+	}
+	byAddr := map[string][]trunkAt{}
+	for i, t := range c.Tenants {
+		for j, tr := range t.Trunks {
+			if tr.Address == "" {
+				continue
+			}
+			p := strings.TrimSuffix(idx("tenants["+strconv.Itoa(i)+"].trunks", j, ""), ".")
+			for _, other := range byAddr[tr.Address] {
+				if !strings.HasPrefix(other.path, "tenants["+strconv.Itoa(i)+"]") && !disjointDIDs(tr.DIDs, other.dids) {
+					e.add(p+".address", "%s is also the address of %s in another tenant: give both trunks dids, with no number in both", tr.Address, other.path)
+				}
+			}
+			byAddr[tr.Address] = append(byAddr[tr.Address], trunkAt{p, tr.DIDs})
+		}
+	}
+
 	keyAt := map[string]string{} // SHA-256 -> first path
 	for i, t := range c.Tenants {
 		for j, k := range t.APIKeys {
@@ -286,6 +313,21 @@ func (c *Config) validateAcrossTenants(e *errs) {
 			keyAt[sum] = p
 		}
 	}
+}
+
+// disjointDIDs: both lists are given and share no number.
+func disjointDIDs(a, b []string) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) {

@@ -209,6 +209,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 
 	ecfg := sipengine.Config{
 		Listen: cfg.Listen.SIP, Transports: cfg.Listen.SIPTransports, Ports: n.ports, Logger: n.log,
+		AuthGuard: sipengine.AuthGuardConfig{AddrFailures: cfg.SIPSecurity.AddressFailures, ExtFailures: cfg.SIPSecurity.ExtensionFailures,
+			Window: cfg.SIPSecurity.Window, BlockFor: cfg.SIPSecurity.BlockFor},
 	}
 	if cfg.Listen.AdvertiseIP != "" {
 		if ecfg.AdvertiseIP, err = netip.ParseAddr(cfg.Listen.AdvertiseIP); err != nil {
