@@ -132,7 +132,7 @@ type Accounts interface {
 	KeyBySHA256(ctx context.Context, sum string) (StoredKey, error)
 	ListKeys(ctx context.Context, tenant string) ([]StoredKey, error)
 	RevokeKey(ctx context.Context, tenant string, id int64, at time.Time) error
-	TouchKey(ctx context.Context, id int64, at time.Time) error
+	TouchKey(ctx context.Context, tenant string, id int64, at time.Time) error
 }
 
 // Roles lists the roles in order of power, for "may not grant more than

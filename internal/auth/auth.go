@@ -120,8 +120,8 @@ type Directory struct {
 	acc         Accounts
 	ldap        map[string]LDAPConfig // by tenant
 	tenantAllow map[string][]netip.Prefix
-	touched     map[int64]time.Time // last_used writes, at most one a minute per key
-	ldapRoles   map[[32]byte]string // role of a cached directory login
+	touched     map[keyRef]time.Time // last_used writes, at most one a minute per key
+	ldapRoles   map[[32]byte]string  // role of a cached directory login
 
 	// limiter counts failed logins of every dialect; hashSem bounds the
 	// argon2id checks running at once (each holds 19 MiB), hashWait how
@@ -183,7 +183,7 @@ func (d *Directory) accounts() Accounts {
 // ValidUserName and ValidKeyName (errors wrap ErrInvalid).
 func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Prefix) (*Directory, error) {
 	d := &Directory{users: map[string][]*user{}, keys: map[string]Principal{}, verified: map[[32]byte]time.Time{},
-		tenantAllow: tenantAllow, touched: map[int64]time.Time{}, ldapRoles: map[[32]byte]string{},
+		tenantAllow: tenantAllow, touched: map[keyRef]time.Time{}, ldapRoles: map[[32]byte]string{},
 		limiter: NewLimiter(0, 0, nil)}
 	d.SetHashLimits(0, 0)
 	var err error
@@ -323,15 +323,22 @@ func (d *Directory) AuthenticateKey(ctx context.Context, key string) (Principal,
 		return Principal{}, ErrBadCredentials
 	}
 	d.mu.Lock()
-	touch := now.Sub(d.touched[k.ID]) > time.Minute
+	tk := keyRef{k.Tenant, k.ID}
+	touch := now.Sub(d.touched[tk]) > time.Minute
 	if touch {
-		d.touched[k.ID] = now
+		d.touched[tk] = now
 	}
 	d.mu.Unlock()
 	if touch {
-		_ = acc.TouchKey(ctx, k.ID, now)
+		_ = acc.TouchKey(ctx, k.Tenant, k.ID, now)
 	}
 	return Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: d.tenantAllow[k.Tenant]}, nil
+}
+
+// keyRef names a stored key: ids count within each tenant.
+type keyRef struct {
+	tenant string
+	id     int64
 }
 
 // Actions a principal may be allowed. The list is the one model every

@@ -601,7 +601,7 @@ func (m *memAccounts) RevokeKey(_ context.Context, t string, id int64, at time.T
 	}
 	return auth.ErrNotFound
 }
-func (m *memAccounts) TouchKey(_ context.Context, id int64, at time.Time) error {
+func (m *memAccounts) TouchKey(_ context.Context, _ string, id int64, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.keys {

@@ -135,19 +135,21 @@ func (s *Store) CreateKey(ctx context.Context, k *auth.StoredKey) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO api_key (tenant, name, sha256, prefix, role, allow_from, created, expires) VALUES (?,?,?,?,?,?,?,?)`,
-		k.Tenant, k.Name, k.SHA256, k.Prefix, k.Role, joinPrefixes(k.AllowFrom), micros(k.Created), micros(k.Expires))
+	// Numbered within the tenant (migration 0011); keys are revoked, never
+	// deleted, so a number is never reused.
+	err := s.w.QueryRowContext(ctx, `INSERT INTO api_key (tenant_id, tenant, name, sha256, prefix, role, allow_from, created, expires)
+		VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM api_key WHERE tenant = ?1), ?1,?,?,?,?,?,?,?) RETURNING tenant_id`,
+		k.Tenant, k.Name, k.SHA256, k.Prefix, k.Role, joinPrefixes(k.AllowFrom), micros(k.Created), micros(k.Expires)).Scan(&k.ID)
 	if isUnique(err) {
 		return fmt.Errorf("key: %w", auth.ErrExists)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite create key: %w", err)
 	}
-	k.ID, _ = res.LastInsertId()
 	return nil
 }
 
-const keyCols = `id, tenant, name, sha256, prefix, role, allow_from, created, expires, revoked, last_used`
+const keyCols = `tenant_id, tenant, name, sha256, prefix, role, allow_from, created, expires, revoked, last_used`
 
 func scanKey(sc interface{ Scan(...any) error }) (auth.StoredKey, error) {
 	var k auth.StoredKey
@@ -172,7 +174,7 @@ func (s *Store) KeyBySHA256(ctx context.Context, sum string) (auth.StoredKey, er
 
 // ListKeys implements auth.Accounts.
 func (s *Store) ListKeys(ctx context.Context, tenant string) ([]auth.StoredKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+keyCols+` FROM api_key WHERE tenant = ? ORDER BY id`, tenant)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+keyCols+` FROM api_key WHERE tenant = ? ORDER BY tenant_id`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite keys: %w", err)
 	}
@@ -193,7 +195,7 @@ func (s *Store) RevokeKey(ctx context.Context, tenant string, id int64, at time.
 	if err := s.open(); err != nil {
 		return err
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE api_key SET revoked = ? WHERE tenant = ? AND id = ? AND revoked = 0`, micros(at), tenant, id)
+	res, err := s.w.ExecContext(ctx, `UPDATE api_key SET revoked = ? WHERE tenant = ? AND tenant_id = ? AND revoked = 0`, micros(at), tenant, id)
 	if err != nil {
 		return fmt.Errorf("sqlite revoke key: %w", err)
 	}
@@ -204,10 +206,10 @@ func (s *Store) RevokeKey(ctx context.Context, tenant string, id int64, at time.
 }
 
 // TouchKey implements auth.Accounts.
-func (s *Store) TouchKey(ctx context.Context, id int64, at time.Time) error {
+func (s *Store) TouchKey(ctx context.Context, tenant string, id int64, at time.Time) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	_, err := s.w.ExecContext(ctx, `UPDATE api_key SET last_used = ? WHERE id = ?`, micros(at), id)
+	_, err := s.w.ExecContext(ctx, `UPDATE api_key SET last_used = ? WHERE tenant = ? AND tenant_id = ?`, micros(at), tenant, id)
 	return err
 }
