@@ -322,8 +322,7 @@ func dialWS(t *testing.T, f *fixture, key string) *websocket.Conn {
 
 func TestEventsWebSocket(t *testing.T) {
 	f := newFixture(t)
-	c := dialWS(t, f, "key-a")
-	time.Sleep(100 * time.Millisecond) // let the subscription exist before events flow
+	c := dialWS(t, f, "key-a") // subscribed before the handshake completes: no wait needed
 	ch, call, _ := f.core.NewCall("a", "1001", "1002", false, pbx.ChannelSpec{Peer: "1001", Exten: "1001", Dir: pbx.Inbound})
 	f.core.NewCall("b", "500", "1", false, pbx.ChannelSpec{Peer: "500", Exten: "500", Dir: pbx.Inbound}) // other tenant: not seen
 	f.core.SetChannelState(ch, pbx.ChanUp)
@@ -364,7 +363,6 @@ func TestEventsWebSocket(t *testing.T) {
 func TestSlowWebSocketIsCutOffWithReason(t *testing.T) {
 	f := newFixture(t)
 	c := dialWS(t, f, "key-a")
-	time.Sleep(100 * time.Millisecond)
 	// Never read while far more events than the buffer are published.
 	for i := 0; i < eventBuffer*20; i++ {
 		f.core.SetRegistration("a", "1001", &pbx.Registration{Contact: fmt.Sprint("sip:x@", i)})
