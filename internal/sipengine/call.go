@@ -246,12 +246,11 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		toURI.Port = ruri.Port
 	}
 	req.AppendHeader(&sip.ToHeader{Address: toURI, Params: sip.NewParams()})
-	if transport == "" {
-		transport = "udp"
-	}
+	transport = dialTransport(transport)
 	req.SetTransport(transport)
+	req.AppendHeader(e.contactFor(transport, ruri.IsEncrypted()))
 	req.SetDestination(dest)
-	if transport == "udp" {
+	if transport == "UDP" {
 		// Send from the listening socket: carriers and NATs expect replies
 		// and later requests on the port we advertise.
 		req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port())}

@@ -178,7 +178,7 @@ func sanitizeWarning(s string) string {
 func (c *call) respondA(code int) {
 	res := sip.NewResponseFromRequest(c.a.srv.InviteRequest, code, reason(code), nil)
 	if res.Contact() == nil {
-		res.AppendHeader(&c.e.dua.ContactHDR)
+		res.AppendHeader(c.e.legContact(c.a))
 	}
 	c.record(c.a, true, res)
 	var err error
@@ -304,7 +304,7 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	res := sip.NewSDPResponseFromRequest(req, l.localSDP)
-	res.AppendHeader(&e.dua.ContactHDR)
+	res.AppendHeader(e.legContact(l))
 	l.call.record(l, true, res)
 	_ = tx.Respond(res)
 }

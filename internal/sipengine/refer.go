@@ -52,6 +52,7 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	notify := sip.NewRequest(sip.NOTIFY, target)
 	notify.SetDestination(req.Source())
 	notify.SetTransport(req.Transport())
+	notify.AppendHeader(e.legContact(l))
 	notify.AppendHeader(sip.NewHeader("Event", "refer"))
 	notify.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
 	notify.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
