@@ -322,6 +322,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 			code, status = sip.StatusRequestTerminated, pbx.EndCancel
 		}
 		e.log.Debug("dial failed", "call", c.id, "code", code, "status", status, "err", err)
+		if ctx.Err() != nil { // we gave up: its 2xx may have crossed our CANCEL
+			e.releaseLateAnswer(c, cli)
+		}
 		l.rtp.Close()
 		_ = cli.Close()
 		e.core.HangupChannel(ch, string(status))

@@ -145,7 +145,10 @@ type Engine struct {
 	tlsLn   net.Listener       // SIP over TLS, when configured
 	rooms   map[string]*room   // live conference mixers by tenant + "/" + name
 	moh     map[string][]int16 // music on hold by file ("" = generated)
-	closing bool
+	// abandoned INVITEs (by SIP Call-ID) whose late 2xx must be ACKed and
+	// BYEd; see releaseLateAnswer.
+	abandoned map[string]*abandonedInvite
+	closing   bool
 
 	wg     sync.WaitGroup
 	ctx    context.Context
@@ -190,7 +193,8 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "sipengine"), core: core,
 		tenants: map[string]*tenant{}, byDomain: map[string]*tenant{},
 		calls: map[string]*call{}, dialogs: map[string]*leg{}, rooms: map[string]*room{}, moh: map[string][]int16{},
-		nonceKey: make([]byte, 32),
+		abandoned: map[string]*abandonedInvite{},
+		nonceKey:  make([]byte, 32),
 	}
 	if _, err := rand.Read(e.nonceKey); err != nil {
 		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
@@ -230,7 +234,8 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	}
 
 	var err error
-	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()))
+	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(e.strayResponse)))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: user agent: %w", err)
