@@ -3,8 +3,9 @@ package media
 import "sync/atomic"
 
 // Relay copies RTP between two legs without decoding, except that it maps
-// the telephone-event payload type and transcodes PCMU<->PCMA when the two
-// legs negotiated different codecs. Each leg's read loop forwards into the
+// the telephone-event payload type, transcodes PCMU<->PCMA when the two
+// legs negotiated different codecs, and rewrites SSRC, sequence and
+// timestamp into the receiving leg's own stream (see outStream). Each leg's read loop forwards into the
 // other leg's socket; the packet is rewritten in place, so the hot path
 // allocates nothing.
 type Relay struct {
@@ -63,7 +64,7 @@ func (r *Relay) forwarder(from, to *Leg) *forwardFunc {
 		default:
 			return // comfort noise or a codec we did not negotiate
 		}
-		to.write(pkt)
+		to.writeRelayed(pkt, isDTMF)
 	})
 	return &f
 }
