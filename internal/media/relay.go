@@ -11,6 +11,7 @@ import "sync/atomic"
 type Relay struct {
 	a, b       *Leg
 	stopped    atomic.Bool
+	paused     atomic.Bool // on hold: nothing forwarded, the legs stay bridged
 	fwdA, fwdB *forwardFunc
 }
 
@@ -29,7 +30,7 @@ func (r *Relay) Start() {
 
 func (r *Relay) forwarder(from, to *Leg) *forwardFunc {
 	f := forwardFunc(func(pkt []byte, isDTMF bool) {
-		if r.stopped.Load() {
+		if r.stopped.Load() || r.paused.Load() {
 			return
 		}
 		from.mu.Lock()
@@ -76,3 +77,8 @@ func (r *Relay) Stop() {
 	r.a.fwd.CompareAndSwap(r.fwdA, nil)
 	r.b.fwd.CompareAndSwap(r.fwdB, nil)
 }
+
+// SetPaused stops (true) or resumes forwarding in both directions without
+// unbridging: while a party holds the call, neither its audio nor its
+// peer's is relayed (the peer hears music on hold instead).
+func (r *Relay) SetPaused(p bool) { r.paused.Store(p) }

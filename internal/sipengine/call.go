@@ -33,6 +33,7 @@ type leg struct {
 	userAgent string
 	ip        string
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
+	holding   atomic.Bool  // the phone holds the call (last offer sendonly or inactive)
 }
 
 func (l *leg) ctx() context.Context {
@@ -63,6 +64,7 @@ type call struct {
 	stopCh   chan struct{}    // closed to request a hangup
 	redirect chan redirectReq // transfers of the answered call
 	pickup   chan target      // someone else answers the ringing call
+	holdCh   chan struct{}    // a leg's hold state changed (see setHold)
 	pickable bool             // in the ringing phase of an inbound call; guarded by e.mu
 	stopBy   string
 	done     chan struct{} // closed when the CDR is written
@@ -132,7 +134,7 @@ func (c *call) setEnd(status pbx.EndStatus, code int, by string) {
 }
 
 func newCall(e *Engine, t *tenant, from, to string, originated bool) *call {
-	return &call{e: e, t: t, from: from, to: to, originated: originated, redirect: make(chan redirectReq, 1), pickup: make(chan target, 1),
+	return &call{e: e, t: t, from: from, to: to, originated: originated, redirect: make(chan redirectReq, 1), pickup: make(chan target, 1), holdCh: make(chan struct{}, 1),
 		stopCh: make(chan struct{}), done: make(chan struct{}), started: time.Now()}
 }
 
@@ -435,30 +437,45 @@ func (c *call) bridge() {
 	for {
 		relay := media.NewRelay(c.a.rtp, c.b.rtp)
 		relay.Start()
+		hold := c.newOnHold(relay)
 		var by string
-		select {
-		case <-c.a.ctx().Done():
-			by = "caller"
-			c.byeLeg(c.b)
-		case <-c.b.ctx().Done():
-			by = "callee"
-			c.byeLeg(c.a)
-		case <-c.stopCh:
-			by = c.stopBy
-			var wg sync.WaitGroup
-			for _, l := range []*leg{c.a, c.b} {
-				wg.Add(1)
-				go func() { defer wg.Done(); c.byeLeg(l) }()
+		var rd *redirectReq
+	wait:
+		for {
+			select {
+			case <-c.holdCh:
+				hold.update()
+				continue
+			case <-c.a.ctx().Done():
+				by = "caller"
+				hold.stop()
+				c.byeLeg(c.b)
+			case <-c.b.ctx().Done():
+				by = "callee"
+				hold.stop()
+				c.byeLeg(c.a)
+			case <-c.stopCh:
+				by = c.stopBy
+				hold.stop()
+				var wg sync.WaitGroup
+				for _, l := range []*leg{c.a, c.b} {
+					wg.Add(1)
+					go func() { defer wg.Done(); c.byeLeg(l) }()
+				}
+				wg.Wait()
+			case r := <-c.redirect:
+				rd = &r
 			}
-			wg.Wait()
-		case rd := <-c.redirect:
-			relay.Stop()
-			if c.transfer(rd) {
+			break wait
+		}
+		hold.stop()
+		relay.Stop()
+		if rd != nil {
+			if c.transfer(*rd) {
 				continue
 			}
 			return
 		}
-		relay.Stop()
 		c.setEnd(pbx.EndAnswer, 200, by)
 		return
 	}

@@ -288,6 +288,7 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	l.call.record(l, false, req)
+	answer := e.currentSDP(l)
 	if body := req.Body(); len(body) > 0 {
 		d, err := media.ParseSDP(body)
 		if err != nil {
@@ -297,13 +298,10 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if c, err := media.Negotiate(d, []media.Codec{l.rtp.Codec()}); err == nil {
 			l.rtp.SetRemote(d.Addr, c, d.DTMFPT)
 		}
-		if d.Direction == "sendonly" || d.Direction == "inactive" {
-			e.core.SetChannelState(l.ch, pbx.ChanHold)
-		} else {
-			e.core.SetChannelState(l.ch, pbx.ChanUp)
-		}
+		e.setHold(l, d.Direction)
+		answer = e.reinviteAnswer(l, d.Direction)
 	}
-	res := sip.NewSDPResponseFromRequest(req, l.localSDP)
+	res := sip.NewSDPResponseFromRequest(req, answer)
 	res.AppendHeader(e.legContact(l))
 	l.call.record(l, true, res)
 	_ = tx.Respond(res)
