@@ -180,7 +180,9 @@ func (l *Leg) Stats() Stats {
 	s := Stats{PacketsRecv: l.rx.received, BytesRecv: l.bytesRecv, PacketsLost: lost, LossFraction: frac,
 		JitterMillis: math.Round(j*100) / 100, RemoteAddr: l.remote,
 		PacketsSent: l.sent.Load(), BytesSent: l.sentBytes.Load()}
-	s.MOS = mos(frac, j)
+	if l.rx.received > 0 { // no packets, no score (not a perfect one)
+		s.MOS = mos(frac, j)
+	}
 	return s
 }
 

@@ -79,6 +79,7 @@ type call struct {
 	history   []HistoryEntry
 	pickedBy  *target // set when a pickup interrupted the ringing
 	recs      []*callRecording
+	dialedIP  string // address of the last INVITE sent for the call's other party
 	capture   *callCapture
 	finished  bool // no new recordings once finish started
 }
@@ -257,7 +258,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		// and later requests on the port we advertise.
 		req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port())}
 	}
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 
 	e.addDialog(l)
 	answered := false
@@ -283,6 +284,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	e.mu.Lock()
 	l.cli = cli
 	e.mu.Unlock()
+	c.mu.Lock()
+	c.dialedIP = hostOf(dest)
+	c.mu.Unlock()
 	c.record(l, true, req)
 	rang := false
 	err = cli.WaitAnswer(ctx, sipgo.AnswerOptions{
@@ -632,23 +636,16 @@ func (c *call) quality() pbx.Quality {
 	}
 	if c.b != nil {
 		q.DstUserAgent, q.DstIP = c.b.userAgent, c.b.ip
+	} else if c.dialedIP != "" {
+		q.DstIP = c.dialedIP // a failed attempt: where we sent the INVITE
 	}
 	if c.a != nil && c.b != nil && c.a.rtp != nil && c.b.rtp != nil {
 		sa, sb := c.a.rtp.Stats(), c.b.rtp.Stats()
 		q.PacketsAB, q.LossAB, q.JitterABMillis = sa.PacketsRecv, sa.LossFraction, sa.JitterMillis
 		q.PacketsBA, q.LossBA, q.JitterBAMillis = sb.PacketsRecv, sb.LossFraction, sb.JitterMillis
-		if sa.PacketsRecv > 0 || sb.PacketsRecv > 0 {
-			q.MOS = min(mosOf(sa), mosOf(sb))
-		}
+		q.MOS = c.callMOS(sa, sb)
 	}
 	return q
-}
-
-func mosOf(s media.Stats) float64 {
-	if s.PacketsRecv == 0 {
-		return 5 // no traffic that way: do not let silence drag the score
-	}
-	return s.MOS
 }
 
 // CallRecord is handed to Config.OnCallEnd after the CDR is written.

@@ -303,6 +303,7 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewSDPResponseFromRequest(req, answer)
 	res.AppendHeader(e.legContact(l))
+	addCapabilities(res)
 	l.call.record(l, true, res)
 	_ = tx.Respond(res)
 }
