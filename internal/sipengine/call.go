@@ -34,6 +34,9 @@ type leg struct {
 	ip        string
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 	holding   atomic.Bool  // the phone holds the call (last offer sendonly or inactive)
+	// transferring is set once the leg's phone asked (REFER) to transfer its
+	// partner: its BYE then ends only its own leg.
+	transferring atomic.Bool
 }
 
 func (l *leg) ctx() context.Context {
@@ -451,10 +454,18 @@ func (c *call) bridge() {
 				hold.update()
 				continue
 			case <-c.a.ctx().Done():
+				if r, ok := c.referredAway(c.a); ok {
+					rd = &r
+					break wait
+				}
 				by = "caller"
 				hold.stop()
 				c.byeLeg(c.b)
 			case <-c.b.ctx().Done():
+				if r, ok := c.referredAway(c.b); ok {
+					rd = &r
+					break wait
+				}
 				by = "callee"
 				hold.stop()
 				c.byeLeg(c.a)
@@ -491,6 +502,10 @@ type redirectReq struct {
 	keep string
 	tgt  target
 	dest string
+	// referrer is the leg whose REFER asked for this transfer (nil for the
+	// API); it stays up until the outcome is reported to it by notify.
+	referrer *leg
+	notify   *referNotifier
 }
 
 // transfer drops the partner of rd.keep, dials rd.tgt and makes the result
@@ -501,15 +516,25 @@ func (c *call) transfer(rd redirectReq) bool {
 	if c.b.ch.UniqueID == rd.keep {
 		keep, drop = c.b, c.a
 	}
-	c.byeLeg(drop)
+	// A transferor (REFER) keeps its dialog until it has heard the outcome;
+	// a party dropped by the API goes at once.
+	referred := rd.referrer != nil && rd.referrer == drop
+	if !referred {
+		c.byeLeg(drop)
+	}
 	e.core.HangupChannel(drop.ch, "transferred")
-	e.mu.Lock()
-	delete(e.dialogs, drop.sipCallID)
-	e.mu.Unlock()
-	drop.rtp.Close()
+	if !referred {
+		e.mu.Lock()
+		delete(e.dialogs, drop.sipCallID)
+		e.mu.Unlock()
+		drop.rtp.Close()
+	}
 
 	ch, err := c.addChannel(rd.tgt.channelSpec(keep.ch.CallerIDNum, keep.ch.CallerIDName))
 	if err != nil {
+		if referred {
+			c.finishReferrer(drop, rd, sip.StatusServiceUnavailable)
+		}
 		c.byeLeg(keep)
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
 		return false
@@ -519,6 +544,9 @@ func (c *call) transfer(rd redirectReq) bool {
 	codec := keep.rtp.Codec()
 	nb, status, code := c.dial(ctx, rd.tgt, ch, keep.ch.CallerIDNum, keep.ch.CallerIDName, &codec, nil)
 	cause := done()
+	if referred {
+		c.finishReferrer(drop, rd, code)
+	}
 	if nb == nil {
 		by := "callee"
 		if errors.Is(cause, errCallerGone) {
@@ -539,7 +567,13 @@ func (c *call) transfer(rd redirectReq) bool {
 // Redirect implements pbx.Redirector: the channel uniqueID stays and is
 // connected to dest; its partner is hung up (answered call) or stops
 // ringing (the caller's channel of a ringing inbound call).
-func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) error {
+func (e *Engine) Redirect(ctx context.Context, tenant, uniqueID, dest string) error {
+	return e.redirect(ctx, tenant, uniqueID, dest, nil, nil)
+}
+
+// redirect is Redirect, optionally on behalf of a REFER from referrer, who
+// is told the outcome through notify.
+func (e *Engine) redirect(_ context.Context, tenant, uniqueID, dest string, referrer *leg, notify *referNotifier) error {
 	e.mu.Lock()
 	var found *call
 	answered, ringingCaller := false, false
@@ -581,7 +615,7 @@ func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) erro
 		return fmt.Errorf("redirect %s: only the caller's channel of a ringing call, or an answered call, can be redirected: %w", uniqueID, pbx.ErrInvalidArgument)
 	}
 	select {
-	case found.redirect <- redirectReq{keep: uniqueID, tgt: tgt, dest: dest}:
+	case found.redirect <- redirectReq{keep: uniqueID, tgt: tgt, dest: dest, referrer: referrer, notify: notify}:
 		return nil
 	default:
 		return fmt.Errorf("redirect %s: a redirect is already in progress: %w", uniqueID, pbx.ErrBusy)

@@ -39,6 +39,8 @@ type testPhone struct {
 	acks    []*sip.Request
 	byes    []*sip.Request
 	inbound chan *phoneCall // answered incoming calls
+	// onNotify, if set, runs for each NOTIFY after it is answered 200.
+	onNotify func(req *sip.Request)
 	calls   map[string]*phoneCall
 }
 
@@ -106,6 +108,15 @@ func newTestPhone(t *testing.T, r *rig, number, transport string) *testPhone {
 		_ = p.servers.ReadAck(req, tx)
 	})
 	srv.OnBye(p.onBye)
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		p.mu.Lock()
+		f := p.onNotify
+		p.mu.Unlock()
+		if f != nil {
+			f(req)
+		}
+	})
 	t.Cleanup(func() {
 		p.mu.Lock()
 		calls := make([]*phoneCall, 0, len(p.calls))
@@ -285,4 +296,12 @@ func (p *testPhone) hangup(pc *phoneCall) error {
 		return pc.cli.Bye(ctx)
 	}
 	return pc.srv.Bye(ctx)
+}
+
+// refer asks the PBX to transfer the phone's partner in pc to number.
+func (p *testPhone) refer(ctx context.Context, pc *phoneCall, number string) (*sip.Response, error) {
+	req := sip.NewRequest(sip.REFER, pc.cli.InviteResponse.Contact().Address)
+	req.AppendHeader(sip.NewHeader("Refer-To", "<sip:"+number+"@"+domain+">"))
+	req.AppendHeader(sip.NewHeader("Referred-By", "<sip:"+p.number+"@"+domain+">"))
+	return pc.cli.Do(ctx, req)
 }
