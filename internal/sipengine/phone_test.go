@@ -41,7 +41,7 @@ type testPhone struct {
 	inbound chan *phoneCall // answered incoming calls
 	// onNotify, if set, runs for each NOTIFY after it is answered 200.
 	onNotify func(req *sip.Request)
-	calls   map[string]*phoneCall
+	calls    map[string]*phoneCall
 }
 
 // phoneCall is one dialog of a testPhone with its RTP socket.
