@@ -32,6 +32,7 @@ type leg struct {
 	localSDP  []byte
 	userAgent string
 	ip        string
+	number    string       // the number dialled for a leg we called
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 	holding   atomic.Bool  // the phone holds the call (last offer sendonly or inactive)
 	// transferring is set once the leg's phone asked (REFER) to transfer its
@@ -210,7 +211,7 @@ var errAnswerTimeout = errors.New("no answer")
 // It returns the leg (answered) or the final SIP code and end status.
 func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum, callerName string, pref *media.Codec, onRing func()) (*leg, pbx.EndStatus, int) {
 	e := c.e
-	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString()}
+	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), number: tgt.number}
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
 		e.log.Error("no rtp port", "call", c.id, "err", err)
@@ -530,7 +531,8 @@ func (c *call) transfer(rd redirectReq) bool {
 		drop.rtp.Close()
 	}
 
-	ch, err := c.addChannel(rd.tgt.channelSpec(keep.ch.CallerIDNum, keep.ch.CallerIDName))
+	idNum, idName := c.partyID(keep)
+	ch, err := c.addChannel(rd.tgt.channelSpec(idNum, idName))
 	if err != nil {
 		if referred {
 			c.finishReferrer(drop, rd, sip.StatusServiceUnavailable)
@@ -542,7 +544,7 @@ func (c *call) transfer(rd redirectReq) bool {
 	e.core.CallTransferred(c.t.Name, c.id, drop.ch, ch, rd.dest)
 	ctx, done := c.ringCtx(e.cfg.RingTimeout, keep.ctx().Done())
 	codec := keep.rtp.Codec()
-	nb, status, code := c.dial(ctx, rd.tgt, ch, keep.ch.CallerIDNum, keep.ch.CallerIDName, &codec, nil)
+	nb, status, code := c.dial(ctx, rd.tgt, ch, idNum, idName, &codec, nil)
 	cause := done()
 	if referred {
 		c.finishReferrer(drop, rd, code)

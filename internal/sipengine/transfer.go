@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // referByeGrace is how long a transferor may take to hang up itself after
@@ -113,4 +115,23 @@ func (c *call) finishReferrer(drop *leg, rd redirectReq, code int) {
 	}
 	c.e.mu.Unlock()
 	drop.rtp.Close()
+}
+
+// partyID is who the party on l is, as a transfer target should see it.
+// An inbound channel's caller id is that caller; an outbound channel's
+// caller id is what was shown to its party (the other side), so its own
+// identity is the extension (with its name) or the number we dialled.
+// Using the channel's caller id there offered the target the transferor
+// instead of the transferee (issue 10 item 7).
+func (c *call) partyID(l *leg) (string, string) {
+	if l.ch.Dir == pbx.Inbound {
+		return l.ch.CallerIDNum, l.ch.CallerIDName
+	}
+	if x := c.t.exts[l.ch.Exten]; x != nil {
+		return x.Number, x.Name
+	}
+	if l.number != "" {
+		return l.number, ""
+	}
+	return l.ch.CallerIDNum, l.ch.CallerIDName
 }

@@ -80,3 +80,41 @@ func TestReferThenImmediateBye(t *testing.T) {
 		})
 	}
 }
+
+// TestTransferTargetSeesTransferee: the caller (100) transfers the callee
+// (101) to 102; 102 is offered 101's identity, the party it will talk to,
+// not the transferor's (issue 10 item 7).
+func TestTransferTargetSeesTransferee(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	r.phones(t, 100*time.Millisecond, "101")
+	p := newTestPhone(t, r, "100", "udp")
+	target := newTestPhone(t, r, "102", "udp")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pc, err := p.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	if res, err := p.refer(ctx, pc, "102"); err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v", res, err)
+	}
+	var tc *phoneCall
+	select {
+	case tc = <-target.inbound:
+	case <-ctx.Done():
+		t.Fatal("target never called")
+	}
+	target.mu.Lock()
+	inv := target.invites[len(target.invites)-1]
+	target.mu.Unlock()
+	if from := inv.From(); from.Address.User != "101" || from.DisplayName != "Ext 101" {
+		t.Fatalf("target offered %q <%s>, want the transferee \"Ext 101\" <101>", from.DisplayName, from.Address.User)
+	}
+	if err := target.hangup(tc); err != nil {
+		t.Fatal(err)
+	}
+	if c := r.waitEnded(t); c.Disposition != pbx.DispAnswered || c.Dst != "102" {
+		t.Fatalf("cdr %+v", c)
+	}
+}
