@@ -150,6 +150,9 @@ type target struct {
 	trunk   *Trunk
 	number  string // dialled number as sent
 	display string
+	// replaces, when set, makes the INVITE replace that existing dialog
+	// of the target's phone (RFC 3891; attended transfer).
+	replaces string
 }
 
 // channelSpec describes the outbound channel towards the target, showing
@@ -263,6 +266,10 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port())}
 	}
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	if tgt.replaces != "" {
+		req.AppendHeader(sip.NewHeader("Replaces", tgt.replaces))
+		req.AppendHeader(sip.NewHeader("Require", "replaces"))
+	}
 
 	e.addDialog(l)
 	answered := false
@@ -570,12 +577,12 @@ func (c *call) transfer(rd redirectReq) bool {
 // connected to dest; its partner is hung up (answered call) or stops
 // ringing (the caller's channel of a ringing inbound call).
 func (e *Engine) Redirect(ctx context.Context, tenant, uniqueID, dest string) error {
-	return e.redirect(ctx, tenant, uniqueID, dest, nil, nil)
+	return e.redirect(ctx, tenant, uniqueID, dest, nil, nil, "")
 }
 
 // redirect is Redirect, optionally on behalf of a REFER from referrer, who
 // is told the outcome through notify.
-func (e *Engine) redirect(_ context.Context, tenant, uniqueID, dest string, referrer *leg, notify *referNotifier) error {
+func (e *Engine) redirect(_ context.Context, tenant, uniqueID, dest string, referrer *leg, notify *referNotifier, replaces string) error {
 	e.mu.Lock()
 	var found *call
 	answered, ringingCaller := false, false
@@ -603,6 +610,7 @@ func (e *Engine) redirect(_ context.Context, tenant, uniqueID, dest string, refe
 	if status != "" {
 		return fmt.Errorf("redirect to %s: %s: %w", dest, status, pbx.ErrUnavailable)
 	}
+	tgt.replaces = replaces
 	if ringingCaller {
 		// A caller still hearing ringback: stop ringing the old target and
 		// ring the new one, as a pickup does.

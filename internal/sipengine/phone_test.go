@@ -226,6 +226,15 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		p.t.Logf("phone %s: answer: %v", p.number, err)
 		return
 	}
+	if h := req.GetHeader("Replaces"); h != nil { // RFC 3891: the new dialog takes over, the old one ends
+		callID, _, _ := strings.Cut(h.Value(), ";")
+		p.mu.Lock()
+		old := p.calls[strings.TrimSpace(callID)]
+		p.mu.Unlock()
+		if old != nil {
+			_ = p.hangup(old)
+		}
+	}
 	p.inbound <- pc
 }
 

@@ -13,10 +13,10 @@ import (
 // that they may transfer with REFER (RFC 3261 §20.5).
 const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY"
 
-// supportedOptions are the SIP extensions switchboard implements (none of
-// 100rel, timer or replaces yet); an empty Supported header says so
-// explicitly (RFC 3261 §20.37).
-const supportedOptions = ""
+// supportedOptions are the SIP extensions switchboard implements: Replaces
+// (RFC 3891) in a REFER's Refer-To, for attended transfer; not 100rel or
+// session timers yet.
+const supportedOptions = "replaces"
 
 // addCapabilities puts Allow and Supported into an answer.
 func addCapabilities(res *sip.Response) {

@@ -25,7 +25,11 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	c.record(l, false, req)
 	dest, ok := referTarget(headerValue(req, "Refer-To"))
 	if !ok {
-		e.reply(tx, req, sip.StatusBadRequest, "Bad Refer-To (attended transfer is not supported yet)")
+		if rr, ok := referReplaces(headerValue(req, "Refer-To")); ok {
+			e.attendedRefer(req, tx, l, rr)
+			return
+		}
+		e.reply(tx, req, sip.StatusBadRequest, "Bad Refer-To")
 		return
 	}
 	e.mu.Lock()
@@ -52,7 +56,7 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	n := &referNotifier{e: e, l: l, req: req}
 	l.transferring.Store(true)
 	n.send(100, false)
-	if err := e.redirect(context.Background(), c.t.Name, partner.ch.UniqueID, dest, l, n); err != nil {
+	if err := e.redirect(context.Background(), c.t.Name, partner.ch.UniqueID, dest, l, n, ""); err != nil {
 		l.transferring.Store(false)
 		if !errors.Is(err, pbx.ErrNotFound) {
 			e.log.Warn("refer transfer failed", "call", c.id, "to", dest, "err", err)
