@@ -2,6 +2,8 @@ package sipengine
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -62,7 +64,18 @@ func (pc *phoneCall) ctx() context.Context {
 // it as number with the rig's engine.
 func newTestPhone(t *testing.T, r *rig, number, transport string) *testPhone {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("testphone-" + number))
+	return newTestPhoneTLS(t, r, number, transport, nil, nil)
+}
+
+// newTestPhoneTLS is newTestPhone; for transport "tls" the phone serves
+// cert and trusts pool for the PBX's certificate.
+func newTestPhoneTLS(t *testing.T, r *rig, number, transport string, cert *tls.Certificate, pool *x509.CertPool) *testPhone {
+	t.Helper()
+	opts := []sipgo.UserAgentOption{sipgo.WithUserAgent("testphone-" + number)}
+	if pool != nil {
+		opts = append(opts, sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}))
+	}
+	ua, err := sipgo.NewUA(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +86,15 @@ func newTestPhone(t *testing.T, r *rig, number, transport string) *testPhone {
 	var sock interface{ Close() error }
 	done := make(chan struct{})
 	switch p.transport {
+	case "TLS":
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		sock = ln
+		p.pbx = r.eng.TLSAddr().String()
+		go func() { defer close(done); _ = srv.ServeTLS(ln) }()
 	case "TCP":
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -2,6 +2,7 @@ package sipengine
 
 import (
 	"context"
+	"crypto/tls"
 	"testing"
 	"time"
 
@@ -56,4 +57,35 @@ func TestTCPOnlyPhoneDialogs(t *testing.T) {
 			t.Fatalf("cdr %+v", c)
 		}
 	})
+}
+
+// TestTLSPhoneDialogContact: over TLS the Contact of our 200 OK names the
+// TLS port with transport=tls, so the phone's ACK and BYE reach the TLS
+// listener (issue 10 item 1, TLS form).
+func TestTLSPhoneDialogContact(t *testing.T) {
+	cert, pool := testCert(t)
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, nil, func(c *Config) {
+		c.TLSListen = "127.0.0.1:0"
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	})
+	r.phones(t, 100*time.Millisecond, "101")
+	p := newTestPhoneTLS(t, r, "100", "tls", &cert, pool)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pc, err := p.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := pc.cli.InviteResponse.Contact()
+	if ct.Address.Port != int(r.eng.TLSAddr().Port()) {
+		t.Fatalf("200 OK Contact %s does not name the TLS port %d", ct.Address.String(), r.eng.TLSAddr().Port())
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	time.Sleep(200 * time.Millisecond)
+	if err := p.hangup(pc); err != nil {
+		t.Fatalf("BYE over TLS: %v", err)
+	}
+	if c := r.waitEnded(t); c.Disposition != pbx.DispAnswered || c.HangupBy != "caller" {
+		t.Fatalf("cdr %+v", c)
+	}
 }
