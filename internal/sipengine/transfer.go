@@ -97,24 +97,32 @@ func (c *call) referredAway(l *leg) (redirectReq, bool) {
 
 // finishReferrer ends the transferor's leg once its transfer has an
 // outcome: the final NOTIFY first, so the phone learns whether the target
-// answered, then its BYE, or ours if it does not hang up by itself.
+// answered, then its BYE, or ours if it does not hang up by itself. The
+// wait for that BYE runs on its own goroutine (counted in the engine's
+// WaitGroup, bounded by referByeGrace and byeTimeout) so the transferee
+// and the target are bridged at once.
 func (c *call) finishReferrer(drop *leg, rd redirectReq, code int) {
 	if rd.notify != nil {
 		rd.notify.send(code, true)
 	}
-	if ctx := drop.ctx(); ctx != nil {
-		select {
-		case <-ctx.Done():
-		case <-time.After(referByeGrace):
+	e := c.e
+	e.wg.Add(1) // the call itself still holds the group open
+	go func() {
+		defer e.wg.Done()
+		if ctx := drop.ctx(); ctx != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(referByeGrace):
+			}
 		}
-	}
-	c.byeLeg(drop)
-	c.e.mu.Lock()
-	if c.e.dialogs[drop.sipCallID] == drop {
-		delete(c.e.dialogs, drop.sipCallID)
-	}
-	c.e.mu.Unlock()
-	drop.rtp.Close()
+		c.byeLeg(drop)
+		e.mu.Lock()
+		if e.dialogs[drop.sipCallID] == drop {
+			delete(e.dialogs, drop.sipCallID)
+		}
+		e.mu.Unlock()
+		drop.rtp.Close()
+	}()
 }
 
 // partyID is who the party on l is, as a transfer target should see it.
