@@ -33,7 +33,7 @@ func (e *Engine) releaseLateAnswer(c *call, cli *sipgo.DialogClientSession) {
 		return
 	}
 	if res := cli.InviteResponse; res != nil && res.IsSuccess() {
-		e.ackAndBye(c.id, cli)
+		e.ackAndBye(c.id, cli, "crossed our CANCEL")
 		return
 	}
 	now := time.Now()
@@ -48,7 +48,7 @@ func (e *Engine) releaseLateAnswer(c *call, cli *sipgo.DialogClientSession) {
 }
 
 // ackAndBye confirms a dialog nobody wants and ends it at once.
-func (e *Engine) ackAndBye(callID string, cli *sipgo.DialogClientSession) {
+func (e *Engine) ackAndBye(callID string, cli *sipgo.DialogClientSession, how string) {
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
 	if err := cli.Ack(ctx); err != nil {
@@ -59,7 +59,7 @@ func (e *Engine) ackAndBye(callID string, cli *sipgo.DialogClientSession) {
 		e.log.Warn("bye of a late answer failed", "call", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "err", err)
 		return
 	}
-	e.log.Info("late answer released", "call", callID, "sip_call_id", cli.InviteRequest.CallID().Value())
+	e.log.Info("late answer released", "call", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "how", how)
 }
 
 // strayResponse receives responses that match no client transaction. A
@@ -87,6 +87,6 @@ func (e *Engine) strayResponse(res *sip.Response) {
 	a.cli.InviteResponse = res
 	go func() { // not on the transport's goroutine: the BYE waits for its 200
 		defer e.wg.Done()
-		e.ackAndBye(a.callID, a.cli)
+		e.ackAndBye(a.callID, a.cli, "retransmitted after the INVITE transaction ended")
 	}()
 }
