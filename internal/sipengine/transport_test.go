@@ -57,6 +57,24 @@ func TestTCPOnlyPhoneDialogs(t *testing.T) {
 			t.Fatalf("cdr %+v", c)
 		}
 	})
+	t.Run("switchboard hangs up", func(t *testing.T) {
+		pc, err := p.dial(ctx, "101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := r.waitEvent(t, pbx.EvCallAnswered)
+		if err := r.core.Hangup(ctx, "t", ev.Call.ID); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-pc.ctx().Done(): // our BYE reached the phone over TCP
+		case <-time.After(5 * time.Second):
+			t.Fatal("the TCP phone never got our BYE")
+		}
+		if c := r.waitEnded(t); c.Disposition != pbx.DispAnswered || c.HangupBy != "api" {
+			t.Fatalf("cdr %+v", c)
+		}
+	})
 }
 
 // TestTLSPhoneDialogContact: over TLS the Contact of our 200 OK names the
