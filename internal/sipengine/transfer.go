@@ -10,9 +10,17 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
-// referByeGrace is how long a transferor may take to hang up itself after
-// the final NOTIFY before switchboard sends it a BYE.
-const referByeGrace = 2 * time.Second
+const (
+	// referByeGrace is how long a transferor may take to hang up itself
+	// after the final NOTIFY before switchboard sends it a BYE.
+	referByeGrace = 2 * time.Second
+	// referNotifyTimeout bounds each NOTIFY to the transferor.
+	referNotifyTimeout = 3 * time.Second
+	// referQueueWait is how long the bridge waits for the transfer of a
+	// transferor that hung up: the REFER handler queues it right after
+	// NOTIFY 100, which may take up to referNotifyTimeout.
+	referQueueWait = referNotifyTimeout + time.Second
+)
 
 // referNotifier reports the progress of a REFER to the phone that sent it
 // (RFC 3515 §2.4.4): NOTIFYs with a message/sipfrag status line, the last
@@ -52,7 +60,7 @@ func (n *referNotifier) send(code int, final bool) {
 	notify.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	notify.SetBody(fmt.Appendf(nil, "SIP/2.0 %d %s\r\n", code, sipReason(code)))
 	l.call.record(l, true, notify)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), referNotifyTimeout)
 	defer cancel()
 	var res *sip.Response
 	var err error
@@ -81,8 +89,8 @@ func sipReason(code int) string {
 // referredAway tells whether l, whose dialog just ended, had asked to
 // transfer its partner: its BYE (phones send it as soon as the transfer
 // is accepted, or right after the final NOTIFY) then ends only its own
-// leg, and the queued transfer goes on. The transfer was queued before
-// the phone heard anything from us, so it is already there.
+// leg, and the queued transfer goes on. The REFER handler queues the
+// transfer right after NOTIFY 100, so it is there or about to be.
 func (c *call) referredAway(l *leg) (redirectReq, bool) {
 	if !l.transferring.Load() {
 		return redirectReq{}, false
@@ -90,7 +98,7 @@ func (c *call) referredAway(l *leg) (redirectReq, bool) {
 	select {
 	case r := <-c.redirect:
 		return r, true
-	case <-time.After(time.Second):
+	case <-time.After(referQueueWait):
 		return redirectReq{}, false
 	}
 }
