@@ -358,7 +358,7 @@ func (l *Leg) header(b []byte, pt uint8, marker bool) {
 	binary.BigEndian.PutUint32(b[4:8], l.ts)
 	binary.BigEndian.PutUint32(b[8:12], l.ssrc)
 	l.seq++
-	l.out.local = true
+	l.out.localSeq = true
 }
 
 // PlayTone sends a sine tone as 20 ms G.711 frames until ctx ends.

@@ -9,19 +9,24 @@ import "encoding/binary"
 // already receives. Phones such as baresip drop packets of a second SSRC
 // (issue 10: digits injected into a bridged call were lost). The offsets
 // keep the far end's gaps (loss, silence suppression) and are recomputed
-// when the far end's SSRC changes (a transfer brought a new party) or
-// after the leg sent a packet of its own. Guarded by Leg.sendMu.
+// when the far end's SSRC changes (a transfer brought a new party); the
+// sequence offset also after the leg sent any packet of its own, the
+// timestamp offset only after it sent audio of its own (music, tones):
+// injected digits must not move the clock of relayed packets, or a
+// relayed digit's repeated end packets would look like a new event.
+// Guarded by Leg.sendMu.
 type outStream struct {
-	have   bool   // offsets computed for inSSRC
-	inSSRC uint32 // the relayed source the offsets belong to
-	seqOff uint16
-	tsOff  uint32
-	local  bool // the leg sent a packet of its own since the last relayed one
+	have       bool   // offsets computed for inSSRC
+	inSSRC     uint32 // the relayed source the offsets belong to
+	seqOff     uint16
+	tsOff      uint32
+	localSeq   bool // the leg sent a packet of its own since the last relayed one
+	localAudio bool // ... and it was audio
 }
 
 // writeRelayed sends a packet received on another leg as part of this
 // leg's stream; pkt is rewritten in place. isDTMF packets keep their
-// timestamp (one per event) and do not advance the audio clock.
+// mapped timestamp (one per event).
 func (l *Leg) writeRelayed(pkt []byte, isDTMF bool) {
 	if len(pkt) < 12 {
 		return
@@ -31,11 +36,19 @@ func (l *Leg) writeRelayed(pkt []byte, isDTMF bool) {
 	ssrc := binary.BigEndian.Uint32(pkt[8:12])
 	l.sendMu.Lock()
 	o := &l.out
-	if !o.have || o.inSSRC != ssrc || o.local {
-		o.have, o.inSSRC, o.local = true, ssrc, false
+	if !o.have || o.inSSRC != ssrc {
+		o.have, o.inSSRC = true, ssrc
 		o.seqOff = l.seq - seq
 		o.tsOff = l.ts - ts
+	} else {
+		if o.localSeq {
+			o.seqOff = l.seq - seq
+		}
+		if o.localAudio {
+			o.tsOff = l.ts - ts
+		}
 	}
+	o.localSeq, o.localAudio = false, false
 	outSeq, outTS := seq+o.seqOff, ts+o.tsOff
 	binary.BigEndian.PutUint16(pkt[2:4], outSeq)
 	binary.BigEndian.PutUint32(pkt[4:8], outTS)
@@ -43,13 +56,20 @@ func (l *Leg) writeRelayed(pkt []byte, isDTMF bool) {
 	if next := outSeq + 1; int16(next-l.seq) > 0 { // newer: our next own packet follows it
 		l.seq = next
 	}
-	if !isDTMF {
-		hlen := 12 + 4*int(pkt[0]&0x0f)
-		if n := len(pkt) - hlen; n > 0 { // G.711: one byte per sample
-			if next := outTS + uint32(n); int32(next-l.ts) > 0 {
-				l.ts = next
-			}
-		}
+	// Our clock moves past what was relayed, so a digit we inject starts
+	// later than any relayed audio or event (same timestamp = same event).
+	hlen := 12 + 4*int(pkt[0]&0x0f)
+	var next uint32
+	switch n := len(pkt) - hlen; {
+	case isDTMF && n >= 4: // the event's duration so far
+		next = outTS + uint32(binary.BigEndian.Uint16(pkt[hlen+2:hlen+4])) + 1
+	case !isDTMF && n > 0: // G.711: one byte per sample
+		next = outTS + uint32(n)
+	default:
+		next = l.ts
+	}
+	if int32(next-l.ts) > 0 {
+		l.ts = next
 	}
 	l.sendMu.Unlock()
 	l.write(pkt)

@@ -144,3 +144,64 @@ func TestRelayedAndInjectedPacketsAreOneStream(t *testing.T) {
 		lastTS, haveTS = p.ts, true
 	}
 }
+
+// TestInjectedPacketKeepsRelayedEventTimestamp: a digit injected between
+// the repeated end packets of a relayed digit must not shift the relayed
+// event's timestamp, or the phone counts the relayed digit twice and
+// swallows the injected one, whose event then has the same timestamp
+// (seen as "42##*" instead of "42#9*").
+func TestInjectedPacketKeepsRelayedEventTimestamp(t *testing.T) {
+	al := newAlloc(t)
+	rb, err := al.NewLeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Close()
+	conn, seen := rawPhone(t)
+	rb.SetRemote(conn.LocalAddr().(*net.UDPAddr).AddrPort(), PCMU, 101)
+	relayed := func(pt uint8, seq uint16, ts uint32, payload []byte) {
+		pkt := make([]byte, 12+len(payload))
+		pkt[0], pkt[1] = 0x80, pt
+		binary.BigEndian.PutUint16(pkt[2:], seq)
+		binary.BigEndian.PutUint32(pkt[4:], ts)
+		binary.BigEndian.PutUint32(pkt[8:], 0xfeed)
+		copy(pkt[12:], payload)
+		rb.writeRelayed(pkt, pt == 101)
+	}
+	end := []byte{11, 0x80 | 10, 0x02, 0x80} // '#', end bit, duration 640
+	relayed(0, 1, 1000, make([]byte, 160))
+	relayed(101, 2, 1160, end)
+	// One injected telephone-event packet, as SendDTMF writes it.
+	inj := make([]byte, 16)
+	rb.sendMu.Lock()
+	rb.header(inj, 101, true)
+	rb.sendMu.Unlock()
+	inj[12] = 9
+	rb.write(inj)
+	relayed(101, 3, 1160, end) // the relayed digit's end, repeated
+	relayed(0, 4, 1320, make([]byte, 160))
+
+	var got []rtpSeen
+	deadline := time.After(2 * time.Second)
+	for len(got) < 5 {
+		select {
+		case p := <-seen:
+			got = append(got, p)
+		case <-deadline:
+			t.Fatalf("got %d packets", len(got))
+		}
+	}
+	sort.Slice(got, func(i, j int) bool { return int16(got[i].seq-got[j].seq) < 0 })
+	relayedEnds := []uint32{got[1].ts, got[3].ts}
+	if relayedEnds[0] != relayedEnds[1] {
+		t.Fatalf("the relayed digit's end packets went out with timestamps %d and %d: one event became two", relayedEnds[0], relayedEnds[1])
+	}
+	if got[2].ts == got[1].ts {
+		t.Fatal("the injected digit has the relayed digit's timestamp")
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].seq != got[i-1].seq+1 {
+			t.Fatalf("sequence %d then %d", got[i-1].seq, got[i].seq)
+		}
+	}
+}
