@@ -145,10 +145,11 @@ type Engine struct {
 	tlsLn   net.Listener       // SIP over TLS, when configured
 	rooms   map[string]*room   // live conference mixers by tenant + "/" + name
 	moh     map[string][]int16 // music on hold by file ("" = generated)
+	closing bool
+
 	// abandoned INVITEs (by SIP Call-ID) whose late 2xx must be ACKed and
-	// BYEd; see releaseLateAnswer.
+	// BYEd; see releaseLateAnswer. Guarded by mu.
 	abandoned map[string]*abandonedInvite
-	closing   bool
 
 	wg     sync.WaitGroup
 	ctx    context.Context
@@ -193,9 +194,9 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 		cfg: cfg, log: cfg.Logger.With("component", "sipengine"), core: core,
 		tenants: map[string]*tenant{}, byDomain: map[string]*tenant{},
 		calls: map[string]*call{}, dialogs: map[string]*leg{}, rooms: map[string]*room{}, moh: map[string][]int16{},
-		abandoned: map[string]*abandonedInvite{},
-		nonceKey:  make([]byte, 32),
+		nonceKey: make([]byte, 32),
 	}
+	e.abandoned = map[string]*abandonedInvite{}
 	if _, err := rand.Read(e.nonceKey); err != nil {
 		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
 	}
