@@ -11,7 +11,7 @@ demo:
 	$(GO) run ./cmd/switchboard serve --demo
 
 # The test command CI runs: race detector on, every package, end-to-end
-# tests against SIPp included (they fail, not skip, when CI lacks sipp).
+# tests against SIPp and baresip included (they fail, not skip, when CI lacks them).
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)

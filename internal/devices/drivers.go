@@ -36,7 +36,9 @@ func (v Virtual) Close() error { return nil }
 func (v Virtual) Set(ctx context.Context, on bool) error {
 	return v.Store.SetRelayState(ctx, v.Tenant, v.ID, on)
 }
-func (v Virtual) State(ctx context.Context) (bool, error) { return v.Store.RelayState(ctx, v.Tenant, v.ID) }
+func (v Virtual) State(ctx context.Context) (bool, error) {
+	return v.Store.RelayState(ctx, v.Tenant, v.ID)
+}
 
 // Modbus is a relay on a Modbus TCP coil (most DIN-rail relay modules and
 // PLCs). The connection is opened on first use and again after an error.

@@ -50,6 +50,7 @@ type Leg struct {
 	seq    uint16
 	ts     uint32
 	marker bool
+	out    outStream // relayed packets joined into this stream
 
 	// taps receive decoded audio from the remote (recording, spy,
 	// conference); copy-on-write so the read loop takes no lock for them.
@@ -193,7 +194,9 @@ func (l *Leg) Stats() Stats {
 	s := Stats{PacketsRecv: l.rx.received, BytesRecv: l.bytesRecv, PacketsLost: lost, LossFraction: frac,
 		JitterMillis: math.Round(j*100) / 100, RemoteAddr: l.remote,
 		PacketsSent: l.sent.Load(), BytesSent: l.sentBytes.Load()}
-	s.MOS = mos(frac, j)
+	if l.rx.received > 0 { // no packets, no score (not a perfect one)
+		s.MOS = mos(frac, j)
+	}
 	return s
 }
 
@@ -370,6 +373,7 @@ func (l *Leg) header(b []byte, pt uint8, marker bool) {
 	binary.BigEndian.PutUint32(b[4:8], l.ts)
 	binary.BigEndian.PutUint32(b[8:12], l.ssrc)
 	l.seq++
+	l.out.localSeq = true
 }
 
 // PlayTone sends a sine tone as 20 ms G.711 frames until ctx ends.
@@ -448,7 +452,11 @@ func (l *Leg) SendDTMF(ctx context.Context, digits string, dur time.Duration) er
 			}
 		}
 		l.sendMu.Lock()
-		l.ts = startTS + uint32(steps*160) + 480
+		// Leave room for the event on the audio clock, but never move it
+		// back: relayed audio may have advanced it meanwhile.
+		if next := startTS + uint32(steps*160) + 480; int32(next-l.ts) > 0 {
+			l.ts = next
+		}
 		l.sendMu.Unlock()
 		select {
 		case <-ctx.Done():

@@ -193,6 +193,7 @@ func (l *Leg) sendPCM(pcm []int16, pkt []byte) {
 		pkt[12+i] = enc(s)
 	}
 	l.ts += uint32(len(pcm))
+	l.out.localAudio = true
 	l.sendMu.Unlock()
 	l.write(pkt[:12+len(pcm)])
 }

@@ -3,13 +3,15 @@ package media
 import "sync/atomic"
 
 // Relay copies RTP between two legs without decoding, except that it maps
-// the telephone-event payload type and transcodes PCMU<->PCMA when the two
-// legs negotiated different codecs. Each leg's read loop forwards into the
+// the telephone-event payload type, transcodes PCMU<->PCMA when the two
+// legs negotiated different codecs, and rewrites SSRC, sequence and
+// timestamp into the receiving leg's own stream (see outStream). Each leg's read loop forwards into the
 // other leg's socket; the packet is rewritten in place, so the hot path
 // allocates nothing.
 type Relay struct {
 	a, b       *Leg
 	stopped    atomic.Bool
+	paused     atomic.Bool // on hold: nothing forwarded, the legs stay bridged
 	fwdA, fwdB *forwardFunc
 }
 
@@ -28,7 +30,7 @@ func (r *Relay) Start() {
 
 func (r *Relay) forwarder(from, to *Leg) *forwardFunc {
 	f := forwardFunc(func(pkt []byte, isDTMF bool) {
-		if r.stopped.Load() {
+		if r.stopped.Load() || r.paused.Load() {
 			return
 		}
 		from.mu.Lock()
@@ -63,7 +65,7 @@ func (r *Relay) forwarder(from, to *Leg) *forwardFunc {
 		default:
 			return // comfort noise or a codec we did not negotiate
 		}
-		to.write(pkt)
+		to.writeRelayed(pkt, isDTMF)
 	})
 	return &f
 }
@@ -75,3 +77,8 @@ func (r *Relay) Stop() {
 	r.a.fwd.CompareAndSwap(r.fwdA, nil)
 	r.b.fwd.CompareAndSwap(r.fwdB, nil)
 }
+
+// SetPaused stops (true) or resumes forwarding in both directions without
+// unbridging: while a party holds the call, neither its audio nor its
+// peer's is relayed (the peer hears music on hold instead).
+func (r *Relay) SetPaused(p bool) { r.paused.Store(p) }

@@ -34,7 +34,12 @@ type leg struct {
 	ip        string
 	trunk     *Trunk       // the carrier on the other end, nil for phones
 	peer      dialogPeer   // who may send in-dialog requests; guarded by Engine.mu
+	number    string       // the number dialled for a leg we called
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
+	holding   atomic.Bool  // the phone holds the call (last offer sendonly or inactive)
+	// transferring is set once the leg's phone asked (REFER) to transfer its
+	// partner: its BYE then ends only its own leg.
+	transferring atomic.Bool
 }
 
 func (l *leg) ctx() context.Context {
@@ -65,6 +70,7 @@ type call struct {
 	stopCh   chan struct{}    // closed to request a hangup
 	redirect chan redirectReq // transfers of the answered call
 	pickup   chan target      // someone else answers the ringing call
+	holdCh   chan struct{}    // a leg's hold state changed (see setHold)
 	pickable bool             // in the ringing phase of an inbound call; guarded by e.mu
 	stopBy   string
 	done     chan struct{} // closed when the CDR is written
@@ -79,6 +85,7 @@ type call struct {
 	history   []HistoryEntry
 	pickedBy  *target // set when a pickup interrupted the ringing
 	recs      []*callRecording
+	dialedIP  string // address of the last INVITE sent for the call's other party
 	capture   *callCapture
 	finished  bool // no new recordings once finish started
 }
@@ -134,7 +141,7 @@ func (c *call) setEnd(status pbx.EndStatus, code int, by string) {
 }
 
 func newCall(e *Engine, t *tenant, from, to string, originated bool) *call {
-	return &call{e: e, t: t, from: from, to: to, originated: originated, redirect: make(chan redirectReq, 1), pickup: make(chan target, 1),
+	return &call{e: e, t: t, from: from, to: to, originated: originated, redirect: make(chan redirectReq, 1), pickup: make(chan target, 1), holdCh: make(chan struct{}, 1),
 		stopCh: make(chan struct{}), done: make(chan struct{}), started: time.Now()}
 }
 
@@ -145,6 +152,9 @@ type target struct {
 	trunk   *Trunk
 	number  string // dialled number as sent
 	display string
+	// replaces, when set, makes the INVITE replace that existing dialog
+	// of the target's phone (RFC 3891; attended transfer).
+	replaces string
 }
 
 // channelSpec describes the outbound channel towards the target, showing
@@ -206,7 +216,7 @@ var errAnswerTimeout = errors.New("no answer")
 // It returns the leg (answered) or the final SIP code and end status.
 func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum, callerName string, pref *media.Codec, onRing func()) (*leg, pbx.EndStatus, int) {
 	e := c.e
-	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk}
+	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk, number: tgt.number}
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
 		e.log.Error("no rtp port", "call", c.id, "err", err)
@@ -249,17 +259,20 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		toURI.Port = ruri.Port
 	}
 	req.AppendHeader(&sip.ToHeader{Address: toURI, Params: sip.NewParams()})
-	if transport == "" {
-		transport = "udp"
-	}
+	transport = dialTransport(transport)
 	req.SetTransport(transport)
+	req.AppendHeader(e.contactFor(transport, ruri.IsEncrypted()))
 	req.SetDestination(dest)
-	if transport == "udp" {
+	if transport == "UDP" {
 		// Send from the listening socket: carriers and NATs expect replies
 		// and later requests on the port we advertise.
 		req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port())}
 	}
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	if tgt.replaces != "" {
+		req.AppendHeader(sip.NewHeader("Replaces", tgt.replaces))
+		req.AppendHeader(sip.NewHeader("Require", "replaces"))
+	}
 
 	e.addDialog(l)
 	answered := false
@@ -285,6 +298,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	e.mu.Lock()
 	l.cli = cli
 	e.mu.Unlock()
+	c.mu.Lock()
+	c.dialedIP = hostOf(dest)
+	c.mu.Unlock()
 	c.record(l, true, req)
 	rang := false
 	err = cli.WaitAnswer(ctx, sipgo.AnswerOptions{
@@ -326,6 +342,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 			code, status = sip.StatusRequestTerminated, pbx.EndCancel
 		}
 		e.log.Debug("dial failed", "call", c.id, "code", code, "status", status, "err", err)
+		if ctx.Err() != nil { // we gave up: its 2xx may have crossed our CANCEL
+			e.releaseLateAnswer(c, cli)
+		}
 		l.rtp.Close()
 		_ = cli.Close()
 		e.core.HangupChannel(ch, string(status))
@@ -454,30 +473,53 @@ func (c *call) bridge() {
 	for {
 		relay := media.NewRelay(c.a.rtp, c.b.rtp)
 		relay.Start()
+		hold := c.newOnHold(relay)
 		var by string
-		select {
-		case <-c.a.ctx().Done():
-			by = "caller"
-			c.byeLeg(c.b)
-		case <-c.b.ctx().Done():
-			by = "callee"
-			c.byeLeg(c.a)
-		case <-c.stopCh:
-			by = c.stopBy
-			var wg sync.WaitGroup
-			for _, l := range []*leg{c.a, c.b} {
-				wg.Add(1)
-				go func() { defer wg.Done(); c.byeLeg(l) }()
+		var rd *redirectReq
+	wait:
+		for {
+			select {
+			case <-c.holdCh:
+				hold.update()
+				continue
+			case <-c.a.ctx().Done():
+				if r, ok := c.referredAway(c.a); ok {
+					rd = &r
+					break wait
+				}
+				by = "caller"
+				hold.stop()
+				c.byeLeg(c.b)
+			case <-c.b.ctx().Done():
+				if r, ok := c.referredAway(c.b); ok {
+					rd = &r
+					break wait
+				}
+				by = "callee"
+				hold.stop()
+				c.byeLeg(c.a)
+			case <-c.stopCh:
+				by = c.stopBy
+				hold.stop()
+				var wg sync.WaitGroup
+				for _, l := range []*leg{c.a, c.b} {
+					wg.Add(1)
+					go func() { defer wg.Done(); c.byeLeg(l) }()
+				}
+				wg.Wait()
+			case r := <-c.redirect:
+				rd = &r
 			}
-			wg.Wait()
-		case rd := <-c.redirect:
-			relay.Stop()
-			if c.transfer(rd) {
+			break wait
+		}
+		hold.stop()
+		relay.Stop()
+		if rd != nil {
+			if c.transfer(*rd) {
 				continue
 			}
 			return
 		}
-		relay.Stop()
 		c.setEnd(pbx.EndAnswer, 200, by)
 		return
 	}
@@ -489,6 +531,10 @@ type redirectReq struct {
 	keep string
 	tgt  target
 	dest string
+	// referrer is the leg whose REFER asked for this transfer (nil for the
+	// API); it stays up until the outcome is reported to it by notify.
+	referrer *leg
+	notify   *referNotifier
 }
 
 // transfer drops the partner of rd.keep, dials rd.tgt and makes the result
@@ -499,15 +545,26 @@ func (c *call) transfer(rd redirectReq) bool {
 	if c.b.ch.UniqueID == rd.keep {
 		keep, drop = c.b, c.a
 	}
-	c.byeLeg(drop)
+	// A transferor (REFER) keeps its dialog until it has heard the outcome;
+	// a party dropped by the API goes at once.
+	referred := rd.referrer != nil && rd.referrer == drop
+	if !referred {
+		c.byeLeg(drop)
+	}
 	e.core.HangupChannel(drop.ch, "transferred")
-	e.mu.Lock()
-	delete(e.dialogs, drop.sipCallID)
-	e.mu.Unlock()
-	drop.rtp.Close()
+	if !referred {
+		e.mu.Lock()
+		delete(e.dialogs, drop.sipCallID)
+		e.mu.Unlock()
+		drop.rtp.Close()
+	}
 
-	ch, err := c.addChannel(rd.tgt.channelSpec(keep.ch.CallerIDNum, keep.ch.CallerIDName))
+	idNum, idName := c.partyID(keep)
+	ch, err := c.addChannel(rd.tgt.channelSpec(idNum, idName))
 	if err != nil {
+		if referred {
+			c.finishReferrer(drop, rd, sip.StatusServiceUnavailable)
+		}
 		c.byeLeg(keep)
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
 		return false
@@ -515,8 +572,11 @@ func (c *call) transfer(rd redirectReq) bool {
 	e.core.CallTransferred(c.t.Name, c.id, drop.ch, ch, rd.dest)
 	ctx, done := c.ringCtx(e.cfg.RingTimeout, keep.ctx().Done())
 	codec := keep.rtp.Codec()
-	nb, status, code := c.dial(ctx, rd.tgt, ch, keep.ch.CallerIDNum, keep.ch.CallerIDName, &codec, nil)
+	nb, status, code := c.dial(ctx, rd.tgt, ch, idNum, idName, &codec, nil)
 	cause := done()
+	if referred {
+		c.finishReferrer(drop, rd, code)
+	}
 	if nb == nil {
 		by := "callee"
 		if errors.Is(cause, errCallerGone) {
@@ -537,7 +597,13 @@ func (c *call) transfer(rd redirectReq) bool {
 // Redirect implements pbx.Redirector: the channel uniqueID stays and is
 // connected to dest; its partner is hung up (answered call) or stops
 // ringing (the caller's channel of a ringing inbound call).
-func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) error {
+func (e *Engine) Redirect(ctx context.Context, tenant, uniqueID, dest string) error {
+	return e.redirect(ctx, tenant, uniqueID, dest, nil, nil, "")
+}
+
+// redirect is Redirect, optionally on behalf of a REFER from referrer, who
+// is told the outcome through notify.
+func (e *Engine) redirect(_ context.Context, tenant, uniqueID, dest string, referrer *leg, notify *referNotifier, replaces string) error {
 	e.mu.Lock()
 	var found *call
 	answered, ringingCaller := false, false
@@ -565,6 +631,7 @@ func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) erro
 	if status != "" {
 		return fmt.Errorf("redirect to %s: %s: %w", dest, status, pbx.ErrUnavailable)
 	}
+	tgt.replaces = replaces
 	if ringingCaller {
 		// A caller still hearing ringback: stop ringing the old target and
 		// ring the new one, as a pickup does.
@@ -579,7 +646,7 @@ func (e *Engine) Redirect(_ context.Context, tenant, uniqueID, dest string) erro
 		return fmt.Errorf("redirect %s: only the caller's channel of a ringing call, or an answered call, can be redirected: %w", uniqueID, pbx.ErrInvalidArgument)
 	}
 	select {
-	case found.redirect <- redirectReq{keep: uniqueID, tgt: tgt, dest: dest}:
+	case found.redirect <- redirectReq{keep: uniqueID, tgt: tgt, dest: dest, referrer: referrer, notify: notify}:
 		return nil
 	default:
 		return fmt.Errorf("redirect %s: a redirect is already in progress: %w", uniqueID, pbx.ErrBusy)
@@ -634,23 +701,16 @@ func (c *call) quality() pbx.Quality {
 	}
 	if c.b != nil {
 		q.DstUserAgent, q.DstIP = c.b.userAgent, c.b.ip
+	} else if c.dialedIP != "" {
+		q.DstIP = c.dialedIP // a failed attempt: where we sent the INVITE
 	}
 	if c.a != nil && c.b != nil && c.a.rtp != nil && c.b.rtp != nil {
 		sa, sb := c.a.rtp.Stats(), c.b.rtp.Stats()
 		q.PacketsAB, q.LossAB, q.JitterABMillis = sa.PacketsRecv, sa.LossFraction, sa.JitterMillis
 		q.PacketsBA, q.LossBA, q.JitterBAMillis = sb.PacketsRecv, sb.LossFraction, sb.JitterMillis
-		if sa.PacketsRecv > 0 || sb.PacketsRecv > 0 {
-			q.MOS = min(mosOf(sa), mosOf(sb))
-		}
+		q.MOS = c.callMOS(sa, sb)
 	}
 	return q
-}
-
-func mosOf(s media.Stats) float64 {
-	if s.PacketsRecv == 0 {
-		return 5 // no traffic that way: do not let silence drag the score
-	}
-	return s.MOS
 }
 
 // CallRecord is handed to Config.OnCallEnd after the CDR is written.

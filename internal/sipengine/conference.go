@@ -75,6 +75,8 @@ func (c *call) answerInbound(codec media.Codec, dtmfPT uint8) bool {
 	}
 	a.localSDP = e.answerSDP(a.rtp, codec, dtmfPT)
 	res := sip.NewSDPResponseFromRequest(a.srv.InviteRequest, a.localSDP)
+	res.AppendHeader(e.legContact(a))
+	addCapabilities(res)
 	c.record(a, true, res)
 	if err := a.srv.WriteResponse(res); err != nil {
 		e.log.Debug("answer caller", "call", c.id, "err", err)

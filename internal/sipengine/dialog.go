@@ -91,3 +91,25 @@ func (e *Engine) dialogFor(req *sip.Request) (*leg, *sipgo.DialogServerSession, 
 	}
 	return l, l.srv, l.cli
 }
+
+// dialog finds a leg by its SIP Call-ID for switchboard's own use (a
+// dialog named in a Replaces header, whose tags the caller then checks).
+// Requests from the wire go through dialogFor, which also checks tags,
+// transport and source.
+func (e *Engine) dialog(callID string) *leg {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dialogs[callID]
+}
+
+// dialogSessions reads a leg's sessions under the engine lock; they are
+// set by the call's goroutine while requests arrive on others.
+func (e *Engine) dialogSessions(callID string) (*leg, *sipgo.DialogServerSession, *sipgo.DialogClientSession) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.dialogs[callID]
+	if l == nil {
+		return nil, nil, nil
+	}
+	return l, l.srv, l.cli
+}

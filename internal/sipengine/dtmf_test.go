@@ -2,6 +2,8 @@ package sipengine
 
 import (
 	"context"
+	"encoding/binary"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -117,4 +119,57 @@ func TestDTMFEventsAndPlayback(t *testing.T) {
 		t.Fatal("unknown channel accepted")
 	}
 	<-done
+}
+
+// TestInjectedDTMFContinuesTheRelayedStream: in a bridged call, digits the
+// API sends to a phone arrive in the same RTP stream as the other party's
+// relayed audio (one SSRC), so phones that drop a second stream (baresip)
+// get them (issue 10 item 3).
+func TestInjectedDTMFContinuesTheRelayedStream(t *testing.T) {
+	r := newRig(t, 5*time.Second)
+	r.phones(t, 100*time.Millisecond, "101")
+	p := newTestPhone(t, r, "100", "udp")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pc, err := p.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	ssrcs := map[uint32]int{}
+	var digits []rune
+	pc.rtp.SetPacketTap(func(src, dst netip.AddrPort, pkt []byte) {
+		if dst == pc.rtp.LocalAddr() && len(pkt) >= 12 {
+			mu.Lock()
+			ssrcs[binary.BigEndian.Uint32(pkt[8:12])]++
+			mu.Unlock()
+		}
+	})
+	pc.rtp.OnDTMF(func(d rune, _ time.Duration) {
+		mu.Lock()
+		digits = append(digits, d)
+		mu.Unlock()
+	})
+	ev := r.waitEvent(t, pbx.EvCallAnswered)
+	var mine string
+	for _, ch := range ev.Call.Channels {
+		if ch.Exten == "100" {
+			mine = ch.UniqueID
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // relayed audio is flowing
+	if err := r.core.PlayDTMF(ctx, "t", mine, "5#"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	_ = p.hangup(pc)
+	r.waitEnded(t)
+	mu.Lock()
+	defer mu.Unlock()
+	if string(digits) != "5#" {
+		t.Fatalf("phone got digits %q", string(digits))
+	}
+	if len(ssrcs) != 1 {
+		t.Fatalf("phone saw %d RTP streams %v: injected digits are a second stream", len(ssrcs), ssrcs)
+	}
 }

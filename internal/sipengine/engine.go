@@ -175,6 +175,10 @@ type Engine struct {
 	moh     map[string][]int16 // music on hold by file ("" = generated)
 	closing bool
 
+	// abandoned INVITEs (by SIP Call-ID) whose late 2xx must be ACKed and
+	// BYEd; see releaseLateAnswer. Guarded by mu.
+	abandoned map[string]*abandonedInvite
+
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -226,6 +230,7 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	e.guard = newAuthGuard(cfg.AuthGuard, e.log)
 	e.guard.exempt = e.isTrunkIP
 	e.warnLog = slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
+	e.abandoned = map[string]*abandonedInvite{}
 	if _, err := rand.Read(e.nonceKey); err != nil {
 		return nil, fmt.Errorf("sipengine: nonce key: %w", err)
 	}
@@ -271,7 +276,8 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	sipLog := slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
 	e.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(e.cfg.AdvertiseIP.String()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
+			sip.WithTransactionLayerUnhandledResponseHandler(e.strayResponse)))
 	if err != nil {
 		e.closeSockets()
 		return nil, fmt.Errorf("sipengine: user agent: %w", err)

@@ -190,7 +190,7 @@ func sanitizeWarning(s string) string {
 func (c *call) respondA(code int) {
 	res := sip.NewResponseFromRequest(c.a.srv.InviteRequest, code, reason(code), nil)
 	if res.Contact() == nil {
-		res.AppendHeader(&c.e.dua.ContactHDR)
+		res.AppendHeader(c.e.legContact(c.a))
 	}
 	c.record(c.a, true, res)
 	var err error
@@ -302,6 +302,7 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	l.call.record(l, false, req)
+	answer := e.currentSDP(l)
 	if body := req.Body(); len(body) > 0 {
 		d, err := media.ParseSDP(body)
 		if err == nil {
@@ -316,14 +317,12 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if c, err := media.Negotiate(d, []media.Codec{l.rtp.Codec()}); err == nil {
 			e.setRemote(l, d, c, sourceIP(req.Source()))
 		}
-		if d.Direction == "sendonly" || d.Direction == "inactive" {
-			e.core.SetChannelState(l.ch, pbx.ChanHold)
-		} else {
-			e.core.SetChannelState(l.ch, pbx.ChanUp)
-		}
+		e.setHold(l, d.Direction)
+		answer = e.reinviteAnswer(l, d.Direction)
 	}
-	res := sip.NewSDPResponseFromRequest(req, l.localSDP)
-	res.AppendHeader(&e.dua.ContactHDR)
+	res := sip.NewSDPResponseFromRequest(req, answer)
+	res.AppendHeader(e.legContact(l))
+	addCapabilities(res)
 	l.call.record(l, true, res)
 	_ = tx.Respond(res)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -13,8 +12,9 @@ import (
 
 // handleRefer is a blind transfer asked by a phone (RFC 3515): the phone
 // that sends REFER leaves, its partner is connected to the Refer-To target.
-// The NOTIFY that ends the implicit subscription is sent before switchboard
-// hangs the referrer up, so the phone sees the transfer accepted first.
+// The transferor gets NOTIFY 100 Trying at once and the final NOTIFY (the
+// target's answer or failure) when it is known; its BYE, whenever it
+// comes, ends only its own leg.
 func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	l, srv, cli := e.dialogFor(req)
 	if l == nil || (srv == nil && cli == nil) {
@@ -25,7 +25,11 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	c.record(l, false, req)
 	dest, ok := referTarget(headerValue(req, "Refer-To"))
 	if !ok {
-		e.reply(tx, req, sip.StatusBadRequest, "Bad Refer-To (attended transfer is not supported yet)")
+		if rr, ok := referReplaces(headerValue(req, "Refer-To")); ok {
+			e.attendedRefer(req, tx, l, rr)
+			return
+		}
+		e.reply(tx, req, sip.StatusBadRequest, "Bad Refer-To")
 		return
 	}
 	e.mu.Lock()
@@ -52,30 +56,19 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	e.reply(tx, req, 202, "Accepted")
 
-	target := sip.Uri{Scheme: "sip", Host: sourceIP(req.Source())}
-	if ct := req.Contact(); ct != nil {
-		target = ct.Address
-	}
-	notify := sip.NewRequest(sip.NOTIFY, target)
-	notify.SetDestination(req.Source())
-	notify.SetTransport(req.Transport())
-	notify.AppendHeader(sip.NewHeader("Event", "refer"))
-	notify.AppendHeader(sip.NewHeader("Subscription-State", "terminated;reason=noresource"))
-	notify.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
-	notify.SetBody([]byte("SIP/2.0 200 OK\r\n"))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	var err error
-	if srv != nil {
-		_, err = srv.Do(ctx, notify)
-	} else {
-		_, err = cli.Do(ctx, notify)
-	}
-	if err != nil {
-		e.log.Debug("refer notify", "call", c.id, "err", err)
-	}
-	if err := e.Redirect(ctx, c.t.Name, partner.ch.UniqueID, dest); err != nil && !errors.Is(err, pbx.ErrNotFound) {
-		e.log.Warn("refer transfer failed", "call", c.id, "to", dest, "err", err)
+	// From here a BYE of the transferor ends only its own leg, however
+	// soon it comes; the transfer runs on the call's goroutine, which tells
+	// the transferor the outcome (final NOTIFY) once the target answered or
+	// failed, and only then lets it go.
+	n := &referNotifier{e: e, l: l, req: req}
+	l.transferring.Store(true)
+	n.send(100, false)
+	if err := e.redirect(context.Background(), c.t.Name, partner.ch.UniqueID, dest, l, n, ""); err != nil {
+		l.transferring.Store(false)
+		if !errors.Is(err, pbx.ErrNotFound) {
+			e.log.Warn("refer transfer failed", "call", c.id, "to", dest, "err", err)
+		}
+		n.send(sip.StatusServiceUnavailable, true)
 	}
 }
 

@@ -96,3 +96,15 @@ func TestReferFromTrunkLegCannotGoOut(t *testing.T) {
 	}
 	r.waitEnded(t)
 }
+
+func TestReferReplaces(t *testing.T) {
+	got, ok := referReplaces("<sip:1002@pbx.example?Replaces=abc%40host%3Bto-tag%3D1%3Bfrom-tag%3D2>")
+	if !ok || got != (replacesRef{callID: "abc@host", toTag: "1", fromTag: "2"}) {
+		t.Fatalf("%+v %v", got, ok)
+	}
+	for _, bad := range []string{"<sip:1002@pbx.example>", "<sip:1002@pbx.example?Replaces=abc%40host%3Bto-tag%3D1>", "<sip:1002@pbx.example?Replaces=%zz>", "<sip:1002@pbx"} {
+		if _, ok := referReplaces(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -330,6 +330,32 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 			t.Fatalf("CDR after REFER: %v", cdr)
 		}
 	})
+	t.Run("BYE right after the final NOTIFY of a REFER ends only the transferor", func(t *testing.T) {
+		events := dialEvents(t, s)
+		// As above, but 2001 sends its BYE the moment it has the final
+		// NOTIFY (issue 10 item 5): the transfer must still connect 1001 and
+		// 1004 instead of tearing the whole call down.
+		if code, out := s.sipp(t, "testdata/call_refer_bye.xml", "-s", "1001", "-au", "2001", "-ap", "demo"); code != 0 {
+			t.Fatalf("REFER scenario failed (exit %d):\n%s", code, out)
+		}
+		e := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.transferred" }, 10*time.Second)
+		call, _ := e["call"].(map[string]any)
+		ch, _ := e["channel"].(map[string]any)
+		if call["to"] != "1004" || ch["exten"] != "1004" || e["replaces"] == "" {
+			t.Fatalf("transfer event %v", e)
+		}
+		waitEvent(t, events, func(e map[string]any) bool {
+			c, _ := e["channel"].(map[string]any)
+			return e["type"] == "channel.state" && c["exten"] == "1004" && c["state"] == "up"
+		}, 10*time.Second)
+		// The bots would talk forever: hang up by API, then the CDR names 1004.
+		s.delete(t, "/api/v1/calls/"+call["id"].(string), 204)
+		ended := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.ended" }, 10*time.Second)
+		cdr, _ := ended["cdr"].(map[string]any)
+		if cdr["dst"] != "1004" || cdr["src"] != "2001" || cdr["disposition"] != "ANSWERED" {
+			t.Fatalf("CDR after REFER: %v", cdr)
+		}
+	})
 	t.Run("SIP INFO digit becomes an event", func(t *testing.T) {
 		events := dialEvents(t, s)
 		if code, out := s.sipp(t, "testdata/call_info.xml", "-s", "1002", "-au", "2001", "-ap", "demo", "-d", "500"); code != 0 {

@@ -1,0 +1,52 @@
+package sipengine
+
+import (
+	"net"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-pbx/switchboard/internal/media"
+)
+
+// allowMethods are the methods switchboard accepts within and outside
+// dialogs; 200 OKs and INVITEs carry them so phones know, for example,
+// that they may transfer with REFER (RFC 3261 §20.5).
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY"
+
+// supportedOptions are the SIP extensions switchboard implements: Replaces
+// (RFC 3891) in a REFER's Refer-To, for attended transfer; not 100rel or
+// session timers yet.
+const supportedOptions = "replaces"
+
+// addCapabilities puts Allow and Supported into an answer.
+func addCapabilities(res *sip.Response) {
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sip.NewHeader("Supported", supportedOptions))
+}
+
+// callMOS is the CDR's MOS: the worse direction's estimate when both
+// directions carried RTP. A direction without a single packet has no
+// score: the call then reports 0 (none) instead of a perfect-looking 4.39,
+// and the one-way audio is logged (the CDR shows it as a zero packet
+// count).
+func (c *call) callMOS(sa, sb media.Stats) float64 {
+	switch {
+	case sa.PacketsRecv > 0 && sb.PacketsRecv > 0:
+		return min(sa.MOS, sb.MOS)
+	case sa.PacketsRecv == 0 && sb.PacketsRecv == 0:
+		c.e.log.Warn("no audio in either direction", "call", c.id)
+	case sa.PacketsRecv == 0:
+		c.e.log.Warn("one-way audio: nothing from the caller's side", "call", c.id, "packets_ba", sb.PacketsRecv)
+	default:
+		c.e.log.Warn("one-way audio: nothing from the callee's side", "call", c.id, "packets_ab", sa.PacketsRecv)
+	}
+	return 0
+}
+
+// hostOf is the host part of a host:port destination.
+func hostOf(dest string) string {
+	if h, _, err := net.SplitHostPort(dest); err == nil {
+		return h
+	}
+	return dest
+}
