@@ -312,8 +312,28 @@ type Conference struct {
 
 // Relay is a switchable output (door opener).
 type Relay struct {
-	ID   int    `yaml:"id"`
-	Name string `yaml:"name"`
+	ID     int    `yaml:"id"`
+	Name   string `yaml:"name"`
+	Driver string `yaml:"driver"` // virtual (default: state kept in the database), modbus, http
+	// Pulse makes "on" a door opener's pulse: on for this long, then off.
+	Pulse  time.Duration `yaml:"pulse"`
+	Modbus struct {
+		Address string        `yaml:"address"` // host:port of a Modbus TCP device
+		Unit    uint8         `yaml:"unit"`    // unit (slave) id
+		Coil    uint16        `yaml:"coil"`    // coil address
+		Timeout time.Duration `yaml:"timeout"` // per request; default 2s
+	} `yaml:"modbus"`
+	HTTP struct {
+		OnURL      string `yaml:"on_url"`
+		OffURL     string `yaml:"off_url"`
+		StatusURL  string `yaml:"status_url"`
+		Method     string `yaml:"method"` // for on/off; default GET
+		Body       string `yaml:"body"`   // {{state}} becomes on or off
+		Username   string `yaml:"username"`
+		Password   string `yaml:"password"`
+		StatePath  string `yaml:"state_path"`  // dotted JSON path, e.g. relays.0.ison
+		StateRegex string `yaml:"state_regex"` // or a regular expression; its first group is the state
+	} `yaml:"http"`
 }
 
 // Camera is an IP camera.

@@ -7,6 +7,7 @@ import (
 
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -540,6 +541,33 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 			e.add(p+".id", "must be a unique positive number")
 		}
 		relayIDs[r.ID] = true
+		if r.Pulse < 0 || r.Pulse > time.Minute {
+			e.add(p+".pulse", "must be between 0 and 1m")
+		}
+		switch r.Driver {
+		case "", "virtual":
+		case "modbus":
+			if _, err := netip.ParseAddrPort(r.Modbus.Address); err != nil {
+				if _, _, herr := net.SplitHostPort(r.Modbus.Address); herr != nil {
+					e.add(p+".modbus.address", "%q is not host:port", r.Modbus.Address)
+				}
+			}
+		case "http":
+			for k, u := range map[string]string{"on_url": r.HTTP.OnURL, "off_url": r.HTTP.OffURL, "status_url": r.HTTP.StatusURL} {
+				if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+					e.add(p+".http."+k, "%q is not an http(s) URL", u)
+				}
+			}
+			if (r.HTTP.StatePath == "") == (r.HTTP.StateRegex == "") {
+				e.add(p+".http", "give state_path or state_regex")
+			} else if r.HTTP.StateRegex != "" {
+				if _, err := regexp.Compile(r.HTTP.StateRegex); err != nil {
+					e.add(p+".http.state_regex", "%v", err)
+				}
+			}
+		default:
+			e.add(p+".driver", "%q is not a relay driver (virtual, modbus, http)", r.Driver)
+		}
 	}
 	camIDs := map[int]bool{}
 	for j, cm := range t.Cameras {

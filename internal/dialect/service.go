@@ -55,7 +55,8 @@ var _ Core = (*pbx.Core)(nil)
 // object is their own extension's. A right taken from an account is gone
 // in every dialect at once because no dialect decides it.
 type Service struct {
-	core Core
+	core   Core
+	relays Relays // nil: no relays
 }
 
 // NewService builds the facade over core.

@@ -184,3 +184,69 @@ func TestShutdownIsAnnouncedBeforeHangups(t *testing.T) {
 func pbxOriginate(from, to string) pbx.OriginateRequest {
 	return pbx.OriginateRequest{From: from, To: to}
 }
+
+// TestDemoDoorRelay: the demo's virtual relay 17 starts off, opens for a
+// pulse and closes again, with relay.state events; a readonly account reads
+// it but may not switch it; bad input is refused.
+func TestDemoDoorRelay(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		t := c.Tenant("MojaCentrala")
+		t.Users = append(t.Users, config.User{Name: "watch", Password: "watch-pass-123", Role: "readonly"})
+	})
+	sub := n.Core().Subscribe("MojaCentrala", 64)
+	defer sub.Close()
+	base := "http://" + n.HTTPAddr().String()
+	do := func(method, path, user, pass, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.SetBasicAuth(user, pass)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := do("GET", "/api/v1/relays/17", "admin", "admin", ""); code != 200 || !strings.Contains(body, `"state":0`) || !strings.Contains(body, `"driver":"virtual"`) {
+		t.Fatalf("relay 17 at start: %d %s", code, body)
+	}
+	if code, body := do("PUT", "/api/v1/relays/17", "2001", "demo", `{"state":1,"pulse_ms":300}`); code != 200 || !strings.Contains(body, `"state":1`) {
+		t.Fatalf("door open by a user: %d %s", code, body)
+	}
+	var states []string
+	deadline := time.After(5 * time.Second)
+	for len(states) < 2 {
+		select {
+		case env := <-sub.C():
+			if env.Event.Type == "relay.state" {
+				states = append(states, env.Event.Data["state"]+"/"+env.Event.Data["by"])
+			}
+		case <-deadline:
+			t.Fatalf("relay events: %v", states)
+		}
+	}
+	if states[0] != "1/pulse" || states[1] != "0/pulse" {
+		t.Fatalf("relay events %v", states)
+	}
+	if code, body := do("GET", "/api/v1/relays", "watch", "watch-pass-123", ""); code != 200 || !strings.Contains(body, `"id":17`) {
+		t.Fatalf("readonly list: %d %s", code, body)
+	}
+	if code, _ := do("PUT", "/api/v1/relays/17", "watch", "watch-pass-123", `{"state":1}`); code != 403 {
+		t.Fatalf("readonly switching: %d", code)
+	}
+	for _, tc := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/api/v1/relays/99", `{"state":1}`, 404},
+		{"/api/v1/relays/17", `{"state":2}`, 400},
+		{"/api/v1/relays/17", `{}`, 400},
+		{"/api/v1/relays/abc", `{"state":1}`, 400},
+		{"/api/v1/relays/17", `{"state":1,"pulse_ms":3600000}`, 400},
+	} {
+		if code, body := do("PUT", tc.path, "admin", "admin", tc.body); code != tc.want {
+			t.Errorf("PUT %s %s: %d %s, want %d", tc.path, tc.body, code, body, tc.want)
+		}
+	}
+}

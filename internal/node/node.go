@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/demobot"
+	"github.com/switchboard-pbx/switchboard/internal/devices"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
 	"github.com/switchboard-pbx/switchboard/internal/eventlog"
@@ -57,19 +58,20 @@ type Options struct {
 
 // Node is one running switchboard.
 type Node struct {
-	cfg   *config.Config
-	log   *slog.Logger
-	store *sqlite.Store
-	core  *pbx.Core
-	arts  *artifacts.Store
-	tls   bool // the HTTP API is served over TLS
-	elog  *eventlog.Log
-	hooks *webhook.Dispatcher
-	audit *audit.Log
-	ports *media.PortAllocator
-	eng   *sipengine.Engine
-	http  *http.Server
-	ln    net.Listener
+	cfg    *config.Config
+	log    *slog.Logger
+	store  *sqlite.Store
+	core   *pbx.Core
+	arts   *artifacts.Store
+	relays *devices.Relays
+	tls    bool // the HTTP API is served over TLS
+	elog   *eventlog.Log
+	hooks  *webhook.Dispatcher
+	audit  *audit.Log
+	ports  *media.PortAllocator
+	eng    *sipengine.Engine
+	http   *http.Server
+	ln     net.Listener
 
 	pstn      *demobot.PSTN
 	farm      *demobot.Farm
@@ -296,8 +298,11 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		Attempts: opts.WebhookAttempts, FirstDelay: opts.WebhookFirstDelay})
 	n.audit = audit.Start(n.store, n.log)
 	authDir.SetLimiter(auth.NewLimiter(cfg.API.MaxBadLoginAttempt, cfg.API.Lockout, nil))
+	if n.relays, err = buildRelays(cfg, n.store, n.core, n.log); err != nil {
+		return nil, err
+	}
 	deps := dialect.Deps{
-		Service:             dialect.NewService(n.core),
+		Service:             dialect.NewService(n.core).WithRelays(n.relays),
 		Gate:                &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil)},
 		Events:              dialect.NewEvents(n.core, n.elog),
 		CDRs:                n.store,
@@ -499,6 +504,9 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, n.http.Shutdown(ctx))
 		}
 		errs = append(errs, n.closeDialects(ctx))
+		if n.relays != nil {
+			errs = append(errs, n.relays.Close()) // pending door pulses switch off
+		}
 		if n.core != nil {
 			n.core.Close()
 		}

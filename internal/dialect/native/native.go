@@ -130,6 +130,9 @@ func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate di
 	api.handle("PUT /api/v1/users/{name}/disabled", auth.Admin, api.setDisabled)
 	api.handle("GET /api/v1/webhooks/dead", auth.Admin, api.deadLetters)
 	api.handle("POST /api/v1/webhooks/dead/{id}/retry", auth.Admin, api.retryDeadLetter)
+	api.handle("GET /api/v1/relays", auth.ReadDirectory, api.listRelays)
+	api.handle("GET /api/v1/relays/{id}", auth.ReadDirectory, api.getRelay)
+	api.handle("PUT /api/v1/relays/{id}", auth.SwitchRelays, api.setRelay)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)
 	api.handle("POST /api/v1/conferences", auth.ControlCalls, api.createConference)
 	api.handle("POST /api/v1/conferences/{name}/members", auth.ControlCalls, api.inviteToConference)
@@ -315,6 +318,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusNotImplemented, "not_supported"
 	case errors.Is(err, dialect.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, dialect.ErrDevice):
+		return http.StatusBadGateway, "device_error"
 	case errors.Is(err, pbx.ErrLimit):
 		return http.StatusTooManyRequests, "limit_exceeded"
 	case errors.Is(err, pbx.ErrShuttingDown):
