@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -226,10 +227,18 @@ func (e *Engine) verifyDigest(hdr, method, realm, client string, now time.Time, 
 	return res
 }
 
-// clientOf names the sender of a request for nonce binding.
+// clientOf names the sender of a request for nonce binding: its IP
+// address. Not the port: phones retry a challenged request from a new TCP
+// connection, NATs move UDP ports, and SIP clients may answer a challenge
+// from another socket than the one it reached; a replay from the same
+// address is caught by the nonce-count instead.
 func clientOf(req interface {
 	Transport() string
 	Source() string
 }) string {
-	return strings.ToLower(req.Transport()) + ":" + req.Source()
+	src := req.Source()
+	if ap, err := netip.ParseAddrPort(src); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return src
 }
