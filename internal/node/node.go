@@ -269,6 +269,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, err
 	}
+	n.core.SetEngine(n.eng) // the node wires them; the engine never attaches itself
 	if err := n.eng.Start(ctx); err != nil {
 		return nil, err
 	}

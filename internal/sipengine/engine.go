@@ -24,7 +24,6 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/internal/capture"
 	"github.com/switchboard-pbx/switchboard/internal/media"
-	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // Defaults, named so the reason stays next to the number.
@@ -141,7 +140,7 @@ type Trunk struct {
 type Engine struct {
 	cfg  Config
 	log  *slog.Logger
-	core *pbx.Core
+	core Core
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -199,7 +198,7 @@ type Conference struct {
 
 // New builds the engine and binds its sockets (so Addr is known before
 // Start); nothing is served until Start.
-func New(core *pbx.Core, cfg Config) (*Engine, error) {
+func New(core Core, cfg Config) (*Engine, error) {
 	if cfg.Ports == nil {
 		return nil, errors.New("sipengine: no RTP port allocator")
 	}
@@ -319,7 +318,6 @@ func New(core *pbx.Core, cfg Config) (*Engine, error) {
 	e.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil))
 	})
-	core.SetEngine(e)
 	return e, nil
 }
 

@@ -96,6 +96,7 @@ func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir f
 	if err != nil {
 		t.Fatal(err)
 	}
+	core.SetEngine(eng)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

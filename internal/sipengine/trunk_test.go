@@ -38,6 +38,7 @@ func newTenantsRig(t *testing.T, tenants []Tenant, engOpts ...func(*Config)) (*E
 	if err != nil {
 		t.Fatal(err)
 	}
+	core.SetEngine(eng)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
