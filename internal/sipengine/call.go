@@ -82,46 +82,11 @@ type call struct {
 	started   time.Time
 	firstRing time.Time
 	codec     media.Codec
-	history   []HistoryEntry
 	pickedBy  *target // set when a pickup interrupted the ringing
 	recs      []*callRecording
 	dialedIP  string // address of the last INVITE sent for the call's other party
 	capture   *callCapture
 	finished  bool // no new recordings once finish started
-}
-
-// HistoryEntry is one SIP message of a call, kept for the SIP ladder and
-// PCAP export.
-type HistoryEntry struct {
-	Time   time.Time
-	Out    bool // sent by switchboard
-	Src    string
-	Dst    string
-	Leg    string // "a" or "b"
-	Line   string // request line or status line
-	Length int
-	Raw    string
-}
-
-func (c *call) record(l *leg, out bool, m sip.Message) {
-	if m == nil {
-		return
-	}
-	name := "a"
-	if l == c.b && l != nil {
-		name = "b"
-	}
-	raw := m.String()
-	line := raw
-	if i := strings.Index(raw, "\r\n"); i >= 0 {
-		line = raw[:i]
-	}
-	h := HistoryEntry{Time: time.Now(), Out: out, Src: m.Source(), Dst: m.Destination(), Leg: name, Line: line, Length: len(raw), Raw: raw}
-	c.mu.Lock()
-	if len(c.history) < maxHistory {
-		c.history = append(c.history, h)
-	}
-	c.mu.Unlock()
 }
 
 // hangup asks the call to end; by names who asked (api, system, ...).
@@ -301,12 +266,10 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	c.mu.Lock()
 	c.dialedIP = hostOf(dest)
 	c.mu.Unlock()
-	c.record(l, true, req)
 	rang := false
 	err = cli.WaitAnswer(ctx, sipgo.AnswerOptions{
 		Username: user, Password: pass,
 		OnResponse: func(res *sip.Response) error {
-			c.record(l, false, res)
 			c.mu.Lock()
 			c.lastCode = res.StatusCode
 			c.mu.Unlock()
@@ -681,12 +644,6 @@ func (c *call) finish() {
 	if _, err := e.core.EndCall(ctx, c.t.Name, c.id, status, q); err != nil {
 		e.log.Error("end call", "call", c.id, "err", err)
 	}
-	if e.cfg.OnCallEnd != nil {
-		c.mu.Lock()
-		h := c.history
-		c.mu.Unlock()
-		e.cfg.OnCallEnd(CallRecord{Tenant: c.t.Name, UniqueID: c.id, History: h})
-	}
 }
 
 func (c *call) quality() pbx.Quality {
@@ -711,13 +668,6 @@ func (c *call) quality() pbx.Quality {
 		q.MOS = c.callMOS(sa, sb)
 	}
 	return q
-}
-
-// CallRecord is handed to Config.OnCallEnd after the CDR is written.
-type CallRecord struct {
-	Tenant   string
-	UniqueID string
-	History  []HistoryEntry
 }
 
 // Hangup implements pbx.Engine.

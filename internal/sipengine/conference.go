@@ -77,7 +77,6 @@ func (c *call) answerInbound(codec media.Codec, dtmfPT uint8) bool {
 	res := sip.NewSDPResponseFromRequest(a.srv.InviteRequest, a.localSDP)
 	res.AppendHeader(e.legContact(a))
 	addCapabilities(res)
-	c.record(a, true, res)
 	if err := a.srv.WriteResponse(res); err != nil {
 		e.log.Debug("answer caller", "call", c.id, "err", err)
 		c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, "caller")

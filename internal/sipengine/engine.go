@@ -40,8 +40,6 @@ const (
 	udpBufferBytes = 4 << 20
 	// byeTimeout bounds every in-dialog request we send while ending a call.
 	byeTimeout = 5 * time.Second
-	// maxHistory caps SIP messages kept per call (SIP history, PCAP later).
-	maxHistory = 64
 	// DefaultMaxSetups bounds calls being set up at once. Beyond it new
 	// INVITEs get 503 at once: under overload, shedding early keeps the
 	// calls already accepted working instead of letting retransmissions
@@ -77,9 +75,6 @@ type Config struct {
 	MaxNonces int
 	UserAgent string
 	Logger    *slog.Logger
-	// OnCallEnd, if set, receives each call's SIP history after its CDR is
-	// written (SIP ladder and PCAP export build on it).
-	OnCallEnd func(CallRecord)
 	// Capture, when its Dir is set, writes a PCAP per call.
 	Capture CaptureConfig
 	// TLSListen, with TLS, also serves SIP over TLS (sips, port 5061 by

@@ -163,7 +163,6 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	a.peer.addSource(req.Source())
 	a.peer.addContact(req.Contact())
 	c.setLeg(false, a)
-	c.record(a, false, req)
 	if !e.track(c) {
 		_ = srv.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
 		_, _ = e.core.EndCall(context.Background(), t.Name, c.id, pbx.EndCongestion, pbx.Quality{CallID: a.sipCallID})
@@ -192,7 +191,6 @@ func (c *call) respondA(code int) {
 	if res.Contact() == nil {
 		res.AppendHeader(c.e.legContact(c.a))
 	}
-	c.record(c.a, true, res)
 	var err error
 	if code < 200 {
 		err = c.a.srv.WriteResponse(res)
@@ -301,7 +299,6 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	l.call.record(l, false, req)
 	answer := e.currentSDP(l)
 	if body := req.Body(); len(body) > 0 {
 		d, err := media.ParseSDP(body)
@@ -323,7 +320,6 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewSDPResponseFromRequest(req, answer)
 	res.AppendHeader(e.legContact(l))
 	addCapabilities(res)
-	l.call.record(l, true, res)
 	_ = tx.Respond(res)
 }
 
@@ -332,7 +328,6 @@ func (e *Engine) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 	if l == nil {
 		return
 	}
-	l.call.record(l, false, req)
 	if srv != nil {
 		_ = srv.ReadAck(req, tx) // an ACK of a re-INVITE has a later CSeq: not an error for us
 	}
@@ -344,7 +339,6 @@ func (e *Engine) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	l.call.record(l, false, req)
 	var err error
 	if srv != nil {
 		err = srv.ReadBye(req, tx)

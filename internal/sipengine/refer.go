@@ -22,7 +22,6 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := l.call
-	c.record(l, false, req)
 	dest, ok := referTarget(headerValue(req, "Refer-To"))
 	if !ok {
 		if rr, ok := referReplaces(headerValue(req, "Refer-To")); ok {

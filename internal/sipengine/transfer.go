@@ -59,21 +59,18 @@ func (n *referNotifier) send(code int, final bool) {
 	notify.AppendHeader(sip.NewHeader("Subscription-State", state))
 	notify.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
 	notify.SetBody(fmt.Appendf(nil, "SIP/2.0 %d %s\r\n", code, sipReason(code)))
-	l.call.record(l, true, notify)
 	ctx, cancel := context.WithTimeout(context.Background(), referNotifyTimeout)
 	defer cancel()
-	var res *sip.Response
 	var err error
 	if srv != nil {
-		res, err = srv.Do(ctx, notify)
+		_, err = srv.Do(ctx, notify)
 	} else {
-		res, err = cli.Do(ctx, notify)
+		_, err = cli.Do(ctx, notify)
 	}
 	if err != nil {
 		e.log.Debug("refer notify", "call", l.call.id, "code", code, "err", err)
 		return
 	}
-	l.call.record(l, false, res)
 }
 
 func sipReason(code int) string {
