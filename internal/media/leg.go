@@ -256,21 +256,11 @@ func (l *Leg) readLoop() {
 		seq := binary.BigEndian.Uint16(pkt[2:4])
 		ts := binary.BigEndian.Uint32(pkt[4:8])
 		ssrc := binary.BigEndian.Uint32(pkt[8:12])
-		hlen := 12 + 4*int(pkt[0]&0x0f)
-		if pkt[0]&0x10 != 0 && n >= hlen+4 { // header extension
-			hlen += 4 + 4*int(binary.BigEndian.Uint16(pkt[hlen+2:hlen+4]))
-		}
-		if hlen > n {
+		start, end, ok := rtpPayload(pkt)
+		if !ok {
 			continue
 		}
-		payload := pkt[hlen:]
-		if pkt[0]&0x20 != 0 && len(payload) > 0 { // padding
-			p := int(payload[len(payload)-1])
-			if p > len(payload) {
-				continue
-			}
-			payload = payload[:len(payload)-p]
-		}
+		payload := pkt[start:end]
 		now := time.Now()
 		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 		if c := l.capture.Load(); c != nil {

@@ -54,8 +54,11 @@ func (r *Relay) forwarder(from, to *Leg) *forwardFunc {
 				if inCodec.Name == PCMA.Name {
 					tbl = &alawToUlaw
 				}
-				hlen := 12 + 4*int(pkt[0]&0x0f)
-				for i := hlen; i < len(pkt); i++ {
+				start, end, ok := rtpPayload(pkt)
+				if !ok {
+					return
+				}
+				for i := start; i < end; i++ {
 					pkt[i] = tbl[pkt[i]]
 				}
 			}

@@ -58,11 +58,11 @@ func (l *Leg) writeRelayed(pkt []byte, isDTMF bool) {
 	}
 	// Our clock moves past what was relayed, so a digit we inject starts
 	// later than any relayed audio or event (same timestamp = same event).
-	hlen := 12 + 4*int(pkt[0]&0x0f)
+	start, end, _ := rtpPayload(pkt)
 	var next uint32
-	switch n := len(pkt) - hlen; {
+	switch n := end - start; {
 	case isDTMF && n >= 4: // the event's duration so far
-		next = outTS + uint32(binary.BigEndian.Uint16(pkt[hlen+2:hlen+4])) + 1
+		next = outTS + uint32(binary.BigEndian.Uint16(pkt[start+2:start+4])) + 1
 	case !isDTMF && n > 0: // G.711: one byte per sample
 		next = outTS + uint32(n)
 	default:
