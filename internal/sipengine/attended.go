@@ -141,10 +141,10 @@ func (e *Engine) attendedRefer(req *sip.Request, tx sip.ServerTransaction, l *le
 	if err := e.redirect(context.Background(), c.t.Name, keep.ch.UniqueID, party.ch.Exten, l, n, replaces); err != nil {
 		l.transferring.Store(false)
 		if !errors.Is(err, pbx.ErrNotFound) {
-			e.log.Warn("attended transfer failed", "call", c.id, "consult_call", oc.id, "err", err)
+			e.log.Warn("attended transfer failed", "call_id", c.id, "consult_call", oc.id, "err", err)
 		}
 		n.send(sip.StatusServiceUnavailable, true)
 		return
 	}
-	e.log.Info("attended transfer", "call", c.id, "consult_call", oc.id, "to", party.ch.Exten)
+	e.log.Info("attended transfer", "call_id", c.id, "consult_call", oc.id, "to", party.ch.Exten)
 }

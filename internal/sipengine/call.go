@@ -184,7 +184,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk, number: tgt.number}
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
-		e.log.Error("no rtp port", "call", c.id, "err", err)
+		e.log.Error("no rtp port", "call_id", c.id, "err", err)
 		e.core.HangupChannel(ch, "congestion")
 		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
 	}
@@ -255,7 +255,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	// WaitAnswer send a CANCEL, which needs the transaction alive.
 	cli, err := e.dua.WriteInvite(context.WithoutCancel(ctx), req)
 	if err != nil {
-		e.log.Warn("invite failed", "call", c.id, "dest", dest, "err", err)
+		e.log.Warn("invite failed", "call_id", c.id, "dest", dest, "err", err)
 		l.rtp.Close()
 		e.core.HangupChannel(ch, "congestion")
 		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
@@ -304,7 +304,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		case ctx.Err() != nil:
 			code, status = sip.StatusRequestTerminated, pbx.EndCancel
 		}
-		e.log.Debug("dial failed", "call", c.id, "code", code, "status", status, "err", err)
+		e.log.Debug("dial failed", "call_id", c.id, "code", code, "status", status, "err", err)
 		if ctx.Err() != nil { // we gave up: its 2xx may have crossed our CANCEL
 			e.releaseLateAnswer(c, cli)
 		}
@@ -329,7 +329,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	ackCtx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
 	if err := cli.Ack(ackCtx); err != nil {
-		e.log.Warn("ack failed", "call", c.id, "err", err)
+		e.log.Warn("ack failed", "call_id", c.id, "err", err)
 	}
 	answer, err := media.ParseSDP(res.Body())
 	var codec media.Codec
@@ -340,7 +340,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		err = e.checkMedia(answer)
 	}
 	if err != nil {
-		e.log.Warn("unusable sdp answer", "call", c.id, "err", err)
+		e.log.Warn("unusable sdp answer", "call_id", c.id, "err", err)
 		c.byeLeg(l)
 		l.rtp.Close()
 		e.core.HangupChannel(ch, "congestion")
@@ -418,7 +418,7 @@ func (c *call) byeLeg(l *leg) {
 		err = l.srv.Bye(ctx)
 	}
 	if err != nil {
-		c.e.log.Debug("bye failed", "call", c.id, "leg", l.ch.Name, "err", err)
+		c.e.log.Debug("bye failed", "call_id", c.id, "leg", l.ch.Name, "err", err)
 	}
 }
 
@@ -642,7 +642,7 @@ func (c *call) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := e.core.EndCall(ctx, c.t.Name, c.id, status, q); err != nil {
-		e.log.Error("end call", "call", c.id, "err", err)
+		e.log.Error("end call", "call_id", c.id, "err", err)
 	}
 }
 

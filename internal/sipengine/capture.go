@@ -177,7 +177,7 @@ func (cs *captures) open(c *call) *callCapture {
 	path := filepath.Join(dir, c.id+".pcap")
 	f, err := cs.writer.Create(path)
 	if err != nil {
-		c.e.log.Warn("capture file", "call", c.id, "err", err)
+		c.e.log.Warn("capture file", "call_id", c.id, "err", err)
 		return nil
 	}
 	c.capture = &callCapture{f: f, path: path}
@@ -230,10 +230,10 @@ func (cs *captures) close(c *call) {
 	}
 	cs.mu.Unlock()
 	if err := cc.f.Close(); err != nil {
-		c.e.log.Warn("capture close", "call", c.id, "err", err)
+		c.e.log.Warn("capture close", "call_id", c.id, "err", err)
 	}
 	if n := cc.f.Dropped(); n > 0 {
-		c.e.log.Warn("capture incomplete: the disk was behind", "call", c.id, "dropped_packets", n)
+		c.e.log.Warn("capture incomplete: the disk was behind", "call_id", c.id, "dropped_packets", n)
 	}
 }
 

@@ -78,7 +78,7 @@ func (c *call) answerInbound(codec media.Codec, dtmfPT uint8) bool {
 	res.AppendHeader(e.legContact(a))
 	addCapabilities(res)
 	if err := a.srv.WriteResponse(res); err != nil {
-		e.log.Debug("answer caller", "call", c.id, "err", err)
+		e.log.Debug("answer caller", "call_id", c.id, "err", err)
 		c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, "caller")
 		return false
 	}

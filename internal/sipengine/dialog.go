@@ -85,7 +85,7 @@ func (e *Engine) dialogFor(req *sip.Request) (*leg, *sipgo.DialogServerSession, 
 		return nil, nil, nil
 	}
 	if !l.peer.matches(req) {
-		e.log.Debug("in-dialog request does not match its dialog", "method", string(req.Method), "call_id", req.CallID().Value(),
+		e.log.Debug("in-dialog request does not match its dialog", "method", string(req.Method), "sip_call_id", req.CallID().Value(),
 			"source", req.Source(), "transport", req.Transport())
 		return nil, nil, nil
 	}

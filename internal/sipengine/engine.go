@@ -302,7 +302,7 @@ func New(core Core, cfg Config) (*Engine, error) {
 	e.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching a live INVITE is answered by the transaction layer;
 		// one that reaches us matched nothing.
-		e.log.Debug("cancel matched no transaction", "call_id", req.CallID().Value(), "cseq", headerValue(req, "CSeq"), "via", headerValue(req, "Via"))
+		e.log.Debug("cancel matched no transaction", "sip_call_id", req.CallID().Value(), "cseq", headerValue(req, "CSeq"), "via", headerValue(req, "Via"))
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 	})
 	e.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {

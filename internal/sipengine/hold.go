@@ -41,7 +41,7 @@ func (e *Engine) setHold(l *leg, offerDir string) {
 	} else {
 		e.core.SetChannelState(l.ch, pbx.ChanUp)
 	}
-	e.log.Info("hold", "call", l.call.id, "channel", l.ch.Name, "on", on, "direction", offerDir)
+	e.log.Info("hold", "call_id", l.call.id, "channel", l.ch.Name, "on", on, "direction", offerDir)
 	select {
 	case l.call.holdCh <- struct{}{}:
 	default: // a change is already pending; the bridge reads the latest state

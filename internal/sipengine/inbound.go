@@ -198,7 +198,7 @@ func (c *call) respondA(code int) {
 		err = c.a.tx.Respond(res)
 	}
 	if err != nil {
-		c.e.log.Debug("respond to caller", "call", c.id, "code", code, "err", err)
+		c.e.log.Debug("respond to caller", "call_id", c.id, "code", code, "err", err)
 	}
 }
 
@@ -209,7 +209,7 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
-		e.log.Error("no rtp port", "call", c.id, "err", err)
+		e.log.Error("no rtp port", "call_id", c.id, "err", err)
 		c.respondA(sip.StatusServiceUnavailable)
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
 		return
@@ -346,7 +346,7 @@ func (e *Engine) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		err = cli.ReadBye(req, tx)
 	}
 	if err != nil {
-		e.log.Debug("bye", "call", l.call.id, "err", err)
+		e.log.Debug("bye", "call_id", l.call.id, "err", err)
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	}
 }

@@ -52,14 +52,14 @@ func (e *Engine) ackAndBye(callID string, cli *sipgo.DialogClientSession, how st
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
 	if err := cli.Ack(ctx); err != nil {
-		e.log.Warn("ack of a late answer failed", "call", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "err", err)
+		e.log.Warn("ack of a late answer failed", "call_id", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "err", err)
 		return
 	}
 	if err := cli.Bye(ctx); err != nil {
-		e.log.Warn("bye of a late answer failed", "call", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "err", err)
+		e.log.Warn("bye of a late answer failed", "call_id", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "err", err)
 		return
 	}
-	e.log.Info("late answer released", "call", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "how", how)
+	e.log.Info("late answer released", "call_id", callID, "sip_call_id", cli.InviteRequest.CallID().Value(), "how", how)
 }
 
 // strayResponse receives responses that match no client transaction. A

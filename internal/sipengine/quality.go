@@ -34,11 +34,11 @@ func (c *call) callMOS(sa, sb media.Stats) float64 {
 	case sa.PacketsRecv > 0 && sb.PacketsRecv > 0:
 		return min(sa.MOS, sb.MOS)
 	case sa.PacketsRecv == 0 && sb.PacketsRecv == 0:
-		c.e.log.Warn("no audio in either direction", "call", c.id)
+		c.e.log.Warn("no audio in either direction", "call_id", c.id)
 	case sa.PacketsRecv == 0:
-		c.e.log.Warn("one-way audio: nothing from the caller's side", "call", c.id, "packets_ba", sb.PacketsRecv)
+		c.e.log.Warn("one-way audio: nothing from the caller's side", "call_id", c.id, "packets_ba", sb.PacketsRecv)
 	default:
-		c.e.log.Warn("one-way audio: nothing from the callee's side", "call", c.id, "packets_ab", sa.PacketsRecv)
+		c.e.log.Warn("one-way audio: nothing from the callee's side", "call_id", c.id, "packets_ab", sa.PacketsRecv)
 	}
 	return 0
 }

@@ -46,7 +46,7 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	// wherever it could dial itself; a carrier may never send a call back
 	// out a trunk (that would be transit paid by the tenant).
 	if _, status, code := e.routeFrom(c.t, l.trunk, dest); code == sip.StatusForbidden {
-		e.warnLog.Warn("refer refused: transit", "call", c.id, "to", dest)
+		e.warnLog.Warn("refer refused: transit", "call_id", c.id, "to", dest)
 		e.reply(tx, req, sip.StatusForbidden, "Transfer Not Allowed")
 		return
 	} else if status != "" {
@@ -65,7 +65,7 @@ func (e *Engine) handleRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if err := e.redirect(context.Background(), c.t.Name, partner.ch.UniqueID, dest, l, n, ""); err != nil {
 		l.transferring.Store(false)
 		if !errors.Is(err, pbx.ErrNotFound) {
-			e.log.Warn("refer transfer failed", "call", c.id, "to", dest, "err", err)
+			e.log.Warn("refer transfer failed", "call_id", c.id, "to", dest, "err", err)
 		}
 		n.send(sip.StatusServiceUnavailable, true)
 	}

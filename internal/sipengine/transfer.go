@@ -68,7 +68,7 @@ func (n *referNotifier) send(code int, final bool) {
 		_, err = cli.Do(ctx, notify)
 	}
 	if err != nil {
-		e.log.Debug("refer notify", "call", l.call.id, "code", code, "err", err)
+		e.log.Debug("refer notify", "call_id", l.call.id, "code", code, "err", err)
 		return
 	}
 }
