@@ -566,7 +566,10 @@ func (e *Engine) Redirect(ctx context.Context, tenant, uniqueID, dest string) er
 
 // redirect is Redirect, optionally on behalf of a REFER from referrer, who
 // is told the outcome through notify.
-func (e *Engine) redirect(_ context.Context, tenant, uniqueID, dest string, referrer *leg, notify *referNotifier, replaces string) error {
+func (e *Engine) redirect(ctx context.Context, tenant, uniqueID, dest string, referrer *leg, notify *referNotifier, replaces string) error {
+	if err := ctx.Err(); err != nil { // the caller gave up: start nothing
+		return fmt.Errorf("redirect: %w", err)
+	}
 	e.mu.Lock()
 	var found *call
 	answered, ringingCaller := false, false
@@ -671,7 +674,10 @@ func (c *call) quality() pbx.Quality {
 }
 
 // Hangup implements pbx.Engine.
-func (e *Engine) Hangup(_ context.Context, tenant, uniqueID, cause string) error {
+func (e *Engine) Hangup(ctx context.Context, tenant, uniqueID, cause string) error {
+	if err := ctx.Err(); err != nil { // the caller gave up: start nothing
+		return fmt.Errorf("hangup: %w", err)
+	}
 	e.mu.Lock()
 	var found *call
 	for _, c := range e.calls {

@@ -87,7 +87,10 @@ func (c *call) answerInbound(codec media.Codec, dtmfPT uint8) bool {
 }
 
 // ConferenceDial implements pbx.Conferencer.
-func (e *Engine) ConferenceDial(_ context.Context, tenant, roomName, number string) (pbx.Call, error) {
+func (e *Engine) ConferenceDial(ctx context.Context, tenant, roomName, number string) (pbx.Call, error) {
+	if err := ctx.Err(); err != nil { // the caller gave up: start nothing
+		return pbx.Call{}, fmt.Errorf("conference dial: %w", err)
+	}
 	t := e.tenants[tenant]
 	if t == nil {
 		return pbx.Call{}, fmt.Errorf("conference dial: %w", pbx.ErrUnknownTenant)
@@ -135,7 +138,10 @@ func (e *Engine) ConferenceDial(_ context.Context, tenant, roomName, number stri
 // Monitor implements pbx.Conferencer: listener is called and, once it
 // answers, hears a mix of what both parties of the target call send. The
 // spy call ends when the listener hangs up or the target call ends.
-func (e *Engine) Monitor(_ context.Context, tenant, targetCallID, listener string) (pbx.Call, error) {
+func (e *Engine) Monitor(ctx context.Context, tenant, targetCallID, listener string) (pbx.Call, error) {
+	if err := ctx.Err(); err != nil { // the caller gave up: start nothing
+		return pbx.Call{}, fmt.Errorf("monitor: %w", err)
+	}
 	t := e.tenants[tenant]
 	if t == nil {
 		return pbx.Call{}, fmt.Errorf("monitor: %w", pbx.ErrUnknownTenant)

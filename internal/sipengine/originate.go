@@ -18,7 +18,10 @@ const ringbackHz = 425
 
 // Originate implements pbx.Engine: ring From, and once it answers dial To
 // and bridge the two. It returns as soon as the first channel exists.
-func (e *Engine) Originate(_ context.Context, req pbx.OriginateRequest) (pbx.Call, error) {
+func (e *Engine) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.Call, error) {
+	if err := ctx.Err(); err != nil { // the caller gave up: start nothing
+		return pbx.Call{}, fmt.Errorf("originate: %w", err)
+	}
 	t := e.tenants[req.Tenant]
 	if t == nil {
 		return pbx.Call{}, fmt.Errorf("originate: %w", pbx.ErrUnknownTenant)

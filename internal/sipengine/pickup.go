@@ -18,7 +18,10 @@ func (c *call) setPickable(v bool) {
 // Pickup implements pbx.Picker: the inbound call whose channel uniqueID
 // rings is taken by extension by instead; the ringing device stops
 // ringing (CANCEL) and by is called, answering the caller when it answers.
-func (e *Engine) Pickup(_ context.Context, tenant, uniqueID, by string) error {
+func (e *Engine) Pickup(ctx context.Context, tenant, uniqueID, by string) error {
+	if err := ctx.Err(); err != nil { // the caller gave up: start nothing
+		return fmt.Errorf("pickup: %w", err)
+	}
 	e.mu.Lock()
 	var found *call
 	for _, c := range e.calls {

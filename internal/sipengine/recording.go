@@ -67,7 +67,10 @@ func (r *callRecording) Stop() {
 
 // StartRecording implements pbx.Recorder. Party 0 (left in stereo) is
 // the call's first leg, the caller; party 1 the dialled side.
-func (e *Engine) StartRecording(_ context.Context, tenant, callID, path string, stereo bool, done func(pbx.RecordingResult)) (pbx.RecordingControl, error) {
+func (e *Engine) StartRecording(ctx context.Context, tenant, callID, path string, stereo bool, done func(pbx.RecordingResult)) (pbx.RecordingControl, error) {
+	if err := ctx.Err(); err != nil { // the caller gave up: start nothing
+		return nil, fmt.Errorf("record: %w", err)
+	}
 	e.mu.Lock()
 	c := e.calls[callID]
 	if c != nil && c.t.Name != tenant {
