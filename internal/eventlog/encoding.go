@@ -58,6 +58,7 @@ type logEvent struct {
 	Member     *logQueueMember   `json:"member,omitempty"`
 	Caller     *logQueueCaller   `json:"caller,omitempty"`
 	Data       map[string]string `json:"data,omitempty"`
+	Pickup     bool              `json:"pickup,omitempty"`
 }
 
 type logExtension struct {
@@ -223,6 +224,7 @@ func toLogEvent(x pbx.Event) logEvent {
 		Member:     ptr(x.Member, toLogQueueMember),
 		Caller:     ptr(x.Caller, toLogQueueCaller),
 		Data:       x.Data,
+		Pickup:     x.Pickup,
 	}
 }
 
@@ -407,6 +409,7 @@ func fromEvent(x logEvent) pbx.Event {
 		Member:     ptr(x.Member, fromQueueMember),
 		Caller:     ptr(x.Caller, fromQueueCaller),
 		Data:       x.Data,
+		Pickup:     x.Pickup,
 	}
 }
 

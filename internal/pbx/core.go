@@ -448,6 +448,16 @@ func (c *Core) DTMFReceived(ch *Channel, digit rune, via string) {
 // goes to dest, and publishes call.transferred so clients can follow the
 // call across the id change.
 func (c *Core) CallTransferred(tenant, callID string, old, newCh *Channel, dest string) {
+	c.callMoved(tenant, callID, old, newCh, dest, false)
+}
+
+// CallPickedUp is CallTransferred for a pickup: another extension took the
+// ringing call (WebTAPI call_pick, *8); the event says so (Pickup).
+func (c *Core) CallPickedUp(tenant, callID string, old, newCh *Channel, by string) {
+	c.callMoved(tenant, callID, old, newCh, by, true)
+}
+
+func (c *Core) callMoved(tenant, callID string, old, newCh *Channel, dest string, pickup bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.tenants[tenant]
@@ -460,7 +470,7 @@ func (c *Core) CallTransferred(tenant, callID string, old, newCh *Channel, dest 
 	if live := t.channels[newCh.UniqueID]; live != nil {
 		snap = *live
 	}
-	c.publishLocked(tenant, Event{Type: EvCallTransferred, Call: cs.snapshot(), Channel: &snap, Replaces: old.UniqueID})
+	c.publishLocked(tenant, Event{Type: EvCallTransferred, Call: cs.snapshot(), Channel: &snap, Replaces: old.UniqueID, Pickup: pickup})
 }
 
 // CallAnswered marks the call as connected end to end.

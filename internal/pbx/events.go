@@ -60,6 +60,9 @@ type Event struct {
 	// Replaces is, in call.transferred, the unique id of the channel that
 	// left the call; Channel is the one that took its place.
 	Replaces string
+	// Pickup marks a call.transferred that was a pickup: the new channel
+	// answered a call ringing elsewhere.
+	Pickup bool
 	// Recording is set on recording.* events.
 	Recording *Recording
 	// Conference is set on conference.* events.

@@ -16,6 +16,7 @@ type Reporter interface {
 	DTMFReceived(ch *Channel, digit rune, via string)
 	CallAnswered(tenant, callID string)
 	CallTransferred(tenant, callID string, old, newCh *Channel, dest string)
+	CallPickedUp(tenant, callID string, old, newCh *Channel, by string)
 	HangupChannel(ch *Channel, cause string)
 	EndCall(ctx context.Context, tenant, callID string, status EndStatus, q Quality) (CDR, error)
 	SetRegistration(tenant, number string, reg *Registration)

@@ -120,6 +120,9 @@ type target struct {
 	// replaces, when set, makes the INVITE replace that existing dialog
 	// of the target's phone (RFC 3891; attended transfer).
 	replaces string
+	// redirected: the target came from a redirect of a ringing call, not
+	// a pickup (both stop the old ringing and ring the target).
+	redirected bool
 }
 
 // channelSpec describes the outbound channel towards the target, showing
@@ -601,6 +604,7 @@ func (e *Engine) redirect(ctx context.Context, tenant, uniqueID, dest string, re
 	if ringingCaller {
 		// A caller still hearing ringback: stop ringing the old target and
 		// ring the new one, as a pickup does.
+		tgt.redirected = true
 		select {
 		case found.pickup <- tgt:
 			return nil

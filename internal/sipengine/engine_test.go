@@ -427,7 +427,7 @@ func TestPickupRingingCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := r.waitEvent(t, pbx.EvCallTransferred)
-	if tr.Replaces != ringing.UniqueID || tr.Channel.Exten != "101" {
+	if tr.Replaces != ringing.UniqueID || tr.Channel.Exten != "101" || !tr.Pickup {
 		t.Fatalf("pickup event: %+v", tr)
 	}
 	cr := <-res

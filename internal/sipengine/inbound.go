@@ -264,7 +264,11 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 		if err != nil {
 			break
 		}
-		e.core.CallTransferred(c.t.Name, c.id, bch, pch, tg.number)
+		if tg.redirected {
+			e.core.CallTransferred(c.t.Name, c.id, bch, pch, tg.number)
+		} else {
+			e.core.CallPickedUp(c.t.Name, c.id, bch, pch, tg.number)
+		}
 		bch = pch
 		ringCtx, ringDone = c.ringCtx(e.cfg.RingTimeout, a.srv.Context().Done())
 		b, status, code = c.dial(ringCtx, tg, pch, a.ch.CallerIDNum, a.ch.CallerIDName, &codec, nil)

@@ -29,6 +29,7 @@ type wireEvent struct {
 	Member     *wireQueueMember  `json:"member,omitempty"`
 	Caller     *wireQueueCaller  `json:"caller,omitempty"`
 	Data       map[string]string `json:"data,omitempty"`
+	Pickup     bool              `json:"pickup,omitempty"`
 }
 
 type wireExtension struct {
@@ -210,6 +211,7 @@ func toWireEvent(x pbx.Event) wireEvent {
 		Member:     ptr(x.Member, toWireQueueMember),
 		Caller:     ptr(x.Caller, toWireQueueCaller),
 		Data:       x.Data,
+		Pickup:     x.Pickup,
 	}
 }
 
