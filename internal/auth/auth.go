@@ -40,6 +40,9 @@ type Principal struct {
 	// Rights, when set, replaces the role's rights (a configured role, or
 	// rights denied to this one account).
 	Rights map[string]bool
+	// CallerIDs are the outbound caller ids this account may present
+	// (config); empty: the tenant's list applies.
+	CallerIDs []string
 	// Disabled, when set, is why the account may not log in (VIPTel's
 	// "User is not activated"); logins with the right password are
 	// refused with ErrAccountDisabled.
@@ -78,6 +81,7 @@ type User struct {
 	AllowFrom    []netip.Prefix
 	Rights       map[string]bool // nil: the role's
 	Disabled     string          // "": may log in; otherwise why not
+	CallerIDs    []string        // outbound caller ids it may present; empty: the tenant's
 }
 
 // APIKey is a configured bearer key.
@@ -88,6 +92,7 @@ type APIKey struct {
 	Role         string
 	AllowFrom    []netip.Prefix
 	Rights       map[string]bool // nil: the role's
+	CallerIDs    []string        // outbound caller ids it may present; empty: the tenant's
 }
 
 // OWASP's minimum argon2id parameters: 19 MiB, 2 passes, 1 thread.
@@ -204,7 +209,7 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 			}
 		}
 		p := Principal{Tenant: u.Tenant, Name: u.Name, Role: u.Role, Extension: u.Extension,
-			AllowFrom: u.AllowFrom, TenantAllowFrom: tenantAllow[u.Tenant], Rights: u.Rights, Disabled: u.Disabled}
+			AllowFrom: u.AllowFrom, TenantAllowFrom: tenantAllow[u.Tenant], Rights: u.Rights, Disabled: u.Disabled, CallerIDs: u.CallerIDs}
 		if u.Password != "" {
 			p.VIPTelVerifier = VIPTelVerifier(u.Name, u.Password)
 		}
@@ -219,7 +224,7 @@ func NewDirectory(users []User, keys []APIKey, tenantAllow map[string][]netip.Pr
 			s := sha256.Sum256([]byte(k.Key))
 			sum = hex.EncodeToString(s[:])
 		}
-		d.keys[sum] = Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: tenantAllow[k.Tenant], Rights: k.Rights}
+		d.keys[sum] = Principal{Tenant: k.Tenant, Name: k.Name, Role: k.Role, APIKey: true, AllowFrom: k.AllowFrom, TenantAllowFrom: tenantAllow[k.Tenant], Rights: k.Rights, CallerIDs: k.CallerIDs}
 	}
 	return d, nil
 }

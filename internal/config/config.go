@@ -192,7 +192,11 @@ type Tenant struct {
 	Domain string `yaml:"domain"` // SIP domain and digest realm; default "<name lowercased>.local"
 	// TimeZone is the tenant's IANA time zone ("Europe/Warsaw"): date-only
 	// filters ("today", YYYY-MM-DD) mean the tenant's days. Default UTC.
-	TimeZone    string       `yaml:"timezone"`
+	TimeZone string `yaml:"timezone"`
+	// CallerIDs are the numbers API clients may present as the outbound
+	// caller id of a click-to-call (the company's DIDs); users and keys
+	// may have narrower lists.
+	CallerIDs   []string     `yaml:"caller_ids"`
 	Extensions  []Extension  `yaml:"extensions"`
 	Users       []User       `yaml:"users"`
 	APIKeys     []APIKey     `yaml:"api_keys"`
@@ -259,6 +263,7 @@ type User struct {
 	AllowFrom    []string `yaml:"allow_from"`    // CIDRs or addresses; empty: the tenant's
 	Deny         []string `yaml:"deny"`          // rights taken from this user whatever its role
 	Disabled     string   `yaml:"disabled"`      // why the user may not log in; empty: it may
+	CallerIDs    []string `yaml:"caller_ids"`    // outbound caller ids it may present; empty: the tenant's
 }
 
 // APIKey is a bearer key.
@@ -269,6 +274,7 @@ type APIKey struct {
 	Role      string   `yaml:"role"`       // default admin
 	AllowFrom []string `yaml:"allow_from"` // CIDRs or addresses; empty: the tenant's
 	Deny      []string `yaml:"deny"`       // rights taken from this key whatever its role
+	CallerIDs []string `yaml:"caller_ids"` // outbound caller ids it may present; empty: the tenant's
 }
 
 // Queue is an ACD queue.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -55,8 +56,27 @@ var _ Core = (*pbx.Core)(nil)
 // object is their own extension's. A right taken from an account is gone
 // in every dialect at once because no dialect decides it.
 type Service struct {
-	core   Core
-	relays Relays // nil: no relays
+	core      Core
+	relays    Relays              // nil: no relays
+	callerIDs map[string][]string // outbound caller ids allowed per tenant
+}
+
+// WithCallerIDs sets the outbound caller ids each tenant allows (its DIDs).
+func (s *Service) WithCallerIDs(byTenant map[string][]string) *Service {
+	s.callerIDs = byTenant
+	return s
+}
+
+// mayPresent reports whether the principal may present number as the
+// outbound caller id: its own list when it has one, else its tenant's.
+// Without either, none: presenting arbitrary numbers to a carrier is
+// spoofing.
+func (s *Service) mayPresent(p auth.Principal, number string) bool {
+	list := p.CallerIDs
+	if len(list) == 0 {
+		list = s.callerIDs[p.Tenant]
+	}
+	return slices.Contains(list, number)
 }
 
 // NewService builds the facade over core.
@@ -152,6 +172,9 @@ func (s *Service) Originate(ctx context.Context, p auth.Principal, req pbx.Origi
 	}
 	if p.Restricted() && !Owns(p, req.From) {
 		return pbx.Call{}, fmt.Errorf("you may only call from your own extension: %w", ErrForbidden)
+	}
+	if req.OutboundCallerID != "" && !s.mayPresent(p, req.OutboundCallerID) {
+		return pbx.Call{}, fmt.Errorf("outbound caller id %q is not one of the numbers configured for you or your tenant: %w", req.OutboundCallerID, ErrForbidden)
 	}
 	req.Tenant, req.Owner = p.Tenant, OwnerKey(p)
 	if priority {

@@ -173,3 +173,34 @@ func TestVisibleEvent(t *testing.T) {
 		t.Fatal("EventsFiltered")
 	}
 }
+
+// TestOutboundCallerIDs: a click-to-call may present only a number
+// configured for the principal, or for its tenant when it has none.
+func TestOutboundCallerIDs(t *testing.T) {
+	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "a", Extensions: []pbx.ExtensionEntry{{Number: "1001"}, {Number: "1002"}}}}}, nopCDRs{}, pbx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	core.SetEngine(okEngine{core})
+	svc := NewService(core).WithCallerIDs(map[string][]string{"a": {"+420222111000", "+420222111001"}})
+	ctx := context.Background()
+	admin := auth.Principal{Tenant: "a", Name: "admin", Role: "admin"}
+	narrow := auth.Principal{Tenant: "a", Name: "crm", Role: "admin", CallerIDs: []string{"+420222111001"}}
+	for _, tc := range []struct {
+		p       auth.Principal
+		cid     string
+		allowed bool
+	}{
+		{admin, "+420222111000", true}, {admin, "+420999", false}, {narrow, "+420222111001", true}, {narrow, "+420222111000", false},
+		{admin, "", true},
+	} {
+		_, err := svc.Originate(ctx, tc.p, pbx.OriginateRequest{From: "1001", To: "1002", OutboundCallerID: tc.cid}, false)
+		if got := !errors.Is(err, ErrForbidden); got != tc.allowed {
+			t.Errorf("%s presenting %q: %v, want allowed=%v", tc.p.Name, tc.cid, err, tc.allowed)
+		}
+	}
+	if _, err := NewService(core).Originate(ctx, admin, pbx.OriginateRequest{From: "1001", To: "1002", OutboundCallerID: "+420222111000"}, false); !errors.Is(err, ErrForbidden) {
+		t.Errorf("no list configured: %v", err)
+	}
+}

@@ -250,3 +250,45 @@ func TestDemoDoorRelay(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboundCallerIDThroughTheCarrier: a click-to-call out through the
+// demo carrier presents the tenant's configured number to the far end
+// (not the trunk's caller id, not the extension); another number is 403.
+func TestOutboundCallerIDThroughTheCarrier(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Tenant("MojaCentrala").CallerIDs = []string{"+48221234567"}
+	})
+	sub := n.Core().Subscribe("MojaCentrala", 256)
+	defer sub.Close()
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+n.HTTPAddr().String()+"/api/v1/calls", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer MyExampleKey")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := post(`{"from":"1003","to":"0221112233","outbound_caller_id":"+48999"}`); code != 403 {
+		t.Fatalf("unlisted outbound caller id: %d %s", code, body)
+	}
+	if code, body := post(`{"from":"1003","to":"0221112233","outbound_caller_id":"+48221234567"}`); code != 201 {
+		t.Fatalf("listed outbound caller id: %d %s", code, body)
+	}
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case env := <-sub.C():
+			if ch := env.Event.Channel; env.Event.Type == "channel.new" && ch != nil && ch.IsTrunk {
+				if ch.CallerIDNum != "+48221234567" {
+					t.Fatalf("the carrier leg presents %q", ch.CallerIDNum)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no carrier leg")
+		}
+	}
+}

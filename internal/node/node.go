@@ -246,12 +246,12 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		for _, u := range t.Users {
 			allow, _ := config.ParsePrefixes(u.AllowFrom) // validated at load
 			users = append(users, auth.User{Tenant: t.Name, Name: u.Name, Password: u.Password, PasswordHash: u.PasswordHash, Role: u.Role,
-				Extension: u.Extension, AllowFrom: allow, Rights: config.RightsFor(t, u.Role, u.Deny), Disabled: u.Disabled})
+				Extension: u.Extension, AllowFrom: allow, Rights: config.RightsFor(t, u.Role, u.Deny), Disabled: u.Disabled, CallerIDs: u.CallerIDs})
 		}
 		for _, k := range t.APIKeys {
 			allow, _ := config.ParsePrefixes(k.AllowFrom)
 			keys = append(keys, auth.APIKey{Tenant: t.Name, Name: k.Name, Key: k.Key, KeySHA256: k.KeySHA256, Role: k.Role,
-				AllowFrom: allow, Rights: config.RightsFor(t, k.Role, k.Deny)})
+				AllowFrom: allow, Rights: config.RightsFor(t, k.Role, k.Deny), CallerIDs: k.CallerIDs})
 		}
 	}
 	if *cfg.Capture.Enabled {
@@ -303,7 +303,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, err
 	}
 	deps := dialect.Deps{
-		Service:             dialect.NewService(n.core).WithRelays(n.relays),
+		Service:             dialect.NewService(n.core).WithRelays(n.relays).WithCallerIDs(tenantCallerIDs(cfg)),
 		Gate:                &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil)},
 		Events:              dialect.NewEvents(n.core, n.elog),
 		CDRs:                n.store,
@@ -352,6 +352,15 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	}
 	n.log.Info("switchboard ready", "http", n.HTTPAddr().String(), "sip", n.SIPAddr().String(), "demo", cfg.Demo)
 	return n, nil
+}
+
+// tenantCallerIDs are the outbound caller ids each tenant allows.
+func tenantCallerIDs(cfg *config.Config) map[string][]string {
+	m := map[string][]string{}
+	for _, t := range cfg.Tenants {
+		m[t.Name] = t.CallerIDs
+	}
+	return m
 }
 
 // recoverWindow is how far back start-up looks for calls a crash left

@@ -798,6 +798,9 @@ func (c *Core) Originate(ctx context.Context, req OriginateRequest) (Call, error
 	if !validNumber(req.To) {
 		return Call{}, fmt.Errorf("originate: %q is not a dialable number: %w", req.To, ErrInvalidArgument)
 	}
+	if req.OutboundCallerID != "" && !ValidCallerID(req.OutboundCallerID) {
+		return Call{}, fmt.Errorf("originate: outbound caller id must be 1-%d of letters, digits and + * # . _ -: %w", MaxCallerIDLen, ErrInvalidArgument)
+	}
 	if req.CallerID != "" && !ValidCallerID(req.CallerID) {
 		return Call{}, fmt.Errorf("originate: caller id must be 1-%d of letters, digits and + * # . _ -: %w", MaxCallerIDLen, ErrInvalidArgument)
 	}

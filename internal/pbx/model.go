@@ -135,6 +135,10 @@ type OriginateRequest struct {
 	To     string // an extension or an external number
 	// CallerID shown to From while it rings; default To.
 	CallerID string
+	// OutboundCallerID is the number presented to To (and through a trunk
+	// to the carrier) instead of From's; the dialect Service allows only
+	// numbers configured for the tenant or the principal.
+	OutboundCallerID string
 	// RingTimeout bounds how long each side may ring; default 30 s.
 	RingTimeout time.Duration
 	// Owner names the principal asking (tenant-unique, e.g. "user:alice"

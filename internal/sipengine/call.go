@@ -123,6 +123,9 @@ type target struct {
 	// redirected: the target came from a redirect of a ringing call, not
 	// a pickup (both stop the old ringing and ring the target).
 	redirected bool
+	// callerFixed: the caller id was chosen (an allowed outbound caller
+	// id); a trunk's caller_id does not replace it.
+	callerFixed bool
 }
 
 // channelSpec describes the outbound channel towards the target, showing
@@ -207,7 +210,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		ruri = sip.Uri{Scheme: "sip", User: tgt.number, Host: host, Port: port}
 		dest, transport = tgt.trunk.Address, tgt.trunk.Transport
 		user, pass = tgt.trunk.Username, tgt.trunk.Password
-		if tgt.trunk.CallerID != "" {
+		if tgt.trunk.CallerID != "" && !tgt.callerFixed {
 			callerNum = tgt.trunk.CallerID
 		}
 	}

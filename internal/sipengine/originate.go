@@ -51,7 +51,7 @@ func (e *Engine) Originate(ctx context.Context, req pbx.OriginateRequest) (pbx.C
 		_, _ = e.core.EndCall(context.Background(), t.Name, c.id, pbx.EndCongestion, pbx.Quality{})
 		return pbx.Call{}, fmt.Errorf("originate: %w", pbx.ErrShuttingDown)
 	}
-	go c.runOriginate(ch, target{ext: ext, bind: bind, number: ext.Number}, callerID, req.RingTimeout)
+	go c.runOriginate(ch, target{ext: ext, bind: bind, number: ext.Number}, callerID, req.OutboundCallerID, req.RingTimeout)
 	return snap, nil
 }
 
@@ -86,7 +86,7 @@ func (c *call) ringCtx(timeout time.Duration, gone <-chan struct{}) (context.Con
 	}
 }
 
-func (c *call) runOriginate(ch *pbx.Channel, tgtA target, callerID string, ringTimeout time.Duration) {
+func (c *call) runOriginate(ch *pbx.Channel, tgtA target, callerID, outboundCID string, ringTimeout time.Duration) {
 	e := c.e
 	defer c.finish()
 
@@ -109,7 +109,13 @@ func (c *call) runOriginate(ch *pbx.Channel, tgtA target, callerID string, ringT
 		c.setEnd(status, code, "system")
 		return
 	}
-	bch, err := c.addChannel(tgtB.channelSpec(tgtA.ext.Number, tgtA.ext.Name))
+	// B sees A's extension, or the outbound caller id the API chose (then
+	// also towards a carrier, in place of the trunk's caller id).
+	bNum, bName := tgtA.ext.Number, tgtA.ext.Name
+	if outboundCID != "" {
+		bNum, bName, tgtB.callerFixed = outboundCID, "", true
+	}
+	bch, err := c.addChannel(tgtB.channelSpec(bNum, bName))
 	if err != nil {
 		c.byeLeg(a)
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
@@ -125,7 +131,7 @@ func (c *call) runOriginate(ch *pbx.Channel, tgtA target, callerID string, ringT
 	}()
 	ctxB, doneB := c.ringCtx(ringTimeout, a.ctx().Done())
 	codec := a.rtp.Codec()
-	b, status, code := c.dial(ctxB, tgtB, bch, tgtA.ext.Number, tgtA.ext.Name, &codec, nil)
+	b, status, code := c.dial(ctxB, tgtB, bch, bNum, bName, &codec, nil)
 	cause = doneB()
 	stopTone()
 	toneWG.Wait()

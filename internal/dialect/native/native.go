@@ -462,7 +462,10 @@ type originateBody struct {
 	From     string `json:"from"`
 	To       string `json:"to"`
 	CallerID string `json:"caller_id"`
-	Timeout  int    `json:"timeout"` // seconds each party may ring
+	// OutboundCallerID is presented to "to" (and a carrier) instead of
+	// "from": one of the numbers configured for the account or tenant.
+	OutboundCallerID string `json:"outbound_caller_id"`
+	Timeout          int    `json:"timeout"` // seconds each party may ring
 	// Priority first ends every call of `to` (WebTAPI call_prio).
 	Priority bool `json:"priority"`
 }
@@ -479,7 +482,8 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, http.StatusBadRequest, "invalid_argument", "timeout must be 0-300 seconds")
 		return
 	}
-	req := pbx.OriginateRequest{From: body.From, To: body.To, CallerID: body.CallerID, RingTimeout: time.Duration(body.Timeout) * time.Second}
+	req := pbx.OriginateRequest{From: body.From, To: body.To, CallerID: body.CallerID, OutboundCallerID: body.OutboundCallerID,
+		RingTimeout: time.Duration(body.Timeout) * time.Second}
 	call, err := a.svc.Originate(r.Context(), p, req, body.Priority)
 	if err != nil {
 		a.fail(w, r, err)
