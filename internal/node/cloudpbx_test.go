@@ -1,0 +1,147 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// TestCloudPBXOnTheDemo: the demo serves the CloudPBX dialect as the spec
+// prints it: the WebSocket /ws/pbx_MojaCentrala?pbxkey=MyExampleKey shows
+// a /dial call as subscriber events (busy with the other party, then
+// idle), and the call's CDR is in GET /cdr afterwards. A key of the
+// database that was revoked, and a PBX name that is not the key's, get
+// 401.
+func TestCloudPBXOnTheDemo(t *testing.T) {
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String()
+	do := func(method, path, key, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := do("GET", "/cdr", "", ""); code != 401 || body != "Unauthorized" {
+		t.Fatalf("anonymous /cdr: %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws := "ws://" + n.HTTPAddr().String() + "/ws/pbx_MojaCentrala?pbxkey=MyExampleKey"
+	if _, res, err := websocket.Dial(ctx, strings.Replace(ws, "pbx_MojaCentrala", "pbx_Other", 1), nil); err == nil || res == nil || res.StatusCode != 401 {
+		t.Fatalf("another PBX's channel: %v %v", res, err)
+	}
+	c, _, err := websocket.Dial(ctx, ws, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if code, body := do("GET", "/dial?cpa=1003&cpb=1004", "MyExampleKey", ""); code != 200 || body != "OK" {
+		t.Fatalf("dial: %d %s", code, body)
+	}
+	var busy, idle bool
+	for !(busy && idle) {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read (busy %v idle %v): %v", busy, idle, err)
+		}
+		var m struct {
+			ID      uint64 `json:"id"`
+			Channel string `json:"channel"`
+			Text    struct {
+				Subscriber *struct {
+					Peer              string `json:"peer"`
+					StatusValue       int    `json:"statusValue"`
+					ConnectPeerNumber string `json:"connectPeerNumber"`
+				} `json:"subscriber"`
+			} `json:"text"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil || m.ID == 0 || m.Channel != "pbx_MojaCentrala" {
+			t.Fatalf("message %s: %v", b, err)
+		}
+		s := m.Text.Subscriber
+		if s == nil || s.Peer != "MojaCentrala-1003" {
+			continue
+		}
+		if s.StatusValue == 1 && s.ConnectPeerNumber == "1004" {
+			busy = true
+			// The bots answer; end the call from the API so the test
+			// does not wait for them.
+			hangupAll(t, base)
+		}
+		if busy && s.StatusValue == 0 {
+			idle = true
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := do("GET", "/cdr", "MyExampleKey", "")
+		if code == 200 && strings.Contains(body, `"src":"1003"`) && strings.Contains(body, `"dst":"1004"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the call's CDR: %d %.500s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A database key works until it is revoked.
+	code, body := do("POST", "/api/v1/keys", "MyExampleKey", `{"name":"crm","role":"admin"}`)
+	var created struct {
+		Key     string `json:"key"`
+		Details struct {
+			ID int64 `json:"id"`
+		} `json:"details"`
+	}
+	if code != 201 || json.Unmarshal([]byte(body), &created) != nil {
+		t.Fatalf("create key: %d %s", code, body)
+	}
+	if code, body := do("GET", "/cdr", created.Key, ""); code != 200 {
+		t.Fatalf("new key: %d %s", code, body)
+	}
+	if code, body := do("DELETE", fmt.Sprintf("/api/v1/keys/%d", created.Details.ID), "MyExampleKey", ""); code/100 != 2 {
+		t.Fatalf("revoke: %d %s", code, body)
+	}
+	if code, body := do("GET", "/cdr", created.Key, ""); code != 401 || body != "Unauthorized" {
+		t.Fatalf("revoked key: %d %s", code, body)
+	}
+}
+
+// hangupAll ends every live call of the demo tenant through the native API.
+func hangupAll(t *testing.T, base string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/calls", nil)
+	req.Header.Set("Authorization", "Bearer MyExampleKey")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []struct {
+		ID string `json:"id"`
+	}
+	json.NewDecoder(res.Body).Decode(&calls)
+	res.Body.Close()
+	for _, c := range calls {
+		req, _ := http.NewRequest("DELETE", base+"/api/v1/calls/"+c.ID, nil)
+		req.Header.Set("Authorization", "Bearer MyExampleKey")
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	}
+}
