@@ -108,22 +108,30 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(readLimit)
+	// ctx ends the stream: the client going, the request ending or the
+	// dialect closing. The reader has its own context, because a read
+	// whose context ends closes the connection without a status, and a
+	// closing dialect should say StatusGoingAway.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	stop := context.AfterFunc(a.ctx, cancel) // the dialect closes
+	stop := context.AfterFunc(a.ctx, cancel)
 	defer stop()
+	readCtx, readCancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	var readers sync.WaitGroup
 	readers.Add(1)
 	go func() { // drops client frames; ends the stream when the client goes
 		defer readers.Done()
 		defer cancel()
 		for {
-			if _, _, err := conn.Read(ctx); err != nil {
+			if _, _, err := conn.Read(readCtx); err != nil {
 				return
 			}
 		}
 	}()
-	defer readers.Wait() // after CloseNow (deferred later, runs first)
+	// Deferred in this order, they run: close the connection, end the
+	// reader, wait for it.
+	defer readers.Wait()
+	defer readCancel()
 	defer conn.CloseNow()
 	a.stream(ctx, conn, sub, p, channel)
 }
