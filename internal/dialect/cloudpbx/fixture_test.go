@@ -227,7 +227,7 @@ func (f *fixture) seed(t *testing.T) {
 		// 2021-10-07 23:30 in Warsaw is 21:30 UTC: inside datestop=2021-10-07.
 		{Tenant: tenant, CallDate: time.Date(2021, 10, 7, 23, 30, 0, 0, loc), CLID: `"Bot" <130>`, Src: "130", Dst: "0048221234567",
 			Channel: "SIP/MojaCentrala-130-00000002", DstChannel: "SIP/pstn-00000003", LastApp: "Dial", Duration: 65, BillSec: 60,
-			Disposition: pbx.DispAnswered, UniqueID: "1633642200.2"},
+			Disposition: pbx.DispAnswered, UniqueID: "1633642200.2", Rated: true, Zone: "Polska", Cost: 12},
 		// 2021-10-08 00:30 in Warsaw is still 10-07 in UTC: outside.
 		{Tenant: tenant, CallDate: time.Date(2021, 10, 8, 0, 30, 0, 0, loc), Src: "101", Dst: "105", Disposition: pbx.DispBusy, UniqueID: "1633645800.3"},
 		{Tenant: otherPB, CallDate: time.Date(2021, 12, 15, 10, 0, 0, 0, loc), Src: "101", Dst: "102", Disposition: pbx.DispFailed, UniqueID: "other.1"},

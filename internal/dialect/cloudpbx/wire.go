@@ -30,7 +30,13 @@ type cdrRecord struct {
 }
 
 func toCDR(c pbx.CDR, loc *time.Location) cdrRecord {
-	return cdrRecord{CallDate: c.CallDate.In(loc).Format(dateTimeLayout), CLID: c.CLID, Src: c.Src, Dst: c.Dst,
+	// cost and zone stay "" (the spec's example) unless a trunk's rate
+	// table priced the call; an unanswered rated call costs "0".
+	var cost string
+	if c.Rated {
+		cost = strconv.FormatInt(c.Cost, 10)
+	}
+	return cdrRecord{Cost: cost, Zone: c.Zone, CallDate: c.CallDate.In(loc).Format(dateTimeLayout), CLID: c.CLID, Src: c.Src, Dst: c.Dst,
 		Channel: c.Channel, DstChannel: c.DstChannel, LastApp: c.LastApp, Duration: c.Duration, BillSec: c.BillSec,
 		Disposition: string(c.Disposition), UniqueID: c.UniqueID}
 }
