@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/switchboard-pbx/switchboard/internal/config"
 )
 
 // TestCloudPBXOnTheDemo: the demo serves the CloudPBX dialect as the spec
@@ -143,5 +145,61 @@ func hangupAll(t *testing.T, base string) {
 		if res, err := http.DefaultClient.Do(req); err == nil {
 			res.Body.Close()
 		}
+	}
+}
+
+// TestCloudPBXCostFromTrunkRates: a call out through a trunk with a rate
+// table shows its zone and cost in CloudPBX's /cdr, from the config
+// through the core and the SQLite CDR store.
+func TestCloudPBXCostFromTrunkRates(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		tn := c.Tenant("MojaCentrala")
+		tn.Trunks[0].Rates = []config.Rate{{Prefix: "0048", Zone: "Polska", PerMinute: 12}, {Prefix: "00", Zone: "Zagranica", PerMinute: 150}}
+	})
+	base := "http://" + n.HTTPAddr().String()
+	get := func(path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer MyExampleKey")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/dial?cpa=1003&cpb=0048221234567"); code != 200 {
+		t.Fatalf("dial: %d %s", code, body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	hungUp := false
+	for {
+		code, body := get("/cdr")
+		if code == 200 && strings.Contains(body, `"dst":"0048221234567"`) {
+			var rows []map[string]any
+			if err := json.Unmarshal([]byte(body), &rows); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				if r["dst"] == "0048221234567" {
+					if r["zone"] != "Polska" || (r["cost"] != "0" && r["cost"] != "12") {
+						t.Fatalf("rated CDR %v", r)
+					}
+					if r["billsec"].(float64) > 0 && r["cost"] != "12" {
+						t.Fatalf("answered call cost %v", r)
+					}
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CDR for the outside call: %d %.500s", code, body)
+		}
+		if !hungUp && time.Now().After(deadline.Add(-18*time.Second)) {
+			hangupAll(t, base)
+			hungUp = true
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
