@@ -79,6 +79,14 @@ func (a *API) Close(ctx context.Context) error {
 	a.cancel()
 	done := make(chan struct{})
 	go func() { a.streams.Wait(); close(done) }()
+	// With no streams open Close succeeds even when ctx has already run
+	// out (the node's shutdown may have spent it on hanging up calls):
+	// a select over both ready channels would pick either.
+	select {
+	case <-done:
+		return nil
+	case <-time.After(10 * time.Millisecond):
+	}
 	select {
 	case <-done:
 		return nil

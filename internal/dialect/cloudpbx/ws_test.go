@@ -231,3 +231,16 @@ func TestCloseEndsStreams(t *testing.T) {
 		t.Fatalf("close status %v (%v)", s, err)
 	}
 }
+
+// TestCloseWithSpentContext: with no stream open, Close succeeds even if
+// the node's shutdown already spent its context.
+func TestCloseWithSpentContext(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 20; i++ {
+		if err := f.api.Close(ctx); err != nil {
+			t.Fatalf("close %d: %v", i, err)
+		}
+	}
+}
