@@ -171,7 +171,7 @@ type fixture struct {
 	dir  string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	cdrs, recs := &memCDRs{}, &memRecs{}
 	recDir := t.TempDir()
