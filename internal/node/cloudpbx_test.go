@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,4 +203,66 @@ func TestCloudPBXCostFromTrunkRates(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestCloudPBXQueueAndConferenceOnTheDemo: a real WebSocket client on the
+// demo sees a call into Kolejka1 as queue and qmember events, and a call
+// into the room SesjaRady as cmember with the member's own caller id.
+func TestCloudPBXQueueAndConferenceOnTheDemo(t *testing.T) {
+	n := startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/ws/pbx_MojaCentrala?pbxkey=MyExampleKey", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// wait reads until an event named name whose body has every want.
+	wait := func(name string, want ...string) string {
+		t.Helper()
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("waiting for %s %v: %v", name, want, err)
+			}
+			var m struct {
+				Text map[string]json.RawMessage `json:"text"`
+			}
+			if json.Unmarshal(b, &m) != nil {
+				t.Fatalf("not JSON: %s", b)
+			}
+			if testing.Verbose() {
+				t.Logf("%s", b)
+			}
+			body, ok := m.Text[name]
+			if !ok {
+				continue
+			}
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(string(body), w)
+			}
+			if all {
+				return string(body)
+			}
+		}
+	}
+	p := phone(t, n, "2001", "2002")
+	var calls sync.WaitGroup
+	defer calls.Wait()
+	call := func(from, to string) {
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			if _, err := p.Call(ctx, from, to, 1500*time.Millisecond); err != nil {
+				t.Errorf("call %s -> %s: %v", from, to, err)
+			}
+		}()
+	}
+	call("2001", "7000") // Kolejka1, served by agent 101 (a bot)
+	wait("queue", `"peer":"Kolejka1"`, `"calls":"1"`)
+	wait("qmember", `"peer":"MojaCentrala-101"`, `"queue":"Kolejka1"`, `"m_name":"Sekretariat 3"`)
+	call("2002", "8000") // the room SesjaRady
+	wait("cmember", `"action":"add"`, `"conference":"SesjaRady"`, `"callerIDNum":"2002"`, `"callerIDName":"Phone 2002"`)
+	wait("cmember", `"action":"remove"`, `"callerIDNum":"2002"`)
 }
