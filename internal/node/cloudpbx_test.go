@@ -266,3 +266,32 @@ func TestCloudPBXQueueAndConferenceOnTheDemo(t *testing.T) {
 	wait("cmember", `"action":"add"`, `"conference":"SesjaRady"`, `"callerIDNum":"2002"`, `"callerIDName":"Phone 2002"`)
 	wait("cmember", `"action":"remove"`, `"callerIDNum":"2002"`)
 }
+
+// TestCloudPBXUnderAPrefix: with prefix: /cp the dialect's routes, the
+// WebSocket included, live under it only.
+func TestCloudPBXUnderAPrefix(t *testing.T) {
+	yes := true
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Dialects = map[string]config.Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes, Prefix: "/cp"}}
+	})
+	base := "http://" + n.HTTPAddr().String()
+	for path, want := range map[string]int{"/cp/cdr": 200, "/cp/record": 200, "/cdr": 404} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer MyExampleKey")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, res.StatusCode, want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/cp/ws/pbx_MojaCentrala?pbxkey=MyExampleKey", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CloseNow()
+}

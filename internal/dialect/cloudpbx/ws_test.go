@@ -244,3 +244,29 @@ func TestCloseWithSpentContext(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketStreamLimit: one key holds at most StreamsPerPrincipal
+// streams; the next is refused with 429 until one closes.
+func TestWebSocketStreamLimit(t *testing.T) {
+	f := newFixture(t)
+	f.api.conns.max = 1
+	c, _, err := f.dialWS(t, f.wsURL("pbx_"+tenant, apiKey), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, res, err := f.dialWS(t, f.wsURL("pbx_"+tenant, apiKey), nil); err == nil || res == nil || res.StatusCode != 429 {
+		t.Fatalf("second stream: %v %v", res, err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, err := f.dialWS(t, f.wsURL("pbx_"+tenant, apiKey), nil)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream not released: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
