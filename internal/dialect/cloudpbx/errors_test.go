@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
@@ -189,5 +190,31 @@ func TestRecordDownloadRange(t *testing.T) {
 	if res.StatusCode != http.StatusPartialContent || string(b[:n]) != "RIFF" || res.Header.Get("Content-Type") != "audio/wav" ||
 		!strings.Contains(res.Header.Get("Content-Disposition"), "1639563902.75.wav") {
 		t.Fatalf("range: %d %q %v", res.StatusCode, b[:n], res.Header)
+	}
+}
+
+// TestRunningRecordingsAreNotListed: what /record lists can be fetched:
+// running and failed recordings appear in neither.
+func TestRunningRecordingsAreNotListed(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t)
+	ctx := context.Background()
+	for _, r := range []pbx.Recording{
+		{ID: "r4", Tenant: tenant, CallID: "1639564000.1", File: "1639564000.1.wav", State: pbx.RecActive, Started: specNow.Add(-time.Minute)},
+		{ID: "r5", Tenant: tenant, CallID: "1639564000.2", File: "1639564000.2.wav", State: pbx.RecFailed, Started: specNow.Add(-time.Minute)},
+	} {
+		r := r
+		if err := f.recs.InsertRecording(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, body := f.do(t, "GET", "/record", "Bearer "+apiKey, "", "")
+	if res.StatusCode != 200 || strings.Contains(body, "1639564000") || !strings.Contains(body, "1639563902.75") {
+		t.Fatalf("list: %d %s", res.StatusCode, body)
+	}
+	for _, id := range []string{"1639564000.1", "1639564000.2"} {
+		if res, body := f.do(t, "GET", "/record/"+id, "Bearer "+apiKey, "", ""); res.StatusCode != 404 {
+			t.Fatalf("%s: %d %s", id, res.StatusCode, body)
+		}
 	}
 }

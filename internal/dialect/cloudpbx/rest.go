@@ -71,10 +71,9 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	out := make([]recordEntry, 0, len(rows))
 	for _, rec := range rows {
-		if rec.File == "" || rec.State == pbx.RecFailed {
-			continue
+		if downloadable(rec) {
+			out = append(out, toRecord(rec, loc))
 		}
-		out = append(out, toRecord(rec, loc))
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
 	writeJSON(w, http.StatusOK, out)
@@ -100,7 +99,7 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	}
 	var rec pbx.Recording
 	for _, x := range rows {
-		if x.File != "" && x.State != pbx.RecFailed && x.State != pbx.RecActive && x.State != pbx.RecPaused {
+		if downloadable(x) {
 			rec = x
 			break
 		}
@@ -135,6 +134,13 @@ func (a *API) download(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	a.log.Info("recording downloaded", "principal", p.Name, "tenant", p.Tenant, "recording", rec.ID, "remote", dialectRemote(r))
 	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// downloadable: a finished recording with a file (stopped, or cut short
+// by a crash, which keeps the audio up to then). Running and failed ones
+// are neither listed nor served, so a list entry can always be fetched.
+func downloadable(r pbx.Recording) bool {
+	return r.File != "" && (r.State == pbx.RecDone || r.State == pbx.RecInterrupted)
 }
 
 // dial is GET /dial?cpa=&cpb=: ring cpa, a number of the PBX, then dial
