@@ -368,6 +368,20 @@ type Trunk struct {
 	AllowTransit        bool     `yaml:"allow_transit"`
 	InboundSecretHeader string   `yaml:"inbound_secret_header"`
 	InboundSecret       string   `yaml:"inbound_secret"`
+	// Rates price the calls that leave through this trunk (CloudPBX's
+	// cost and zone): the longest matching prefix of the dialled number
+	// wins; talk time is billed in whole billing_increment steps (default
+	// 60s). Calls matching no prefix are not rated.
+	Rates            []Rate        `yaml:"rates"`
+	BillingIncrement time.Duration `yaml:"billing_increment"`
+}
+
+// Rate is one prefix of a trunk's rate table: the zone's name and the
+// price of a minute in grosze (fractions allowed).
+type Rate struct {
+	Prefix    string  `yaml:"prefix"`
+	Zone      string  `yaml:"zone"`
+	PerMinute float64 `yaml:"per_minute"`
 }
 
 type pos struct{ line, col int }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestExampleParsesAndIsProductionReady(t *testing.T) {
@@ -74,6 +75,11 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			[]string{"limits.calls_per_user: -5 must be", "limits.http_body_timeout: must be between"}},
 		{"trunk inbound trust", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        dids: [\"12a\"]\n        inbound_secret_header: X-Secret\n",
 			[]string{`tenants[0].trunks[0].dids[0]: "12a" is not a number`, "tenants[0].trunks[0].inbound_secret: inbound_secret_header and inbound_secret go together"}},
+		{"trunk rates", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        billing_increment: 1500ms\n" +
+			"        rates:\n          - {prefix: \"0048\", zone: Polska, per_minute: 12}\n          - {prefix: \"0048\", zone: \"\", per_minute: -1}\n          - {prefix: \"+1\", zone: US, per_minute: 1}\n",
+			[]string{"tenants[0].trunks[0].billing_increment: must be whole seconds", `tenants[0].trunks[0].rates[1].prefix: "0048" is listed twice`,
+				"tenants[0].trunks[0].rates[1].zone: required", "tenants[0].trunks[0].rates[1].per_minute: must be 0 to 1000000",
+				`tenants[0].trunks[0].rates[2].prefix: "+1" must be up to 20 digits`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,5 +168,19 @@ func TestSharedCarrierWithDisjointDIDs(t *testing.T) {
 		"    trunks:\n      - name: y\n        address: 192.0.2.1:5060\n        dids: [\"420555\"]\n"
 	if _, err := Parse([]byte(y), "t.yaml"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTrunkRatesParse: a valid rate table reads with its increment.
+func TestTrunkRatesParse(t *testing.T) {
+	y := base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        billing_increment: 30s\n" +
+		"        rates:\n          - {prefix: \"0048\", zone: Polska, per_minute: 12.5}\n          - {prefix: \"\", zone: Inne, per_minute: 100}\n"
+	c, err := Parse([]byte(y), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Tenants[0].Trunks[0]
+	if tr.BillingIncrement != 30*time.Second || len(tr.Rates) != 2 || tr.Rates[0] != (Rate{Prefix: "0048", Zone: "Polska", PerMinute: 12.5}) {
+		t.Fatalf("trunk %+v", tr)
 	}
 }

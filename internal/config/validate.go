@@ -582,6 +582,7 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		if tr.Name == "" {
 			e.add(p+".name", "required")
 		}
+		validateRates(e, p, tr)
 		if tr.Address == "" {
 			if !c.Demo {
 				e.add(p+".address", "required (host:port)")
@@ -684,4 +685,29 @@ func (c *Config) SetDataDir(dir string) {
 		c.Capture.Dir = ""
 	}
 	c.ApplyDefaults()
+}
+
+// validateRates checks a trunk's rate table: digit prefixes (one of them
+// may be empty: every other number), each once; a zone name; a price of
+// 0 to 1,000,000 grosze a minute; an increment of 1s to 1h.
+func validateRates(e *errs, p string, tr Trunk) {
+	if tr.BillingIncrement != 0 && (tr.BillingIncrement < time.Second || tr.BillingIncrement > time.Hour || tr.BillingIncrement%time.Second != 0) {
+		e.add(p+".billing_increment", "must be whole seconds between 1s and 1h")
+	}
+	seen := map[string]bool{}
+	for k, r := range tr.Rates {
+		rp := fmt.Sprintf("%s.rates[%d]", p, k)
+		if len(r.Prefix) > 20 || strings.Trim(r.Prefix, "0123456789") != "" {
+			e.add(rp+".prefix", "%q must be up to 20 digits", r.Prefix)
+		} else if seen[r.Prefix] {
+			e.add(rp+".prefix", "%q is listed twice", r.Prefix)
+		}
+		seen[r.Prefix] = true
+		if r.Zone == "" || len(r.Zone) > 64 || strings.ContainsAny(r.Zone, "\r\n\x00") {
+			e.add(rp+".zone", "required, up to 64 characters on one line")
+		}
+		if !(r.PerMinute >= 0 && r.PerMinute <= 1e6) {
+			e.add(rp+".per_minute", "must be 0 to 1000000 (grosze a minute)")
+		}
+	}
 }

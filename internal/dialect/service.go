@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -116,6 +117,19 @@ func (s *Service) ownCall(p auth.Principal, id, verb string) error {
 		return fmt.Errorf("you may only %s your own calls: %w", verb, ErrForbidden)
 	}
 	return nil
+}
+
+// Location is the principal's tenant's time zone: date-only filters of
+// the vendor dialects ("today", datestart=YYYY-MM-DD) mean the tenant's
+// days, not the server's. UTC when the core does not know zones. It is
+// read through an optional interface so test cores need not implement it.
+func (s *Service) Location(p auth.Principal) *time.Location {
+	if l, ok := s.core.(interface{ TenantLocation(string) *time.Location }); ok {
+		if loc := l.TenantLocation(p.Tenant); loc != nil {
+			return loc
+		}
+	}
+	return time.UTC
 }
 
 // Extensions lists the tenant's extensions.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -202,5 +203,28 @@ func TestOutboundCallerIDs(t *testing.T) {
 	}
 	if _, err := NewService(core).Originate(ctx, admin, pbx.OriginateRequest{From: "1001", To: "1002", OutboundCallerID: "+420222111000"}, false); !errors.Is(err, ErrForbidden) {
 		t.Errorf("no list configured: %v", err)
+	}
+}
+
+// TestLocationIsTheTenants: date-only filters of the vendor dialects mean
+// the tenant's days, so the service hands out the tenant's zone (UTC when
+// none is configured).
+func TestLocationIsTheTenants(t *testing.T) {
+	warsaw, err := time.LoadLocation("Europe/Warsaw")
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "a", Domain: "a.local", Location: warsaw},
+		{Name: "b", Domain: "b.local"}}}, nopCDRs{}, pbx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	svc := NewService(core)
+	if got := svc.Location(auth.Principal{Tenant: "a"}); got != warsaw {
+		t.Fatalf("tenant a: %v", got)
+	}
+	if got := svc.Location(auth.Principal{Tenant: "b"}); got != time.UTC {
+		t.Fatalf("tenant b: %v", got)
 	}
 }

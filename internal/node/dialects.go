@@ -14,12 +14,16 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
+	"github.com/switchboard-pbx/switchboard/internal/dialect/cloudpbx"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
 )
 
 // dialectFactories are the API dialects this build has, by config name.
 func dialectFactories() map[string]dialect.Factory {
-	return map[string]dialect.Factory{native.Name: native.NewDialect}
+	return map[string]dialect.Factory{
+		native.Name: native.NewDialect,
+		"cloudpbx":  cloudpbx.NewDialect,
+	}
 }
 
 // ownListener is a dialect served on a listener of its own.

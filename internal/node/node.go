@@ -131,6 +131,16 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			if tr.Record {
 				te.RecordTrunks = append(te.RecordTrunks, tr.Name)
 			}
+			if len(tr.Rates) > 0 {
+				rt := pbx.RateTable{Increment: tr.BillingIncrement}
+				for _, r := range tr.Rates {
+					rt.Rates = append(rt.Rates, pbx.Rate{Prefix: r.Prefix, Zone: r.Zone, PerMinute: r.PerMinute})
+				}
+				if te.Rates == nil {
+					te.Rates = map[string]pbx.RateTable{}
+				}
+				te.Rates[tr.Name] = rt
+			}
 		}
 		for _, cf := range t.Conferences {
 			te.Conferences = append(te.Conferences, pbx.ConferenceEntry{Name: cf.Name, Number: cf.Number})

@@ -32,6 +32,12 @@ type CDR struct {
 	BillSec     int // seconds from answer to end
 	Disposition Disposition
 	UniqueID    string
+	// Rated calls left through a trunk with a rate table whose prefix
+	// matched: Zone names the rate and Cost is the price in the smallest
+	// currency unit (grosze), rounded up. Unrated calls have neither.
+	Rated bool
+	Zone  string
+	Cost  int64
 	// EndStatus is the VIPTel end status (answer, busy, noanswer, cancel,
 	// congestion, chanunavail, dontcall, invalidargs).
 	EndStatus string

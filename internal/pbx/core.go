@@ -90,6 +90,7 @@ type tenantState struct {
 	confSeq      int
 	queues       map[string]*queueState // by name
 	loc          *time.Location         // nil: UTC
+	rates        map[string]RateTable   // by trunk name
 }
 
 type extState struct {
@@ -153,7 +154,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 		if _, dup := c.tenants[t.Name]; dup {
 			return nil, fmt.Errorf("pbx: tenant %q defined twice", t.Name)
 		}
-		ts := &tenantState{name: t.Name, domain: t.Domain, loc: t.Location, exts: map[string]*extState{},
+		ts := &tenantState{name: t.Name, domain: t.Domain, loc: t.Location, rates: t.Rates, exts: map[string]*extState{},
 			calls: map[string]*callState{}, channels: map[string]*Channel{}, byName: map[string]*Channel{}, recordTrunks: map[string]bool{}}
 		for _, tr := range t.RecordTrunks {
 			ts.recordTrunks[tr] = true
@@ -584,7 +585,32 @@ func (c *Core) cdrOf(cs *callState, status EndStatus, q Quality, end time.Time) 
 			cdr.Disposition = DispAnswered
 		}
 	}
+	c.rate(cs, &cdr)
 	return cdr
+}
+
+// rate prices a call that left through a trunk with a rate table:
+// the first outbound trunk channel names the trunk, the dialled number
+// picks the rate. The tenants map and rate tables are fixed at NewCore,
+// so this reads them with or without c.mu (RecordInterrupted has none).
+func (c *Core) rate(cs *callState, cdr *CDR) {
+	t := c.tenants[cs.call.Tenant]
+	if t == nil || len(t.rates) == 0 {
+		return
+	}
+	for _, ch := range cs.channels {
+		if !ch.IsTrunk || ch.Dir != Outbound {
+			continue
+		}
+		rt, ok := t.rates[ch.Peer]
+		if !ok {
+			return
+		}
+		if zone, cost, ok := rt.Price(cs.call.To, cdr.BillSec); ok {
+			cdr.Zone, cdr.Cost, cdr.Rated = zone, cost, true
+		}
+		return
+	}
 }
 
 func (cs *callState) snapshot() *Call {

@@ -19,6 +19,10 @@ type TenantEntry struct {
 	Queues       []QueueEntry
 	// Location is the tenant's time zone (nil: UTC).
 	Location *time.Location
+	// Rates prices outgoing calls by the trunk they leave through (by
+	// trunk name); calls through other trunks, and internal calls, are
+	// not rated.
+	Rates map[string]RateTable
 }
 
 // ExtensionEntry is one extension of the directory.

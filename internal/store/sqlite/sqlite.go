@@ -212,8 +212,8 @@ func (s *Store) writer() {
 const insertSQL = `INSERT INTO cdr (tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel,
  lastapp, duration, billsec, disposition, uniqueid, endstatus, callid, codec, pdd_ms, last_sip_response,
  hangup_by, src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba,
- jitter_ab_ms, jitter_ba_ms, mos) VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM cdr WHERE tenant = ?1),
- ?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING tenant_id`
+ jitter_ab_ms, jitter_ba_ms, mos, rated, zone, cost) VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM cdr WHERE tenant = ?1),
+ ?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING tenant_id`
 
 func micros(t time.Time) int64 {
 	if t.IsZero() {
@@ -234,7 +234,7 @@ func insertArgs(c *pbx.CDR) []any {
 		c.Channel, c.DstChannel, c.LastApp, c.Duration, c.BillSec, string(c.Disposition), c.UniqueID, c.EndStatus,
 		c.CallID, c.Codec, c.PDDMillis, c.LastSIPResponse, c.HangupBy, c.SrcUserAgent, c.DstUserAgent, c.SrcIP,
 		c.DstIP, int64(c.RTPPacketsAB), int64(c.RTPPacketsBA), c.LossAB, c.LossBA, c.JitterABMillis,
-		c.JitterBAMillis, c.MOS}
+		c.JitterBAMillis, c.MOS, c.Rated, c.Zone, c.Cost}
 }
 
 func (s *Store) commit(batch []insertReq) error {
@@ -268,7 +268,8 @@ func (s *Store) commit(batch []insertReq) error {
 
 const selectCols = `tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel, lastapp,
  duration, billsec, disposition, uniqueid, endstatus, callid, codec, pdd_ms, last_sip_response, hangup_by,
- src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba, jitter_ab_ms, jitter_ba_ms, mos`
+ src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba, jitter_ab_ms, jitter_ba_ms, mos,
+ rated, zone, cost`
 
 func scanCDR(sc interface{ Scan(...any) error }) (pbx.CDR, error) {
 	var c pbx.CDR
@@ -277,7 +278,7 @@ func scanCDR(sc interface{ Scan(...any) error }) (pbx.CDR, error) {
 	err := sc.Scan(&c.ID, &c.Tenant, &cd, &ad, &ed, &c.CLID, &c.Src, &c.Dst, &c.Channel, &c.DstChannel, &c.LastApp,
 		&c.Duration, &c.BillSec, &disp, &c.UniqueID, &c.EndStatus, &c.CallID, &c.Codec, &c.PDDMillis,
 		&c.LastSIPResponse, &c.HangupBy, &c.SrcUserAgent, &c.DstUserAgent, &c.SrcIP, &c.DstIP, &pab, &pba,
-		&c.LossAB, &c.LossBA, &c.JitterABMillis, &c.JitterBAMillis, &c.MOS)
+		&c.LossAB, &c.LossBA, &c.JitterABMillis, &c.JitterBAMillis, &c.MOS, &c.Rated, &c.Zone, &c.Cost)
 	c.CallDate, c.AnswerDate, c.EndDate = fromMicros(cd), fromMicros(ad), fromMicros(ed)
 	c.RTPPacketsAB, c.RTPPacketsBA = uint64(pab), uint64(pba)
 	c.Disposition = pbx.Disposition(disp)

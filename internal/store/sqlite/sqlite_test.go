@@ -116,3 +116,25 @@ func TestCDRSurvivesKill9(t *testing.T) {
 		t.Fatalf("after kill -9: %+v %v", c, err)
 	}
 }
+
+// TestCDRRatingRoundTrip: the rate a call was priced by is kept, and an
+// unrated call stays unrated (not a zero cost).
+func TestCDRRatingRoundTrip(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	rated := pbx.CDR{Tenant: "t", CallDate: time.Now(), UniqueID: "1.1", Rated: true, Zone: "Polska", Cost: 24}
+	plain := pbx.CDR{Tenant: "t", CallDate: time.Now(), UniqueID: "1.2"}
+	for _, c := range []*pbx.CDR{&rated, &plain} {
+		if err := s.InsertCDR(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetCDR(ctx, "t", rated.ID)
+	if err != nil || !got.Rated || got.Zone != "Polska" || got.Cost != 24 {
+		t.Fatalf("rated: %+v %v", got, err)
+	}
+	got, err = s.GetCDR(ctx, "t", plain.ID)
+	if err != nil || got.Rated || got.Zone != "" || got.Cost != 0 {
+		t.Fatalf("unrated: %+v %v", got, err)
+	}
+}
