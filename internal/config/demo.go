@@ -35,10 +35,14 @@ func Demo() *Config {
 	t.Conferences = []Conference{{Name: "SesjaRady", Number: "8000"}}
 	t.Relays = []Relay{{ID: 17, Name: "Door"}}
 	t.Cameras = []Camera{{ID: 44, Name: "Entrance"}}
+	yes := true
 	c := &Config{
 		Listen: Listen{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060"},
-		RTP:    RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
-		Demo:   true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},
+		// The vendor dialects whose demo accounts exist above; native is
+		// on by default.
+		Dialects: map[string]Dialect{"viptel": {Enabled: &yes}},
+		RTP:      RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
+		Demo:     true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},
 	}
 	c.ApplyDefaults()
 	return c

@@ -15,11 +15,15 @@ import (
 
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
+	"github.com/switchboard-pbx/switchboard/internal/dialect/viptel"
 )
 
 // dialectFactories are the API dialects this build has, by config name.
 func dialectFactories() map[string]dialect.Factory {
-	return map[string]dialect.Factory{native.Name: native.NewDialect}
+	return map[string]dialect.Factory{
+		native.Name: native.NewDialect,
+		viptel.Name: viptel.NewDialect,
+	}
 }
 
 // ownListener is a dialect served on a listener of its own.
