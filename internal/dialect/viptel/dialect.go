@@ -125,6 +125,11 @@ func (v *Dialect) Close(ctx context.Context) error {
 	v.closed = true
 	v.mu.Unlock()
 	v.stopOnce.Do(func() { close(v.stop) })
+	if v.active.Load() == 0 {
+		// Nothing to wait for (and no new connection can start): done
+		// even when ctx is already spent by the node's earlier steps.
+		return nil
+	}
 	done := make(chan struct{})
 	go func() { v.wg.Wait(); close(done) }()
 	select {
@@ -164,9 +169,9 @@ func (v *Dialect) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.wg.Add(1)
+	v.active.Add(1)
 	v.mu.Unlock()
 	defer v.wg.Done()
-	v.active.Add(1)
 	defer v.active.Add(-1)
 	// Any origin: VIPTel clients are browser pages on the customer's own
 	// site. There is no ambient credential (no cookie, no header) to

@@ -583,3 +583,16 @@ func TestDeadClientDropped(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCloseWithSpentContext: with no connection open, Close succeeds even
+// when the node's shutdown has used up its context before reaching it.
+func TestCloseWithSpentContext(t *testing.T) {
+	f := defaultFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 50; i++ {
+		if err := f.v.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
