@@ -596,3 +596,32 @@ func TestCloseWithSpentContext(t *testing.T) {
 		}
 	}
 }
+
+// TestPickupAndQueueMembers: an answered call is call.pickup; a member
+// logging into and out of a queue is queue.add and queue.remove with the
+// member's name.
+func TestPickupAndQueueMembers(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	_, call, err := f.core.NewCall("a", "42", "43", false, pbx.ChannelSpec{Peer: "42", Exten: "42", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.core.CallAnswered("a", call.ID)
+	if m := cl.readEvent("call.pickup"); m["unique_id"] != call.ID {
+		t.Fatalf("%v", m)
+	}
+	if _, err := f.core.QueueLogin("a", "VMX", "43", true, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := cl.readEvent("queue.add"); m["queue"] != 7777.0 || m["member"] != "43" || m["member_name"] != "Robert" {
+		t.Fatalf("%v", m)
+	}
+	if _, err := f.core.QueueLogin("a", "VMX", "43", false, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := cl.readEvent("queue.remove"); m["member"] != "43" {
+		t.Fatalf("%v", m)
+	}
+}

@@ -102,3 +102,29 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeQueueCallerEvents: queue.join and queue.left as the spec
+// lists their fields; a caller an agent answered leaves no queue.left.
+func TestEncodeQueueCallerEvents(t *testing.T) {
+	q := &pbx.Queue{Name: "VMX", Number: "7777"}
+	c := &pbx.QueueCaller{Queue: "VMX", Position: 2, CallID: "1453467797.684", UniqueID: "1453467797.685", CallerIDNum: "0905123456", WaitSeconds: 17}
+	for _, tc := range []struct {
+		e    pbx.Event
+		want string
+	}{
+		{pbx.Event{Type: pbx.EvQueueJoin, Queue: q, Caller: c},
+			`{"event":"queue.join","queue":7777,"caller":"0905123456","caller_name":"0905123456","unique_id":"1453467797.684","position":2}`},
+		{pbx.Event{Type: pbx.EvQueueLeave, Queue: q, Caller: c, Cause: pbx.LeaveAbandoned},
+			`{"event":"queue.left","queue":7777,"unique_id":"1453467797.684","holdtime":17}`},
+		{pbx.Event{Type: pbx.EvQueueLeave, Queue: q, Caller: c, Cause: pbx.LeaveAnswered}, ``},
+		{pbx.Event{Type: pbx.EvQueueJoin, Queue: &pbx.Queue{Name: "Sales"}, Caller: &pbx.QueueCaller{CallerIDNum: "42", CallerIDName: "Jan", UniqueID: "1.2", Position: 1}},
+			`{"event":"queue.join","queue":"Sales","caller":42,"caller_name":"Jan","unique_id":"1.2","position":1}`},
+		{pbx.Event{Type: pbx.EvCallEnded, Call: &pbx.Call{ID: "1.1"}, Cause: string(pbx.EndInterrupted)},
+			`{"event":"call.end","unique_id":"1.1","status":"congestion"}`},
+		{pbx.Event{Type: pbx.EvDTMF}, ``},
+	} {
+		if got := string(encodeEvent(tc.e, nil)); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.e.Type, got, tc.want)
+		}
+	}
+}
