@@ -85,6 +85,14 @@ type Dialect struct {
 	closed   bool
 	wg       sync.WaitGroup
 	active   atomic.Int64
+	names    nameCache
+}
+
+func (v *Dialect) now() time.Time {
+	if v.deps.Now != nil {
+		return v.deps.Now()
+	}
+	return time.Now()
 }
 
 // Connections is the number of open WebSocket connections.

@@ -38,7 +38,6 @@ type session struct {
 	loggedIn  bool
 	p         auth.Principal
 	sub       *eventbus.Subscription[pbx.Event]
-	extNames  map[string]string
 	oversized int
 
 	// started holds the calls begun while this connection was logged in:
@@ -258,18 +257,15 @@ func (s *session) login(ctx context.Context, req request) bool {
 	// Events from now on: the subscription starts at login, so calls
 	// begun before it are never "started during this connection".
 	s.sub, _ = s.v.deps.Events.SubscribeAt(p.Tenant, eventBuffer)
-	s.extNames = map[string]string{}
-	if exts, err := s.v.deps.Service.Extensions(p); err == nil {
-		for _, x := range exts {
-			s.extNames[x.Number] = x.Name
-		}
-	}
 	s.v.log.Info("viptel: logged in", "user", p.Name, "tenant", p.Tenant, "ip", s.ip)
 	s.v.deps.AuditRequest(s.req, p, Name, "user.login", "", 202, "")
 	return s.answer(ctx, resp(202, msgLoggedIn))
 }
 
-func (s *session) name(number string) string { return s.extNames[number] }
+// name is an extension's name for caller_name and callee_name.
+func (s *session) name(number string) string {
+	return s.v.names.lookup(s.v.deps.Service, s.p, s.v.now())[number]
+}
 
 // event tracks the calls of the tenant (before filtering: bookkeeping,
 // not disclosure) and sends what the principal may see.
