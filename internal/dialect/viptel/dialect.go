@@ -43,7 +43,7 @@ const maxOversized = 3
 
 // eventBuffer is each connection's event queue; a client that falls this
 // far behind is disconnected (the bus drops slow consumers).
-const eventBuffer = 512
+const eventBuffer = 1024
 
 // writeTimeout bounds one message write to a client.
 const writeTimeout = 10 * time.Second

@@ -71,7 +71,7 @@ func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // newFixture: tenant "a" with the spec's example extensions (12, 13 and
 // 42 Jan, 43 Robert), the admin "viptel", user "42" bound to extension
 // 42, a readonly account and a disabled one.
-func newFixture(t *testing.T, o Options, start time.Time, firstSeq uint64) *fixture {
+func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixture {
 	t.Helper()
 	clk := &clock{t: start}
 	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "a", Domain: "a.local",
@@ -115,18 +115,18 @@ func newFixture(t *testing.T, o Options, start time.Time, firstSeq uint64) *fixt
 	return &fixture{srv: srv, core: core, eng: eng, v: v, clk: clk}
 }
 
-func defaultFixture(t *testing.T) *fixture {
+func defaultFixture(t testing.TB) *fixture {
 	return newFixture(t, Options{}, time.Unix(1453467797, 0), 684)
 }
 
 // client is a VIPTel client: a real WebSocket client over TCP.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	c     *websocket.Conn
 	nonce string
 }
 
-func dial(t *testing.T, f *fixture, path string) *client {
+func dial(t testing.TB, f *fixture, path string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
