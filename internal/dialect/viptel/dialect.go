@@ -86,6 +86,7 @@ type Dialect struct {
 	wg       sync.WaitGroup
 	active   atomic.Int64
 	names    nameCache
+	wire     wireCache
 }
 
 func (v *Dialect) now() time.Time {

@@ -154,7 +154,7 @@ func (s *session) run() {
 				s.bye(ctx, r)
 				return
 			}
-			if !s.event(ctx, env.Event) {
+			if !s.event(ctx, env) {
 				return
 			}
 		}
@@ -269,7 +269,8 @@ func (s *session) name(number string) string {
 
 // event tracks the calls of the tenant (before filtering: bookkeeping,
 // not disclosure) and sends what the principal may see.
-func (s *session) event(ctx context.Context, e pbx.Event) bool {
+func (s *session) event(ctx context.Context, env eventbus.Envelope[pbx.Event]) bool {
+	e := env.Event
 	switch e.Type {
 	case pbx.EvShutdown:
 		s.bye(ctx, resp(503, msgRestarting))
@@ -292,8 +293,14 @@ func (s *session) event(ctx context.Context, e pbx.Event) bool {
 	if !ok {
 		return true
 	}
-	b := encodeEvent(ve, s.name)
-	if b == nil {
+	names := s.p.Can(auth.ReadDirectory)
+	b := s.v.wire.get(wireKey{env.Tenant, env.Seq, names}, func() []byte {
+		if !names {
+			return encodeEvent(ve, nil)
+		}
+		return encodeEvent(ve, s.name)
+	})
+	if len(b) == 0 {
 		return true
 	}
 	return s.send(ctx, b) == nil
