@@ -38,9 +38,11 @@ func Demo() *Config {
 	yes := true
 	c := &Config{
 		Listen: Listen{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060"},
-		// CloudPBX's examples (GET /cdr, /ws/pbx_MojaCentrala?pbxkey=
-		// MyExampleKey) work against the demo as the spec prints them.
-		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}},
+		// The vendor dialects whose demo accounts exist above (native is on
+		// by default): the specs' examples (CloudPBX's GET /cdr and
+		// /ws/pbx_MojaCentrala?pbxkey=MyExampleKey, VIPTel's WebSocket at /)
+		// work against the demo as the specs print them.
+		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}},
 		RTP:      RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
 		Demo:     true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},
 	}

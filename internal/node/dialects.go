@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/cloudpbx"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
+	"github.com/switchboard-pbx/switchboard/internal/dialect/viptel"
 )
 
 // dialectFactories are the API dialects this build has, by config name.
@@ -23,6 +24,7 @@ func dialectFactories() map[string]dialect.Factory {
 	return map[string]dialect.Factory{
 		native.Name: native.NewDialect,
 		"cloudpbx":  cloudpbx.NewDialect,
+		viptel.Name: viptel.NewDialect,
 	}
 }
 

@@ -1,0 +1,627 @@
+package viptel
+
+import (
+	"context"
+	"crypto/sha1" //nolint:gosec // the protocol's hash
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+type memCDRs struct{}
+
+func (memCDRs) InsertCDR(context.Context, *pbx.CDR) error { return nil }
+
+// fakeEngine creates the calling extension's channel on originate, ends
+// the whole call on hangup and records redirects.
+type fakeEngine struct {
+	core *pbx.Core
+	mu   sync.Mutex
+	redi []string
+}
+
+func (f *fakeEngine) Originate(_ context.Context, r pbx.OriginateRequest) (pbx.Call, error) {
+	_, call, err := f.core.NewCall(r.Tenant, r.From, r.To, true, pbx.ChannelSpec{Peer: r.From, Exten: r.From, Dir: pbx.Outbound})
+	return call, err
+}
+
+func (f *fakeEngine) Hangup(ctx context.Context, tenant, id, _ string) error {
+	c, err := f.core.FindCall(tenant, id)
+	if err != nil {
+		return err
+	}
+	_, err = f.core.EndCall(ctx, tenant, c.ID, pbx.EndCancel, pbx.Quality{})
+	return err
+}
+
+func (f *fakeEngine) Redirect(_ context.Context, _, id, dest string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.redi = append(f.redi, id+">"+dest)
+	return nil
+}
+
+type fixture struct {
+	srv  *httptest.Server
+	core *pbx.Core
+	eng  *fakeEngine
+	v    *Dialect
+	clk  *clock
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// newFixture: tenant "a" with the spec's example extensions (12, 13 and
+// 42 Jan, 43 Robert), the admin "viptel", user "42" bound to extension
+// 42, a readonly account and a disabled one.
+func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixture {
+	t.Helper()
+	clk := &clock{t: start}
+	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "a", Domain: "a.local",
+		Extensions: []pbx.ExtensionEntry{{Number: "12"}, {Number: "13"}, {Number: "42", Name: "Jan"}, {Number: "43", Name: "Robert"}},
+		Queues: []pbx.QueueEntry{{Name: "VMX", Number: "7777", Strategy: pbx.StrategyRingAll, JoinEmpty: true,
+			Members: []pbx.QueueMemberEntry{{Number: "42"}}}},
+	}}}, memCDRs{}, pbx.Options{Now: clk.now, FirstSequence: firstSeq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &fakeEngine{core: core}
+	core.SetEngine(eng)
+	dir, err := auth.NewDirectory([]auth.User{
+		{Tenant: "a", Name: "viptel", Password: "viptel", Role: "admin"},
+		{Tenant: "a", Name: "42", Password: "demo", Role: "user", Extension: "42"},
+		{Tenant: "a", Name: "ro", Password: "ro-pass", Role: "readonly"},
+		{Tenant: "a", Name: "off", Password: "off-pass", Role: "admin", Disabled: "unpaid"},
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := New(dialect.Deps{Service: dialect.NewService(core), Gate: &dialect.Gate{Auth: dir},
+		Events: dialect.NewEvents(core, nil)}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, r := range v.Routes() {
+		mux.Handle(r, v.Handler())
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := v.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		srv.Close()
+		core.Close()
+	})
+	return &fixture{srv: srv, core: core, eng: eng, v: v, clk: clk}
+}
+
+func defaultFixture(t testing.TB) *fixture {
+	return newFixture(t, Options{}, time.Unix(1453467797, 0), 684)
+}
+
+// client is a VIPTel client: a real WebSocket client over TCP.
+type client struct {
+	t     testing.TB
+	c     *websocket.Conn
+	nonce string
+}
+
+func dial(t testing.TB, f *fixture, path string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.srv.URL, "http")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	cl := &client{t: t, c: c}
+	hello := cl.read()
+	if hello["code"] != 100.0 || hello["message"] != msgHello {
+		t.Fatalf("greeting: %v", hello)
+	}
+	cl.nonce, _ = hello["nonce"].(string)
+	if len(cl.nonce) < 16 {
+		t.Fatalf("nonce %q", cl.nonce)
+	}
+	return cl
+}
+
+func (cl *client) readRaw() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := cl.c.Read(ctx)
+	return b, err
+}
+
+func (cl *client) read() map[string]any {
+	cl.t.Helper()
+	b, err := cl.readRaw()
+	if err != nil {
+		cl.t.Fatalf("read: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		cl.t.Fatalf("%s: %v", b, err)
+	}
+	return m
+}
+
+func (cl *client) sendRaw(s string) {
+	cl.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := cl.c.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+		cl.t.Fatal(err)
+	}
+}
+
+func (cl *client) send(v map[string]any) {
+	cl.t.Helper()
+	b, _ := json.Marshal(v)
+	cl.sendRaw(string(b))
+}
+
+// expect reads one message and checks its code and message.
+func (cl *client) expect(code int, msg string) map[string]any {
+	cl.t.Helper()
+	m := cl.read()
+	if m["code"] != float64(code) || m["message"] != msg {
+		cl.t.Fatalf("got %v, want %d %q", m, code, msg)
+	}
+	return m
+}
+
+// expectClosed: the server closed the connection.
+func (cl *client) expectClosed() {
+	cl.t.Helper()
+	b, err := cl.readRaw()
+	if err == nil {
+		cl.t.Fatalf("connection still open, got %s", b)
+	}
+	if s := websocket.CloseStatus(err); s != websocket.StatusNormalClosure {
+		cl.t.Fatalf("closed with %v (%v), want a normal closure", s, err)
+	}
+}
+
+func hash(user, pass, nonce string) string {
+	a := sha1.Sum([]byte(user + ":" + pass))
+	b := sha1.Sum([]byte(hex.EncodeToString(a[:]) + ":" + nonce))
+	return hex.EncodeToString(b[:])
+}
+
+func (cl *client) login(user, pass string) {
+	cl.t.Helper()
+	cl.send(map[string]any{"action": "user.login", "username": user, "password": hash(user, pass, cl.nonce)})
+	cl.expect(202, msgLoggedIn)
+}
+
+// readEvent reads until an event named ev arrives.
+func (cl *client) readEvent(ev string) map[string]any {
+	cl.t.Helper()
+	for {
+		m := cl.read()
+		if m["event"] == ev {
+			return m
+		}
+	}
+}
+
+// TestLoginLogout: 100 with a nonce at "/" and at /viptel, 202 for the
+// right hash (both action names), 110 "Bye" and a close on logout.
+func TestLoginLogout(t *testing.T) {
+	f := defaultFixture(t)
+	for _, tc := range []struct{ path, action string }{{"/", "user.login"}, {"/viptel", "login"}} {
+		cl := dial(t, f, tc.path)
+		cl.send(map[string]any{"action": tc.action, "username": "viptel", "password": hash("viptel", "viptel", cl.nonce)})
+		cl.expect(202, msgLoggedIn)
+		cl.send(map[string]any{"action": "user.logout"})
+		cl.expect(110, msgBye)
+		cl.expectClosed()
+	}
+	a, b := dial(t, f, "/"), dial(t, f, "/")
+	if a.nonce == b.nonce {
+		t.Fatal("two connections got the same nonce")
+	}
+}
+
+// TestWrongPasswordCloses: 401, 110, close; a hash for another
+// connection's nonce is wrong too.
+func TestWrongPasswordCloses(t *testing.T) {
+	f := defaultFixture(t)
+	for _, pw := range []string{"wrong", ""} {
+		cl := dial(t, f, "/")
+		h := hash("viptel", "viptel", "another-nonce")
+		if pw == "wrong" {
+			h = hash("viptel", pw, cl.nonce)
+		}
+		cl.send(map[string]any{"action": "user.login", "username": "viptel", "password": h})
+		cl.expect(401, msgWrongLogin)
+		cl.expect(110, msgClosing)
+		cl.expectClosed()
+	}
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel") // the server is still fine
+}
+
+// TestDisabledAccount: the right hash for a disabled account is 401 "User
+// is not activated", then 110 and a close.
+func TestDisabledAccount(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.send(map[string]any{"action": "user.login", "username": "off", "password": hash("off", "off-pass", cl.nonce)})
+	cl.expect(401, msgNotActivated)
+	cl.expect(110, msgClosing)
+	cl.expectClosed()
+}
+
+// TestLoginTimeout (shortened): 408, 110, close.
+func TestLoginTimeout(t *testing.T) {
+	f := newFixture(t, Options{LoginTimeout: 150 * time.Millisecond}, time.Unix(1453467797, 0), 1)
+	cl := dial(t, f, "/")
+	cl.expect(408, msgLoginTimeout)
+	cl.expect(110, msgClosing)
+	cl.expectClosed()
+	// A client that logs in in time is not timed out later.
+	cl = dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	time.Sleep(300 * time.Millisecond)
+	cl.send(map[string]any{"action": "nope"})
+	cl.expect(404, msgUnknown)
+}
+
+// TestActionsBeforeLogin: 401 with the spec's text, the connection stays.
+func TestActionsBeforeLogin(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	for _, a := range []string{"call.create", "user.logout", "no.such"} {
+		cl.send(map[string]any{"action": a})
+		cl.expect(401, msgLoginFirst)
+	}
+	cl.login("viptel", "viptel")
+}
+
+// TestBadInput: every malformed message is answered in the spec's format
+// and the connection survives; the third oversized message closes it.
+func TestBadInput(t *testing.T) {
+	f := newFixture(t, Options{MaxMessage: 1024}, time.Unix(1453467797, 0), 1)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	for _, tc := range []struct {
+		in     string
+		code   int
+		msg    string
+		fields []string
+	}{
+		{`not json`, 400, msgInvalid, []string{"message"}},
+		{`[1,2]`, 400, msgInvalid, []string{"message"}},
+		{`"call.create"`, 400, msgInvalid, []string{"message"}},
+		{`null`, 400, msgInvalid, []string{"message"}},
+		{`{"action": 5}`, 400, msgActionType, nil},
+		{`{"action": ["call.create"]}`, 400, msgActionType, nil},
+		{`{}`, 404, msgMissing, nil},
+		{`{"action": ""}`, 404, msgMissing, nil},
+		{`{"action": null}`, 404, msgMissing, nil},
+		{`{"action": "call.teleport"}`, 404, msgUnknown, nil},
+		{`{"action": "call.create"}`, 400, msgInvalid, []string{"from", "to", "call_random_id"}},
+		{`{"action": "call.create", "from": 12, "to": 13, "call_random_id": "no spaces allowed"}`, 400, msgInvalid, []string{"call_random_id"}},
+		{`{"action": "call.create", "from": {}, "to": 1.5, "call_random_id": "` + strings.Repeat("a", 65) + `"}`, 400, msgInvalid, []string{"from", "to", "call_random_id"}},
+		{`{"action": "call.hangup", "unique_id": 7}`, 400, msgInvalid, []string{"unique_id"}},
+		{`{"action": "call.redirect", "unique_id": "1.1"}`, 400, msgInvalid, []string{"destination"}},
+		{`{"action": "call.hangup", "unique_id": "1.1", "unknown_field": true}`, 404, msgNoCall, nil},
+		{`{"action": "user.login", "username": "x", "password": "y"}`, 400, msgInvalid, []string{"action"}},
+		{"{\"action\": \"\xff\"}", 400, msgInvalid, []string{"message"}},
+		{`{"action": "call.hangup", "pad": "` + strings.Repeat("x", 2000) + `"}`, 400, msgInvalid, []string{"message"}},
+	} {
+		cl.sendRaw(tc.in)
+		m := cl.read()
+		if m["code"] != float64(tc.code) || m["message"] != tc.msg {
+			t.Fatalf("%.60s: got %v, want %d %s", tc.in, m, tc.code, tc.msg)
+		}
+		var got []string
+		errs, _ := m["errors"].([]any)
+		for _, e := range errs {
+			got = append(got, e.(map[string]any)["field"].(string))
+		}
+		if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+			t.Fatalf("%.60s: errors %v, want fields %v", tc.in, m["errors"], tc.fields)
+		}
+	}
+	big := `{"action":"x","pad":"` + strings.Repeat("x", 4000) + `"}`
+	cl.sendRaw(big)
+	cl.expect(400, msgInvalid)
+	cl.sendRaw(big) // the third oversized message: abuse
+	cl.expect(400, msgInvalid)
+	cl.expect(110, msgClosing)
+	cl.expectClosed()
+}
+
+// TestCreateEventsHangup: call.create answers call.create_response with
+// the client's call_random_id, the call's events arrive, a repeated id
+// returns the same call, and call.hangup ends it with call.end.
+func TestCreateEventsHangup(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	cl.sendRaw(`{"action":"call.create","from":42,"to":"43","call_random_id":"abc123"}`)
+	var created, begin map[string]any
+	for created == nil || begin == nil {
+		m := cl.read()
+		switch m["event"] {
+		case "call.create_response":
+			created = m
+		case "call.begin":
+			begin = m
+		}
+	}
+	id, _ := created["unique_id"].(string)
+	if created["call_random_id"] != "abc123" || id == "" {
+		t.Fatalf("create response %v", created)
+	}
+	want := map[string]any{"event": "call.begin", "caller": "42", "caller_name": "Jan", "callee": "43", "callee_name": "Robert", "called_number": "43", "unique_id": id}
+	for k, v := range want {
+		if begin[k] != v {
+			t.Fatalf("call.begin %v, want %v", begin, want)
+		}
+	}
+	if _, err := f.core.FindCall("a", id); err != nil {
+		t.Fatalf("no call in the core: %v", err)
+	}
+	cl.sendRaw(`{"action":"call.create","from":"42","to":"43","call_random_id":"abc123"}`)
+	if again := cl.readEvent("call.create_response"); again["unique_id"] != id {
+		t.Fatalf("a repeated call_random_id made another call: %v", again)
+	}
+	if n := len(mustCalls(t, f)); n != 1 {
+		t.Fatalf("%d calls", n)
+	}
+	cl.send(map[string]any{"action": "call.redirect", "unique_id": id, "destination": 13})
+	cl.send(map[string]any{"action": "call.hangup", "unique_id": id})
+	end := cl.readEvent("call.end")
+	if end["unique_id"] != id || end["status"] != "cancel" {
+		t.Fatalf("call.end %v", end)
+	}
+	f.eng.mu.Lock()
+	redi := strings.Join(f.eng.redi, ",")
+	f.eng.mu.Unlock()
+	if redi != id+">13" {
+		t.Fatalf("redirects %q", redi)
+	}
+	cl.send(map[string]any{"action": "call.hangup", "unique_id": id})
+	cl.expect(404, msgNoCall)
+}
+
+func mustCalls(t *testing.T, f *fixture) []pbx.Call {
+	t.Helper()
+	c, err := f.core.Calls("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestOnlyCallsStartedDuringTheConnection: a call begun before the login
+// cannot be hung up or redirected (404 "Call not found", spec); one begun
+// after it, by anyone, can.
+func TestOnlyCallsStartedDuringTheConnection(t *testing.T) {
+	f := defaultFixture(t)
+	_, before, err := f.core.NewCall("a", "12", "13", false, pbx.ChannelSpec{Peer: "12", Exten: "12", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	for _, a := range []string{"call.hangup", "call.redirect"} {
+		cl.send(map[string]any{"action": a, "unique_id": before.ID, "destination": "43"})
+		cl.expect(404, msgNoCall)
+	}
+	_, after, err := f.core.NewCall("a", "13", "12", false, pbx.ChannelSpec{Peer: "13", Exten: "13", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.readEvent("call.begin")
+	cl.send(map[string]any{"action": "call.hangup", "unique_id": after.ID})
+	if end := cl.readEvent("call.end"); end["unique_id"] != after.ID {
+		t.Fatalf("call.end %v", end)
+	}
+}
+
+// TestRestrictedUserSeesOwnCalls: extension user 42 gets the events of
+// its own calls only, may not call from another extension (403), and
+// cannot touch another extension's call (404: for it, it does not exist).
+func TestRestrictedUserSeesOwnCalls(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("42", "demo")
+	_, other, err := f.core.NewCall("a", "12", "13", false, pbx.ChannelSpec{Peer: "12", Exten: "12", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, own, err := f.core.NewCall("a", "43", "42", false, pbx.ChannelSpec{Peer: "43", Exten: "43", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.core.AddChannel("a", own.ID, pbx.ChannelSpec{Peer: "42", Exten: "42", Dir: pbx.Outbound}); err != nil {
+		t.Fatal(err)
+	}
+	// 42's channel is added after call.new, so the call.begin of its own
+	// call is not visible either (the call did not involve 42 yet); its
+	// end is.
+	if _, err := f.core.EndCall(context.Background(), "a", other.ID, pbx.EndAnswer, pbx.Quality{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.core.EndCall(context.Background(), "a", own.ID, pbx.EndBusy, pbx.Quality{}); err != nil {
+		t.Fatal(err)
+	}
+	m := cl.read()
+	if m["event"] != "call.end" || m["unique_id"] != own.ID || m["status"] != "busy" {
+		t.Fatalf("first event %v, want the end of its own call %s", m, own.ID)
+	}
+	cl.send(map[string]any{"action": "call.create", "from": "12", "to": "13", "call_random_id": "x1"})
+	cl.expect(403, msgForbidden)
+	cl.send(map[string]any{"action": "call.create", "from": "42", "to": "13", "call_random_id": "x2"})
+	begin := cl.readEvent("call.begin")
+	if begin["caller"] != "42" {
+		t.Fatalf("%v", begin)
+	}
+	_, other2, err := f.core.NewCall("a", "12", "13", false, pbx.ChannelSpec{Peer: "12", Exten: "12", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.send(map[string]any{"action": "call.hangup", "unique_id": other2.ID})
+	cl.expect(404, msgNoCall)
+}
+
+// TestReadonlyMayNotCreate: a right the role lacks is 403.
+func TestReadonlyMayNotCreate(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("ro", "ro-pass")
+	cl.send(map[string]any{"action": "call.create", "from": "12", "to": "13", "call_random_id": "r1"})
+	cl.expect(403, msgForbidden)
+	cl.send(map[string]any{"action": "call.hangup", "unique_id": "1.1"})
+	cl.expect(403, msgForbidden)
+	cl.send(map[string]any{"action": "call.create", "from": "12", "to": "13", "call_random_id": "r1", "caller_id": "999"})
+	cl.expect(403, msgForbidden)
+}
+
+// TestQueueEvents: member pause and caller join/leave become the spec's
+// queue.* messages with the queue's number as an integer.
+func TestQueueEvents(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	if _, err := f.core.QueuePause("a", "VMX", "42", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	m := cl.readEvent("queue.pause")
+	if m["queue"] != 7777.0 || m["member"] != "42" {
+		t.Fatalf("%v", m)
+	}
+	if _, err := f.core.QueuePause("a", "VMX", "42", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	cl.readEvent("queue.unpause")
+}
+
+// TestShutdown: closing the dialect tells logged-in and waiting clients
+// 503 "Server is restarting, please reconnect", then 110, and closes;
+// the core's shutdown announcement does the same.
+func TestShutdown(t *testing.T) {
+	f := defaultFixture(t)
+	a := dial(t, f, "/")
+	a.login("viptel", "viptel")
+	f.core.AnnounceShutdown()
+	a.expect(503, msgRestarting)
+	a.expect(110, msgClosing)
+	a.expectClosed()
+	b := dial(t, f, "/")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.v.Close(ctx) }()
+	b.expect(503, msgRestarting)
+	b.expect(110, msgClosing)
+	b.expectClosed()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(f.srv.URL + "/viptel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUpgradeRequired {
+		t.Fatalf("%d", res.StatusCode)
+	}
+}
+
+// TestPlainGetOfRoot: "/" without an upgrade is not ours (404).
+func TestPlainGetOfRoot(t *testing.T) {
+	f := defaultFixture(t)
+	res, err := http.Get(f.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET / = %d", res.StatusCode)
+	}
+}
+
+// TestDeadClientDropped: a client that stops answering pings is dropped.
+func TestDeadClientDropped(t *testing.T) {
+	f := newFixture(t, Options{PingInterval: 50 * time.Millisecond}, time.Unix(1453467797, 0), 1)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	// The client never reads again, so it never answers a ping; the
+	// server must end the session on its own.
+	deadline := time.Now().Add(5 * time.Second)
+	for f.v.Connections() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a client that answers no pings is still connected")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCloseWithSpentContext: with no connection open, Close succeeds even
+// when the node's shutdown has used up its context before reaching it.
+func TestCloseWithSpentContext(t *testing.T) {
+	f := defaultFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 50; i++ {
+		if err := f.v.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestPickupAndQueueMembers: an answered call is call.pickup; a member
+// logging into and out of a queue is queue.add and queue.remove with the
+// member's name.
+func TestPickupAndQueueMembers(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel")
+	_, call, err := f.core.NewCall("a", "42", "43", false, pbx.ChannelSpec{Peer: "42", Exten: "42", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.core.CallAnswered("a", call.ID)
+	if m := cl.readEvent("call.pickup"); m["unique_id"] != call.ID {
+		t.Fatalf("%v", m)
+	}
+	if _, err := f.core.QueueLogin("a", "VMX", "43", true, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := cl.readEvent("queue.add"); m["queue"] != 7777.0 || m["member"] != "43" || m["member_name"] != "Robert" {
+		t.Fatalf("%v", m)
+	}
+	if _, err := f.core.QueueLogin("a", "VMX", "43", false, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := cl.readEvent("queue.remove"); m["member"] != "43" {
+		t.Fatalf("%v", m)
+	}
+}

@@ -1,0 +1,132 @@
+package node
+
+import (
+	"context"
+	"crypto/sha1" //nolint:gosec // VIPTel's login hash
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// viptelClient logs in to the demo's VIPTel dialect as a VIPTel client
+// would: the nonce of the 100 greeting, SHA1(SHA1(user:pass):nonce).
+func viptelClient(t *testing.T, n *Node, user, pass string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	hello := viptelRead(t, c)
+	nonce, _ := hello["nonce"].(string)
+	a := sha1.Sum([]byte(user + ":" + pass))
+	h := sha1.Sum([]byte(hex.EncodeToString(a[:]) + ":" + nonce))
+	viptelSend(t, c, map[string]any{"action": "user.login", "username": user, "password": hex.EncodeToString(h[:])})
+	if m := viptelRead(t, c); m["code"] != 202.0 {
+		t.Fatalf("login %s: %v", user, m)
+	}
+	return c
+}
+
+func viptelRead(t *testing.T, c *websocket.Conn) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func viptelSend(t *testing.T, c *websocket.Conn, v map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// viptelCreate sends call.create and returns the unique id of the call,
+// skipping the events that arrive meanwhile.
+func viptelCreate(t *testing.T, c *websocket.Conn, from, to, rid string) string {
+	t.Helper()
+	viptelSend(t, c, map[string]any{"action": "call.create", "from": from, "to": to, "call_random_id": rid})
+	for {
+		m := viptelRead(t, c)
+		if m["event"] == "call.create_response" && m["call_random_id"] == rid {
+			return m["unique_id"].(string)
+		}
+		if _, ok := m["code"]; ok {
+			t.Fatalf("call.create: %v", m)
+		}
+	}
+}
+
+// TestDemoServesVIPTel: serve --demo speaks VIPTel at "/" (upgrades only;
+// a plain GET / is not answered by it): viptel/viptel sees and controls
+// every call over the real SIP engine, extension user 12/demo only its own.
+func TestDemoServesVIPTel(t *testing.T) {
+	n := startDemo(t)
+	res, err := http.Get("http://" + n.HTTPAddr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("plain GET /: %d", res.StatusCode)
+	}
+	admin := viptelClient(t, n, "viptel", "viptel")
+	user := viptelClient(t, n, "12", "demo")
+
+	other := viptelCreate(t, admin, "42", "43", "adminCall1")
+	own := viptelCreate(t, user, "12", "13", "userCall1")
+	// The user's first call.begin is its own call: 42->43 is not shown.
+	for {
+		m := viptelRead(t, user)
+		if m["unique_id"] == other {
+			t.Fatalf("extension user 12 saw call %s of 42: %v", other, m)
+		}
+		if m["event"] == "call.begin" {
+			if m["unique_id"] != own || m["caller"] != "12" {
+				t.Fatalf("call.begin %v, want own call %s", m, own)
+			}
+			break
+		}
+	}
+	// The admin sees both, and hangs its own call up.
+	seen := map[string]bool{}
+	for !seen[other] || !seen[own] {
+		if m := viptelRead(t, admin); m["event"] == "call.begin" {
+			seen[m["unique_id"].(string)] = true
+		}
+	}
+	viptelSend(t, admin, map[string]any{"action": "call.hangup", "unique_id": other})
+	for {
+		if m := viptelRead(t, admin); m["event"] == "call.end" && m["unique_id"] == other {
+			break
+		}
+	}
+	viptelSend(t, user, map[string]any{"action": "call.hangup", "unique_id": other})
+	for {
+		m := viptelRead(t, user)
+		if _, ok := m["code"]; ok {
+			if m["code"] != 404.0 || m["message"] != "Call not found" {
+				t.Fatalf("user hangs up another's call: %v", m)
+			}
+			break
+		}
+	}
+}
