@@ -50,7 +50,7 @@ func (e *Engine) joinRoom(tenant, name string, l *leg) (leave func()) {
 func (c *call) inConference(room string, l *leg, gone string) {
 	e := c.e
 	e.setupDone(c)
-	e.core.SetCallApp(c.t.Name, c.id, "ConfBridge")
+	e.core.SetCallAppData(c.t.Name, c.id, "ConfBridge", room)
 	e.core.CallAnswered(c.t.Name, c.id)
 	leave := e.joinRoom(c.t.Name, room, l)
 	e.core.ConferenceJoined(c.t.Name, room, l.ch)
@@ -194,7 +194,7 @@ func (c *call) runMonitor(tc *call, tgt target, ch *pbx.Channel) {
 	}
 	c.setLeg(false, l)
 	e.setupDone(c)
-	e.core.SetCallApp(c.t.Name, c.id, "ChanSpy")
+	e.core.SetCallAppData(c.t.Name, c.id, "ChanSpy", tc.id)
 	e.core.CallAnswered(c.t.Name, c.id)
 
 	m := media.NewMixer()

@@ -104,7 +104,7 @@ func (c *call) runQueue(queue string, codec media.Codec, dtmfPT uint8) {
 		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
 		return
 	}
-	e.core.SetCallApp(c.t.Name, c.id, "Queue")
+	e.core.SetCallAppData(c.t.Name, c.id, "Queue", queue)
 	w, exit, err := e.core.QueueJoin(c.t.Name, queue, a.ch)
 	if err != nil {
 		c.respondA(sip.StatusServiceUnavailable)
