@@ -166,7 +166,7 @@ func (c *Config) DialectEnabled(name string) bool {
 // Limits bound what one tenant or one API account may do at once. Zero
 // (or absent) means the default; -1 means no limit.
 type Limits struct {
-	// CallsPerTenant bounds a tenant's live calls (default 1000).
+	// CallsPerTenant bounds a tenant's live calls (default 10000: it guards against a runaway, not a big office).
 	CallsPerTenant int `yaml:"calls_per_tenant"`
 	// CallsPerUser bounds the live calls one API user or key originated
 	// (default 20).

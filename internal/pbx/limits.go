@@ -31,7 +31,7 @@ type Limits struct {
 // Default limits: far above what a person clicking or a CRM dialling for
 // an office needs, far below what toll fraud with a leaked key wants.
 const (
-	DefaultMaxCallsPerTenant         = 1000
+	DefaultMaxCallsPerTenant         = 10000
 	DefaultMaxCallsPerOwner          = 20
 	DefaultOriginatesPerMinuteTenant = 600
 	DefaultOriginatesPerMinuteOwner  = 60

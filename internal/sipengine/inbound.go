@@ -150,6 +150,12 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	ch, snap, err := e.core.NewCall(t.Name, c.from, dst, false, spec)
 	if err != nil {
+		if errors.Is(err, pbx.ErrLimit) {
+			// The tenant's concurrent-call limit: retry later, and say why.
+			e.warnLog.Warn("call refused: tenant call limit", "tenant", t.Name)
+			_ = srv.Respond(sip.StatusServiceUnavailable, "Tenant Call Limit", nil, sip.NewHeader("Retry-After", "5"))
+			return
+		}
 		_ = srv.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
 		return
 	}
