@@ -5,6 +5,7 @@ import (
 	"crypto/sha1" //nolint:gosec // the protocol's hash
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,11 +30,30 @@ type fakeEngine struct {
 	core *pbx.Core
 	mu   sync.Mutex
 	redi []string
+	orig []pbx.OriginateRequest
 }
 
 func (f *fakeEngine) Originate(_ context.Context, r pbx.OriginateRequest) (pbx.Call, error) {
+	f.mu.Lock()
+	f.orig = append(f.orig, r)
+	f.mu.Unlock()
 	_, call, err := f.core.NewCall(r.Tenant, r.From, r.To, true, pbx.ChannelSpec{Peer: r.From, Exten: r.From, Dir: pbx.Outbound})
 	return call, err
+}
+
+func (f *fakeEngine) originates() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.orig)
+}
+
+func (f *fakeEngine) lastOriginate() pbx.OriginateRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.orig) == 0 {
+		return pbx.OriginateRequest{}
+	}
+	return f.orig[len(f.orig)-1]
 }
 
 func (f *fakeEngine) Hangup(ctx context.Context, tenant, id, _ string) error {
@@ -70,7 +90,8 @@ func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // newFixture: tenant "a" with the spec's example extensions (12, 13 and
 // 42 Jan, 43 Robert), the admin "viptel", user "42" bound to extension
-// 42, a readonly account and a disabled one.
+// 42, a readonly account, a disabled one and "cid", an admin with its own
+// outbound caller ids (the tenant's are 0220282028 and 0220282029).
 func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixture {
 	t.Helper()
 	clk := &clock{t: start}
@@ -89,11 +110,13 @@ func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixt
 		{Tenant: "a", Name: "42", Password: "demo", Role: "user", Extension: "42"},
 		{Tenant: "a", Name: "ro", Password: "ro-pass", Role: "readonly"},
 		{Tenant: "a", Name: "off", Password: "off-pass", Role: "admin", Disabled: "unpaid"},
+		{Tenant: "a", Name: "cid", Password: "cid-pass", Role: "admin", CallerIDs: []string{"+421905000001"}},
 	}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := New(dialect.Deps{Service: dialect.NewService(core), Gate: &dialect.Gate{Auth: dir},
+	svc := dialect.NewService(core).WithCallerIDs(map[string][]string{"a": {"0220282028", "0220282029"}})
+	v, err := New(dialect.Deps{Service: svc, Gate: &dialect.Gate{Auth: dir},
 		Events: dialect.NewEvents(core, nil)}, o)
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +237,16 @@ func (cl *client) login(user, pass string) {
 	cl.t.Helper()
 	cl.send(map[string]any{"action": "user.login", "username": user, "password": hash(user, pass, cl.nonce)})
 	cl.expect(202, msgLoggedIn)
+}
+
+// reply reads until a response (a message with a code), skipping events.
+func (cl *client) reply() map[string]any {
+	cl.t.Helper()
+	for {
+		if m := cl.read(); m["code"] != nil {
+			return m
+		}
+	}
 }
 
 // readEvent reads until an event named ev arrives.
@@ -502,6 +535,76 @@ func TestReadonlyMayNotCreate(t *testing.T) {
 	cl.expect(403, msgForbidden)
 	cl.send(map[string]any{"action": "call.create", "from": "12", "to": "13", "call_random_id": "r1", "caller_id": "999"})
 	cl.expect(403, msgForbidden)
+}
+
+// TestCallerID: caller_id is the outbound caller id, allowed only from
+// the account's own numbers, else the tenant's (403 otherwise); one that
+// is no number at all is 400 naming caller_id.
+func TestCallerID(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel") // no own list: the tenant's numbers
+	for i, tc := range []struct {
+		cid  any
+		code int // 0: created
+		want string
+	}{
+		{"0220282028", 0, "0220282028"},
+		{"", 0, ""},
+		{nil, 0, ""},
+		{220282029, 403, ""}, // an integer, but not the tenant's (no leading 0)
+		{"0220282099", 403, ""},
+		{"12", 403, ""}, // the calling extension itself is not in the list either
+		{"022 028", 400, ""},
+		{"<script>", 400, ""},
+		{strings.Repeat("1", pbx.MaxCallerIDLen+1), 400, ""},
+		{true, 400, ""},
+	} {
+		rid := fmt.Sprintf("c%d", i)
+		req := map[string]any{"action": "call.create", "from": "12", "to": "0905123456", "call_random_id": rid}
+		if tc.cid != nil {
+			req["caller_id"] = tc.cid
+		}
+		n := f.eng.originates()
+		cl.send(req)
+		switch tc.code {
+		case 0:
+			m := cl.readEvent("call.create_response")
+			if m["call_random_id"] != rid {
+				t.Fatalf("%v: %v", tc.cid, m)
+			}
+			got := f.eng.lastOriginate()
+			if f.eng.originates() != n+1 || got.OutboundCallerID != tc.want {
+				t.Fatalf("%v: engine got %+v, want outbound caller id %q", tc.cid, got, tc.want)
+			}
+		case 400:
+			m := cl.reply()
+			errs, _ := m["errors"].([]any)
+			if m["code"] != 400.0 || m["message"] != msgInvalid || len(errs) != 1 || errs[0].(map[string]any)["field"] != "caller_id" {
+				t.Fatalf("%v: %v", tc.cid, m)
+			}
+		default:
+			if m := cl.reply(); m["code"] != float64(tc.code) || m["message"] != msgForbidden {
+				t.Fatalf("%v: %v", tc.cid, m)
+			}
+		}
+		if tc.code != 0 && f.eng.originates() != n {
+			t.Fatalf("%v: refused, but the engine was asked to call", tc.cid)
+		}
+	}
+
+	// An account with its own list: only those, not the tenant's.
+	own := dial(t, f, "/viptel")
+	own.login("cid", "cid-pass")
+	own.send(map[string]any{"action": "call.create", "from": "13", "to": "0905123456", "call_random_id": "o1", "caller_id": "0220282028"})
+	own.expect(403, msgForbidden)
+	own.send(map[string]any{"action": "call.create", "from": "13", "to": "0905123456", "call_random_id": "o2", "caller_id": "+421905000001"})
+	if m := own.readEvent("call.create_response"); m["call_random_id"] != "o2" {
+		t.Fatal(m)
+	}
+	if got := f.eng.lastOriginate().OutboundCallerID; got != "+421905000001" {
+		t.Fatalf("outbound caller id %q", got)
+	}
 }
 
 // TestQueueEvents: member pause and caller join/leave become the spec's
