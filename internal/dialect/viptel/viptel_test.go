@@ -73,6 +73,7 @@ func (f *fakeEngine) Redirect(_ context.Context, _, id, dest string) error {
 }
 
 type fixture struct {
+	deps dialect.Deps // what New got (Options aside)
 	srv  *httptest.Server
 	core *pbx.Core
 	eng  *fakeEngine
@@ -116,8 +117,8 @@ func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixt
 		t.Fatal(err)
 	}
 	svc := dialect.NewService(core).WithCallerIDs(map[string][]string{"a": {"0220282028", "0220282029"}})
-	v, err := New(dialect.Deps{Service: svc, Gate: &dialect.Gate{Auth: dir},
-		Events: dialect.NewEvents(core, nil)}, o)
+	deps := dialect.Deps{Service: svc, Gate: &dialect.Gate{Auth: dir}, Events: dialect.NewEvents(core, nil)}
+	v, err := New(deps, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixt
 		srv.Close()
 		core.Close()
 	})
-	return &fixture{srv: srv, core: core, eng: eng, v: v, clk: clk}
+	return &fixture{deps: deps, srv: srv, core: core, eng: eng, v: v, clk: clk}
 }
 
 func defaultFixture(t testing.TB) *fixture {
@@ -321,6 +322,68 @@ func TestLoginTimeout(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	cl.send(map[string]any{"action": "nope"})
 	cl.expect(404, msgUnknown)
+}
+
+// TestLoginTimeoutOption: the config file's login_timeout (a Go
+// duration, 1s-10m) reaches the dialect through Deps.Options; anything
+// else is an error naming it.
+func TestLoginTimeoutOption(t *testing.T) {
+	for _, tc := range []struct {
+		opts dialect.Options
+		want time.Duration
+		err  string
+	}{
+		{nil, DefaultLoginTimeout, ""},
+		{dialect.Options{"login_timeout": "45s"}, 45 * time.Second, ""},
+		{dialect.Options{"login_timeout": "1s"}, time.Second, ""},
+		{dialect.Options{"login_timeout": "10m"}, 10 * time.Minute, ""},
+		{dialect.Options{"login_timeout": "500ms"}, 0, "option login_timeout: 500ms is not between 1s and 10m0s"},
+		{dialect.Options{"login_timeout": "11m"}, 0, "option login_timeout: 11m0s is not between"},
+		{dialect.Options{"login_timeout": "30"}, 0, `option login_timeout: "30" is not a duration`},
+		{dialect.Options{"login_timout": "30s"}, 0, `options ["login_timout"]: unknown`},
+	} {
+		o, err := OptionsFrom(tc.opts)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), "viptel: ") {
+				t.Errorf("%v: %v, want an error with %q", tc.opts, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || o.withDefaults().LoginTimeout != tc.want {
+			t.Errorf("%v: %v %v, want %v", tc.opts, o.LoginTimeout, err, tc.want)
+		}
+	}
+
+	f := defaultFixture(t)
+	deps := f.deps
+	deps.Options = dialect.Options{"login_timeout": "nonsense"}
+	if _, err := NewDialect(deps); err == nil || !strings.Contains(err.Error(), "login_timeout") {
+		t.Fatalf("NewDialect with a bad login_timeout: %v", err)
+	}
+	// The option takes effect: a 1 s timeout closes an idle connection
+	// after about 1 s.
+	deps.Options = dialect.Options{"login_timeout": "1s"}
+	d, err := NewDialect(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		srv.Close()
+	})
+	start := time.Now()
+	cl := dial(t, &fixture{srv: srv}, "/viptel")
+	cl.expect(408, msgLoginTimeout)
+	if el := time.Since(start); el < 900*time.Millisecond || el > 4*time.Second {
+		t.Fatalf("timed out after %v, want about 1s", el)
+	}
+	cl.expect(110, msgClosing)
+	cl.expectClosed()
 }
 
 // TestActionsBeforeLogin: 401 with the spec's text, the connection stays.
