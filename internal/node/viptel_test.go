@@ -184,3 +184,31 @@ func TestVIPTelLoginTimeoutFromConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestVIPTelTenantAllowlistBeforeNonce: with every tenant's allow_from
+// excluding the client, the VIPTel upgrade is refused (403) before any
+// nonce; with the client listed it connects and logs in.
+func TestVIPTelTenantAllowlistBeforeNonce(t *testing.T) {
+	for _, tc := range []struct {
+		allow string
+		ok    bool
+	}{{"192.0.2.0/24", false}, {"127.0.0.1", true}} {
+		n := startDemoWith(t, Options{}, func(c *config.Config) {
+			c.Tenant("MojaCentrala").AllowFrom = []string{tc.allow}
+		})
+		if tc.ok {
+			viptelClient(t, n, "viptel", "viptel")
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, res, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/", nil)
+		cancel()
+		if err == nil {
+			c.CloseNow()
+			t.Fatalf("allow_from %s: connected", tc.allow)
+		}
+		if res == nil || res.StatusCode != http.StatusForbidden {
+			t.Fatalf("allow_from %s: want 403 to the upgrade, got %v %v", tc.allow, res, err)
+		}
+	}
+}

@@ -199,6 +199,14 @@ func (v *Dialect) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// An address no tenant's allowlist has could log in to no account:
+	// it gets no WebSocket and no nonce (as VIPTel's own service, which
+	// serves only registered addresses).
+	if ip := dialect.RemoteIP(r); !v.deps.Gate.MayConnect(ip) {
+		v.log.Info("viptel: address in no tenant's allowlist; refused before the nonce", "ip", ip)
+		http.Error(w, "address not allowed", http.StatusForbidden)
+		return
+	}
 	v.mu.Lock()
 	if v.closed {
 		v.mu.Unlock()

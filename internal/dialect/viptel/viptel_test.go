@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -384,6 +385,47 @@ func TestLoginTimeoutOption(t *testing.T) {
 	}
 	cl.expect(110, msgClosing)
 	cl.expectClosed()
+}
+
+// TestAllowlistBeforeNonce: an address in no tenant's allowlist gets no
+// WebSocket (403 to the upgrade) and so no nonce; one a tenant lists gets
+// the 100 and may log in.
+func TestAllowlistBeforeNonce(t *testing.T) {
+	f := defaultFixture(t)
+	serve := func(allow string) *httptest.Server {
+		deps := f.deps
+		gate := *deps.Gate
+		gate.Connectable = dialect.AnyTenantAllows(map[string][]netip.Prefix{"a": {netip.MustParsePrefix(allow)}})
+		deps.Gate = &gate
+		d, err := New(deps, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(d.Handler())
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := d.Close(ctx); err != nil {
+				t.Error(err)
+			}
+			srv.Close()
+		})
+		return srv
+	}
+	refused := serve("192.0.2.0/24")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(refused.URL, "http")+"/", nil)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("an address in no tenant's allowlist got a WebSocket")
+	}
+	if res == nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("want 403 to the upgrade, got %v %v", res, err)
+	}
+	allowed := serve("127.0.0.0/8")
+	cl := dial(t, &fixture{srv: allowed}, "/viptel") // checks the 100 and its nonce
+	cl.login("viptel", "viptel")
 }
 
 // TestActionsBeforeLogin: 401 with the spec's text, the connection stays.
