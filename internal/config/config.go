@@ -152,7 +152,20 @@ type Dialect struct {
 	Enabled *bool  `yaml:"enabled"`
 	Listen  string `yaml:"listen"`
 	Prefix  string `yaml:"prefix"` // e.g. "/demo": the dialect's paths under it
+	// Options are the dialect's own settings by name (e.g. viptel's
+	// login_timeout), passed as written in dialect.Deps.Options. The
+	// config checks their shape (MaxDialectOptions names of
+	// lowercase letters, digits and _, printable values up to
+	// MaxDialectOptionLen bytes); the dialect their meaning, refusing
+	// names it does not know.
+	Options map[string]string `yaml:"options"`
 }
+
+// Bounds of dialects.<name>.options.
+const (
+	MaxDialectOptions   = 32
+	MaxDialectOptionLen = 1024
+)
 
 // DialectEnabled reports whether a dialect runs: as configured, else by
 // default (native only).

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -80,6 +81,9 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			[]string{"tenants[0].trunks[0].billing_increment: must be whole seconds", `tenants[0].trunks[0].rates[1].prefix: "0048" is listed twice`,
 				"tenants[0].trunks[0].rates[1].zone: required", "tenants[0].trunks[0].rates[1].per_minute: must be 0 to 1000000",
 				`tenants[0].trunks[0].rates[2].prefix: "+1" must be up to 20 digits`}},
+		{"dialect options", "dialects:\n  viptel:\n    options:\n      login_timeout: \"a\\tb\"\n      Bad-Name: x\n      long: \"" + strings.Repeat("x", MaxDialectOptionLen+1) + "\"\n" + base,
+			[]string{"dialects.viptel.options.login_timeout: must be printable text", `dialects.viptel.options: "Bad-Name" is not an option name`,
+				"dialects.viptel.options.long: must be printable text of at most 1024 bytes"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,6 +97,26 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDialectOptions: options are read as written, for the dialect to
+// interpret; too many is an error.
+func TestDialectOptions(t *testing.T) {
+	c, err := Parse([]byte("dialects:\n  viptel:\n    enabled: true\n    options:\n      login_timeout: 45s\n      note: \"any printable text, even ščť\"\n"+base), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.Dialects["viptel"].Options; len(o) != 2 || o["login_timeout"] != "45s" || o["note"] != "any printable text, even ščť" {
+		t.Fatalf("options %v", o)
+	}
+	var many strings.Builder
+	many.WriteString("dialects:\n  viptel:\n    options:\n")
+	for i := 0; i <= MaxDialectOptions; i++ {
+		fmt.Fprintf(&many, "      o%d: x\n", i)
+	}
+	if _, err := Parse([]byte(many.String()+base), "t.yaml"); err == nil || !strings.Contains(err.Error(), "dialects.viptel.options: 33 options; at most 32") {
+		t.Fatalf("%d options: %v", MaxDialectOptions+1, err)
 	}
 }
 

@@ -12,9 +12,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ApplyDefaults fills every unset field with its documented default.
@@ -110,9 +113,11 @@ var (
 	reDomain  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
 	reHex32   = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 	reDialect = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
-	reHex64   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
-	roles     = map[string]bool{"admin": true, "supervisor": true, "agent": true, "user": true, "readonly": true}
-	strats    = map[string]bool{"ringall": true, "leastrecent": true, "fewestcalls": true, "rrmemory": true, "random": true, "linear": true}
+	// reOptionName: a dialect option's name (dialects.<name>.options).
+	reOptionName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	reHex64      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	roles        = map[string]bool{"admin": true, "supervisor": true, "agent": true, "user": true, "readonly": true}
+	strats       = map[string]bool{"ringall": true, "leastrecent": true, "fewestcalls": true, "rrmemory": true, "random": true, "linear": true}
 )
 
 // reHeaderName is a SIP header name a trunk's shared secret may travel in.
@@ -258,6 +263,7 @@ func (c *Config) Validate() error {
 		if d.Prefix != "" && (!strings.HasPrefix(d.Prefix, "/") || strings.HasSuffix(d.Prefix, "/") || strings.ContainsAny(d.Prefix, " ?#{}") || strings.Contains(d.Prefix, "..")) {
 			e.add("dialects."+name+".prefix", "%q must start with / and not end with one (e.g. /demo)", d.Prefix)
 		}
+		validateDialectOptions(e, "dialects."+name+".options", d.Options)
 	}
 	names, domains := map[string]bool{}, map[string]bool{}
 	for i := range c.Tenants {
@@ -265,6 +271,43 @@ func (c *Config) Validate() error {
 	}
 	c.validateAcrossTenants(e)
 	return errors.Join(e.list...)
+}
+
+// validateDialectOptions checks the shape of a dialect's options: a
+// bounded number of names like "login_timeout" with printable values of
+// bounded length. What they mean is the dialect's to check at start.
+func validateDialectOptions(e *errs, at string, opts map[string]string) {
+	if len(opts) > MaxDialectOptions {
+		e.add(at, "%d options; at most %d", len(opts), MaxDialectOptions)
+	}
+	names := make([]string, 0, len(opts))
+	for k := range opts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !reOptionName.MatchString(k) {
+			e.add(at, "%q is not an option name (lowercase letters, digits and _, up to 64)", k)
+			continue
+		}
+		if v := opts[k]; len(v) > MaxDialectOptionLen || !printable(v) {
+			e.add(at+"."+k, "must be printable text of at most %d bytes", MaxDialectOptionLen)
+		}
+	}
+}
+
+// printable: valid UTF-8 without control or other non-printing
+// characters (spaces other than U+0020 included).
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // validateAcrossTenants refuses what would make one tenant's credential

@@ -60,6 +60,10 @@ type Deps struct {
 	// StreamsPerPrincipal bounds event streams one account holds open
 	// (0: the default; <0: none).
 	StreamsPerPrincipal int
+	// Options are the dialect's own settings from the config file
+	// (dialects.<name>.options; a copy per dialect). A dialect refuses
+	// the ones it does not know (Options.Unknown).
+	Options Options
 }
 
 // Events is the event stream of a tenant: a subscription whose first

@@ -35,6 +35,48 @@ type Gate struct {
 	Limiter *auth.Limiter
 	// Sessions backs session ids; nil: sessions are refused.
 	Sessions *auth.Sessions
+	// Connectable, when set, says whether an address may be served at
+	// all, before it presents any credential (see MayConnect); the node
+	// builds it with AnyTenantAllows. nil: every address.
+	Connectable func(netip.Addr) bool
+}
+
+// MayConnect reports whether ip may connect before presenting any
+// credential. It is false only when no login from ip could succeed: the
+// address is in no tenant's allowlist. Dialects whose protocol talks
+// before the login (VIPTel's nonce) ask it first; the allowlists of the
+// account and its tenant still apply at login, for every dialect.
+func (g *Gate) MayConnect(ip netip.Addr) bool {
+	return g.Connectable == nil || g.Connectable(ip)
+}
+
+// AnyTenantAllows builds Gate.Connectable from the tenants' allowlists
+// (tenant name → its allow_from): an address may connect when some
+// tenant lists it. A tenant's list bounds every account of it (users,
+// keys, database and LDAP accounts: auth.Principal.TenantAllowFrom), so
+// an address no tenant lists can log in to none. When some tenant has no
+// list (anyone may try its accounts), or there are no tenants, it is nil:
+// every address may connect. The lists are copied.
+func AnyTenantAllows(lists map[string][]netip.Prefix) func(netip.Addr) bool {
+	if len(lists) == 0 {
+		return nil
+	}
+	var all []netip.Prefix
+	for _, l := range lists {
+		if len(l) == 0 {
+			return nil
+		}
+		all = append(all, l...)
+	}
+	return func(ip netip.Addr) bool {
+		ip = ip.Unmap()
+		for _, p := range all {
+			if p.Contains(ip) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // Presented is what one request carries.

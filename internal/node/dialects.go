@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -57,14 +58,15 @@ func (n *Node) startDialects(deps dialect.Deps, extra map[string]dialect.Factory
 		if !n.cfg.DialectEnabled(name) {
 			continue
 		}
+		dc := n.cfg.Dialects[name]
 		deps := deps
 		deps.Logger = n.log.With("dialect", name)
+		deps.Options = dialect.Options(maps.Clone(dc.Options))
 		d, err := fs[name](deps)
 		if err != nil {
 			return fmt.Errorf("dialect %s: %w", name, err)
 		}
 		n.dialects = append(n.dialects, d)
-		dc := n.cfg.Dialects[name]
 		if err := mount(mux, d, dc.Prefix); err != nil {
 			return fmt.Errorf("dialect %s: %w", name, err)
 		}

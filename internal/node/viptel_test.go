@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/switchboard-pbx/switchboard/internal/config"
 )
 
 // viptelClient logs in to the demo's VIPTel dialect as a VIPTel client
@@ -127,6 +130,85 @@ func TestDemoServesVIPTel(t *testing.T) {
 				t.Fatalf("user hangs up another's call: %v", m)
 			}
 			break
+		}
+	}
+}
+
+// TestVIPTelLoginTimeoutFromConfig: dialects.viptel.options.login_timeout
+// reaches the dialect (a 1 s timeout closes an idle connection); a bad
+// value, or an option a dialect does not know, stops the start naming it.
+func TestVIPTelLoginTimeoutFromConfig(t *testing.T) {
+	yes := true
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Dialects["viptel"] = config.Dialect{Enabled: &yes, Options: map[string]string{"login_timeout": "1s"}}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	start := time.Now()
+	if m := viptelRead(t, c); m["code"] != 100.0 {
+		t.Fatalf("greeting %v", m)
+	}
+	if m := viptelRead(t, c); m["code"] != 408.0 || m["message"] != "Login timeout" {
+		t.Fatalf("want 408 Login timeout, got %v", m)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("408 after %v, want about 1s", el)
+	}
+
+	for _, tc := range []struct {
+		dialect string
+		opts    map[string]string
+		want    string
+	}{
+		{"viptel", map[string]string{"login_timeout": "2h"}, "dialect viptel: viptel: option login_timeout: 2h0m0s is not between 1s and 10m0s"},
+		{"viptel", map[string]string{"login_timeout": "soon"}, `option login_timeout: "soon" is not a duration`},
+		{"viptel", map[string]string{"ping": "1s"}, `dialect viptel: viptel: options ["ping"]: unknown`},
+		{"native", map[string]string{"login_timeout": "1s"}, `dialect native: native: options ["login_timeout"]: this dialect has no options`},
+	} {
+		cfg := config.Demo()
+		cfg.Dialects[tc.dialect] = config.Dialect{Enabled: &yes, Options: tc.opts}
+		cfg.Listen.HTTP, cfg.Listen.SIP = "127.0.0.1:0", "127.0.0.1:0"
+		cfg.SetDataDir(t.TempDir())
+		n, err := Start(context.Background(), cfg, Options{})
+		if err == nil {
+			n.Close(context.Background())
+			t.Fatalf("%s %v: started", tc.dialect, tc.opts)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%s %v: %v, want %q", tc.dialect, tc.opts, err, tc.want)
+		}
+	}
+}
+
+// TestVIPTelTenantAllowlistBeforeNonce: with every tenant's allow_from
+// excluding the client, the VIPTel upgrade is refused (403) before any
+// nonce; with the client listed it connects and logs in.
+func TestVIPTelTenantAllowlistBeforeNonce(t *testing.T) {
+	for _, tc := range []struct {
+		allow string
+		ok    bool
+	}{{"192.0.2.0/24", false}, {"127.0.0.1", true}} {
+		n := startDemoWith(t, Options{}, func(c *config.Config) {
+			c.Tenant("MojaCentrala").AllowFrom = []string{tc.allow}
+		})
+		if tc.ok {
+			viptelClient(t, n, "viptel", "viptel")
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, res, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/", nil)
+		cancel()
+		if err == nil {
+			c.CloseNow()
+			t.Fatalf("allow_from %s: connected", tc.allow)
+		}
+		if res == nil || res.StatusCode != http.StatusForbidden {
+			t.Fatalf("allow_from %s: want 403 to the upgrade, got %v %v", tc.allow, res, err)
 		}
 	}
 }

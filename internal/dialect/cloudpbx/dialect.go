@@ -50,6 +50,9 @@ func New(d dialect.Deps) (*API, error) {
 	if d.Service == nil || d.Gate == nil || d.Events == nil || d.CDRs == nil {
 		return nil, errors.New("cloudpbx: service, gate, events and CDRs are required")
 	}
+	if err := d.Options.Unknown(); err != nil {
+		return nil, fmt.Errorf("cloudpbx: %w", err)
+	}
 	a := &API{d: d, log: d.Logger, now: d.Now, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

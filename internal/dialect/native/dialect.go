@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -19,6 +20,9 @@ var _ dialect.Dialect = (*API)(nil)
 func NewDialect(d dialect.Deps) (dialect.Dialect, error) {
 	if d.Service == nil || d.Gate == nil || d.Events == nil || d.CDRs == nil {
 		return nil, errors.New("native: service, gate, events and CDRs are required")
+	}
+	if err := d.Options.Unknown(); err != nil {
+		return nil, fmt.Errorf("native: %w", err)
 	}
 	log := d.Logger
 	if log == nil {

@@ -48,8 +48,9 @@ const eventBuffer = 1024
 // writeTimeout bounds one message write to a client.
 const writeTimeout = 10 * time.Second
 
-// Options tune the dialect; zero values are the defaults. Tests shorten
-// the login timeout and the ping interval.
+// Options tune the dialect; zero values are the defaults. The config
+// file sets LoginTimeout (OptionsFrom); tests also shorten the ping
+// interval.
 type Options struct {
 	LoginTimeout time.Duration
 	PingInterval time.Duration
@@ -101,8 +102,35 @@ func (v *Dialect) Connections() int { return int(v.active.Load()) }
 
 var _ dialect.Dialect = (*Dialect)(nil)
 
-// NewDialect is the node's factory for "viptel".
-func NewDialect(d dialect.Deps) (dialect.Dialect, error) { return New(d, Options{}) }
+// Bounds of the login_timeout option.
+const (
+	MinLoginTimeout = time.Second
+	MaxLoginTimeout = 10 * time.Minute
+)
+
+// OptionsFrom reads the config file's options (dialects.viptel.options):
+// login_timeout, a Go duration from 1s to 10m (default 30s). Any other
+// option is an error naming it.
+func OptionsFrom(o dialect.Options) (Options, error) {
+	if err := o.Unknown("login_timeout"); err != nil {
+		return Options{}, fmt.Errorf("viptel: %w", err)
+	}
+	lt, err := o.Duration("login_timeout", DefaultLoginTimeout, MinLoginTimeout, MaxLoginTimeout)
+	if err != nil {
+		return Options{}, fmt.Errorf("viptel: %w", err)
+	}
+	return Options{LoginTimeout: lt}, nil
+}
+
+// NewDialect is the node's factory for "viptel": New with the options of
+// Deps.Options (OptionsFrom).
+func NewDialect(d dialect.Deps) (dialect.Dialect, error) {
+	o, err := OptionsFrom(d.Options)
+	if err != nil {
+		return nil, err
+	}
+	return New(d, o)
+}
 
 // New builds the dialect with options.
 func New(d dialect.Deps, o Options) (*Dialect, error) {
@@ -169,6 +197,14 @@ func (v *Dialect) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.NotFound(w, r)
+		return
+	}
+	// An address no tenant's allowlist has could log in to no account:
+	// it gets no WebSocket and no nonce (as VIPTel's own service, which
+	// serves only registered addresses).
+	if ip := dialect.RemoteIP(r); !v.deps.Gate.MayConnect(ip) {
+		v.log.Info("viptel: address in no tenant's allowlist; refused before the nonce", "ip", ip)
+		http.Error(w, "address not allowed", http.StatusForbidden)
 		return
 	}
 	v.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -315,20 +316,21 @@ func (s *session) create(ctx context.Context, req request) bool {
 	if rid != "" && !validRandomID(rid) {
 		errs = append(errs, fieldError{"call_random_id", "must be 1-64 letters and digits"})
 	}
+	if cid != "" && !pbx.ValidCallerID(cid) {
+		errs = append(errs, fieldError{"caller_id", fmt.Sprintf("must be 1-%d letters, digits and + * # . _ -", pbx.MaxCallerIDLen)})
+	}
 	if len(errs) > 0 {
 		return s.answer(ctx, invalid(errs...))
 	}
 	if id, ok := s.byRandom[rid]; ok { // a retry: the call exists
 		return s.sendJSON(ctx, createResponse{Event: "call.create_response", UniqueID: id, CallRandomID: rid})
 	}
-	// No set of permitted presented numbers exists in switchboard yet:
-	// the only caller_id allowed is the calling extension itself (README).
-	if cid != "" && cid != from {
-		return s.answer(ctx, resp(403, msgForbidden))
-	}
+	// caller_id is the number presented to the called party (and a
+	// carrier): the Service allows only the numbers configured for the
+	// account, else its tenant (403 otherwise).
 	actx, cancel := context.WithTimeout(ctx, actionTimeout)
 	defer cancel()
-	call, err := s.v.deps.Service.Originate(actx, s.p, pbx.OriginateRequest{From: from, To: to}, false)
+	call, err := s.v.deps.Service.Originate(actx, s.p, pbx.OriginateRequest{From: from, To: to, OutboundCallerID: cid}, false)
 	if err != nil {
 		r, _ := errorResponse(err)
 		if r.Code == 404 { // nothing to find: the from extension is unknown

@@ -5,8 +5,10 @@ import (
 	"crypto/sha1" //nolint:gosec // the protocol's hash
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -29,11 +31,30 @@ type fakeEngine struct {
 	core *pbx.Core
 	mu   sync.Mutex
 	redi []string
+	orig []pbx.OriginateRequest
 }
 
 func (f *fakeEngine) Originate(_ context.Context, r pbx.OriginateRequest) (pbx.Call, error) {
+	f.mu.Lock()
+	f.orig = append(f.orig, r)
+	f.mu.Unlock()
 	_, call, err := f.core.NewCall(r.Tenant, r.From, r.To, true, pbx.ChannelSpec{Peer: r.From, Exten: r.From, Dir: pbx.Outbound})
 	return call, err
+}
+
+func (f *fakeEngine) originates() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.orig)
+}
+
+func (f *fakeEngine) lastOriginate() pbx.OriginateRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.orig) == 0 {
+		return pbx.OriginateRequest{}
+	}
+	return f.orig[len(f.orig)-1]
 }
 
 func (f *fakeEngine) Hangup(ctx context.Context, tenant, id, _ string) error {
@@ -53,6 +74,7 @@ func (f *fakeEngine) Redirect(_ context.Context, _, id, dest string) error {
 }
 
 type fixture struct {
+	deps dialect.Deps // what New got (Options aside)
 	srv  *httptest.Server
 	core *pbx.Core
 	eng  *fakeEngine
@@ -70,7 +92,8 @@ func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // newFixture: tenant "a" with the spec's example extensions (12, 13 and
 // 42 Jan, 43 Robert), the admin "viptel", user "42" bound to extension
-// 42, a readonly account and a disabled one.
+// 42, a readonly account, a disabled one and "cid", an admin with its own
+// outbound caller ids (the tenant's are 0220282028 and 0220282029).
 func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixture {
 	t.Helper()
 	clk := &clock{t: start}
@@ -89,12 +112,14 @@ func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixt
 		{Tenant: "a", Name: "42", Password: "demo", Role: "user", Extension: "42"},
 		{Tenant: "a", Name: "ro", Password: "ro-pass", Role: "readonly"},
 		{Tenant: "a", Name: "off", Password: "off-pass", Role: "admin", Disabled: "unpaid"},
+		{Tenant: "a", Name: "cid", Password: "cid-pass", Role: "admin", CallerIDs: []string{"+421905000001"}},
 	}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := New(dialect.Deps{Service: dialect.NewService(core), Gate: &dialect.Gate{Auth: dir},
-		Events: dialect.NewEvents(core, nil)}, o)
+	svc := dialect.NewService(core).WithCallerIDs(map[string][]string{"a": {"0220282028", "0220282029"}})
+	deps := dialect.Deps{Service: svc, Gate: &dialect.Gate{Auth: dir}, Events: dialect.NewEvents(core, nil)}
+	v, err := New(deps, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +137,7 @@ func newFixture(t testing.TB, o Options, start time.Time, firstSeq uint64) *fixt
 		srv.Close()
 		core.Close()
 	})
-	return &fixture{srv: srv, core: core, eng: eng, v: v, clk: clk}
+	return &fixture{deps: deps, srv: srv, core: core, eng: eng, v: v, clk: clk}
 }
 
 func defaultFixture(t testing.TB) *fixture {
@@ -216,6 +241,16 @@ func (cl *client) login(user, pass string) {
 	cl.expect(202, msgLoggedIn)
 }
 
+// reply reads until a response (a message with a code), skipping events.
+func (cl *client) reply() map[string]any {
+	cl.t.Helper()
+	for {
+		if m := cl.read(); m["code"] != nil {
+			return m
+		}
+	}
+}
+
 // readEvent reads until an event named ev arrives.
 func (cl *client) readEvent(ev string) map[string]any {
 	cl.t.Helper()
@@ -288,6 +323,109 @@ func TestLoginTimeout(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	cl.send(map[string]any{"action": "nope"})
 	cl.expect(404, msgUnknown)
+}
+
+// TestLoginTimeoutOption: the config file's login_timeout (a Go
+// duration, 1s-10m) reaches the dialect through Deps.Options; anything
+// else is an error naming it.
+func TestLoginTimeoutOption(t *testing.T) {
+	for _, tc := range []struct {
+		opts dialect.Options
+		want time.Duration
+		err  string
+	}{
+		{nil, DefaultLoginTimeout, ""},
+		{dialect.Options{"login_timeout": "45s"}, 45 * time.Second, ""},
+		{dialect.Options{"login_timeout": "1s"}, time.Second, ""},
+		{dialect.Options{"login_timeout": "10m"}, 10 * time.Minute, ""},
+		{dialect.Options{"login_timeout": "500ms"}, 0, "option login_timeout: 500ms is not between 1s and 10m0s"},
+		{dialect.Options{"login_timeout": "11m"}, 0, "option login_timeout: 11m0s is not between"},
+		{dialect.Options{"login_timeout": "30"}, 0, `option login_timeout: "30" is not a duration`},
+		{dialect.Options{"login_timout": "30s"}, 0, `options ["login_timout"]: unknown`},
+	} {
+		o, err := OptionsFrom(tc.opts)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), "viptel: ") {
+				t.Errorf("%v: %v, want an error with %q", tc.opts, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || o.withDefaults().LoginTimeout != tc.want {
+			t.Errorf("%v: %v %v, want %v", tc.opts, o.LoginTimeout, err, tc.want)
+		}
+	}
+
+	f := defaultFixture(t)
+	deps := f.deps
+	deps.Options = dialect.Options{"login_timeout": "nonsense"}
+	if _, err := NewDialect(deps); err == nil || !strings.Contains(err.Error(), "login_timeout") {
+		t.Fatalf("NewDialect with a bad login_timeout: %v", err)
+	}
+	// The option takes effect: a 1 s timeout closes an idle connection
+	// after about 1 s.
+	deps.Options = dialect.Options{"login_timeout": "1s"}
+	d, err := NewDialect(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d.Handler())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := d.Close(ctx); err != nil {
+			t.Error(err)
+		}
+		srv.Close()
+	})
+	start := time.Now()
+	cl := dial(t, &fixture{srv: srv}, "/viptel")
+	cl.expect(408, msgLoginTimeout)
+	if el := time.Since(start); el < 900*time.Millisecond || el > 4*time.Second {
+		t.Fatalf("timed out after %v, want about 1s", el)
+	}
+	cl.expect(110, msgClosing)
+	cl.expectClosed()
+}
+
+// TestAllowlistBeforeNonce: an address in no tenant's allowlist gets no
+// WebSocket (403 to the upgrade) and so no nonce; one a tenant lists gets
+// the 100 and may log in.
+func TestAllowlistBeforeNonce(t *testing.T) {
+	f := defaultFixture(t)
+	serve := func(allow string) *httptest.Server {
+		deps := f.deps
+		gate := *deps.Gate
+		gate.Connectable = dialect.AnyTenantAllows(map[string][]netip.Prefix{"a": {netip.MustParsePrefix(allow)}})
+		deps.Gate = &gate
+		d, err := New(deps, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(d.Handler())
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := d.Close(ctx); err != nil {
+				t.Error(err)
+			}
+			srv.Close()
+		})
+		return srv
+	}
+	refused := serve("192.0.2.0/24")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(refused.URL, "http")+"/", nil)
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("an address in no tenant's allowlist got a WebSocket")
+	}
+	if res == nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("want 403 to the upgrade, got %v %v", res, err)
+	}
+	allowed := serve("127.0.0.0/8")
+	cl := dial(t, &fixture{srv: allowed}, "/viptel") // checks the 100 and its nonce
+	cl.login("viptel", "viptel")
 }
 
 // TestActionsBeforeLogin: 401 with the spec's text, the connection stays.
@@ -502,6 +640,76 @@ func TestReadonlyMayNotCreate(t *testing.T) {
 	cl.expect(403, msgForbidden)
 	cl.send(map[string]any{"action": "call.create", "from": "12", "to": "13", "call_random_id": "r1", "caller_id": "999"})
 	cl.expect(403, msgForbidden)
+}
+
+// TestCallerID: caller_id is the outbound caller id, allowed only from
+// the account's own numbers, else the tenant's (403 otherwise); one that
+// is no number at all is 400 naming caller_id.
+func TestCallerID(t *testing.T) {
+	f := defaultFixture(t)
+	cl := dial(t, f, "/")
+	cl.login("viptel", "viptel") // no own list: the tenant's numbers
+	for i, tc := range []struct {
+		cid  any
+		code int // 0: created
+		want string
+	}{
+		{"0220282028", 0, "0220282028"},
+		{"", 0, ""},
+		{nil, 0, ""},
+		{220282029, 403, ""}, // an integer, but not the tenant's (no leading 0)
+		{"0220282099", 403, ""},
+		{"12", 403, ""}, // the calling extension itself is not in the list either
+		{"022 028", 400, ""},
+		{"<script>", 400, ""},
+		{strings.Repeat("1", pbx.MaxCallerIDLen+1), 400, ""},
+		{true, 400, ""},
+	} {
+		rid := fmt.Sprintf("c%d", i)
+		req := map[string]any{"action": "call.create", "from": "12", "to": "0905123456", "call_random_id": rid}
+		if tc.cid != nil {
+			req["caller_id"] = tc.cid
+		}
+		n := f.eng.originates()
+		cl.send(req)
+		switch tc.code {
+		case 0:
+			m := cl.readEvent("call.create_response")
+			if m["call_random_id"] != rid {
+				t.Fatalf("%v: %v", tc.cid, m)
+			}
+			got := f.eng.lastOriginate()
+			if f.eng.originates() != n+1 || got.OutboundCallerID != tc.want {
+				t.Fatalf("%v: engine got %+v, want outbound caller id %q", tc.cid, got, tc.want)
+			}
+		case 400:
+			m := cl.reply()
+			errs, _ := m["errors"].([]any)
+			if m["code"] != 400.0 || m["message"] != msgInvalid || len(errs) != 1 || errs[0].(map[string]any)["field"] != "caller_id" {
+				t.Fatalf("%v: %v", tc.cid, m)
+			}
+		default:
+			if m := cl.reply(); m["code"] != float64(tc.code) || m["message"] != msgForbidden {
+				t.Fatalf("%v: %v", tc.cid, m)
+			}
+		}
+		if tc.code != 0 && f.eng.originates() != n {
+			t.Fatalf("%v: refused, but the engine was asked to call", tc.cid)
+		}
+	}
+
+	// An account with its own list: only those, not the tenant's.
+	own := dial(t, f, "/viptel")
+	own.login("cid", "cid-pass")
+	own.send(map[string]any{"action": "call.create", "from": "13", "to": "0905123456", "call_random_id": "o1", "caller_id": "0220282028"})
+	own.expect(403, msgForbidden)
+	own.send(map[string]any{"action": "call.create", "from": "13", "to": "0905123456", "call_random_id": "o2", "caller_id": "+421905000001"})
+	if m := own.readEvent("call.create_response"); m["call_random_id"] != "o2" {
+		t.Fatal(m)
+	}
+	if got := f.eng.lastOriginate().OutboundCallerID; got != "+421905000001" {
+		t.Fatalf("outbound caller id %q", got)
+	}
 }
 
 // TestQueueEvents: member pause and caller join/leave become the spec's
