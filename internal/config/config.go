@@ -357,9 +357,27 @@ type Relay struct {
 
 // Camera is an IP camera.
 type Camera struct {
-	ID   int    `yaml:"id"`
-	Name string `yaml:"name"`
-	URL  string `yaml:"url"`
+	ID     int    `yaml:"id"`
+	Name   string `yaml:"name"`
+	Driver string `yaml:"driver"` // synthetic (a test pattern with a clock; the default without URLs) or http
+	// URL is the snapshot URL (http driver; also snapshot_url), StreamURL
+	// the MJPEG stream's.
+	URL       string `yaml:"url"`
+	StreamURL string `yaml:"stream_url"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password"`
+}
+
+// CameraDriver is the camera's driver: as configured, else http when it
+// has URLs and synthetic when not.
+func (c Camera) CameraDriver() string {
+	switch {
+	case c.Driver != "":
+		return c.Driver
+	case c.URL != "" || c.StreamURL != "":
+		return "http"
+	}
+	return "synthetic"
 }
 
 // Trunk is a SIP peer for external numbers.

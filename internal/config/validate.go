@@ -619,6 +619,20 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 			e.add(p+".id", "must be a unique positive number")
 		}
 		camIDs[cm.ID] = true
+		switch cm.CameraDriver() {
+		case "synthetic":
+		case "http":
+			for k, u := range map[string]string{"url": cm.URL, "stream_url": cm.StreamURL} {
+				if u == "" && k == "stream_url" {
+					continue // snapshots only
+				}
+				if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+					e.add(p+"."+k, "%q is not an http(s) URL", u)
+				}
+			}
+		default:
+			e.add(p+".driver", "%q is not a camera driver (synthetic, http)", cm.Driver)
+		}
 	}
 	for j, tr := range t.Trunks {
 		p := strings.TrimSuffix(idx(tp+".trunks", j, ""), ".")

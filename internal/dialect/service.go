@@ -59,6 +59,7 @@ var _ Core = (*pbx.Core)(nil)
 type Service struct {
 	core      Core
 	relays    Relays              // nil: no relays
+	cameras   Cameras             // nil: no cameras
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 }
 

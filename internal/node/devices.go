@@ -40,3 +40,23 @@ func buildRelays(cfg *config.Config, st devices.VirtualStore, pub devices.Publis
 	}
 	return devices.NewRelays(specs, pub, log)
 }
+
+// buildCameras makes every tenant's cameras from the config.
+func buildCameras(cfg *config.Config) (*devices.Cameras, error) {
+	var specs []devices.CameraSpec
+	for _, t := range cfg.Tenants {
+		for _, c := range t.Cameras {
+			spec := devices.CameraSpec{Tenant: t.Name, ID: c.ID, Name: c.Name}
+			switch c.CameraDriver() {
+			case "synthetic":
+				spec.Driver = devices.Synthetic{}
+			case "http":
+				spec.Driver = &devices.HTTPCamera{SnapshotURL: c.URL, StreamURL: c.StreamURL, Username: c.Username, Password: c.Password}
+			default:
+				return nil, fmt.Errorf("camera %d of %s: driver %q", c.ID, t.Name, c.Driver)
+			}
+			specs = append(specs, spec)
+		}
+	}
+	return devices.NewCameras(specs)
+}

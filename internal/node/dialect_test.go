@@ -1,11 +1,15 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -289,6 +293,69 @@ func TestOutboundCallerIDThroughTheCarrier(t *testing.T) {
 			}
 		case <-deadline:
 			t.Fatal("no carrier leg")
+		}
+	}
+}
+
+// TestDemoCamera: the demo's synthetic camera 44 gives a JPEG snapshot and
+// an MJPEG stream a real HTTP client reads part by part; a readonly
+// account may not see it; an unknown camera is 404.
+func TestDemoCamera(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		t := c.Tenant("MojaCentrala")
+		t.Users = append(t.Users, config.User{Name: "watch", Password: "watch-pass-123", Role: "readonly"})
+	})
+	base := "http://" + n.HTTPAddr().String()
+	get := func(ctx context.Context, path, user, pass string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+		req.SetBasicAuth(user, pass)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res := get(ctx, "/api/v1/cameras/44/snapshot", "2001", "demo")
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("snapshot: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(b)); err != nil {
+		t.Fatalf("snapshot is not a JPEG: %v", err)
+	}
+	res = get(ctx, "/api/v1/cameras/44/stream", "admin", "admin")
+	mt, params, err := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/x-mixed-replace" {
+		t.Fatalf("stream content type %q", res.Header.Get("Content-Type"))
+	}
+	mr := multipart.NewReader(res.Body, params["boundary"])
+	for i := 0; i < 3; i++ {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		if _, err := jpeg.Decode(p); err != nil {
+			t.Fatalf("part %d is not a JPEG: %v", i, err)
+		}
+	}
+	res.Body.Close()
+	for _, tc := range []struct {
+		path, user, pass string
+		want             int
+	}{
+		{"/api/v1/cameras/44/snapshot", "watch", "watch-pass-123", 403},
+		{"/api/v1/cameras/45/snapshot", "admin", "admin", 404},
+		{"/api/v1/cameras/x/snapshot", "admin", "admin", 400},
+		{"/api/v1/cameras", "2001", "demo", 200},
+	} {
+		res := get(ctx, tc.path, tc.user, tc.pass)
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s as %s: %d, want %d", tc.path, tc.user, res.StatusCode, tc.want)
 		}
 	}
 }

@@ -127,6 +127,7 @@ func mount(mux *http.ServeMux, d dialect.Dialect, prefix string) (err error) {
 // httpServer is an API server with the node's timeouts and limits.
 func (n *Node) httpServer(h http.Handler) *http.Server {
 	return &http.Server{Handler: bodyDeadline(h, n.cfg.Limits.HTTPBodyTimeout), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return n.httpCtx },
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 }

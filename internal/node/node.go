@@ -79,6 +79,8 @@ type Node struct {
 	cancelBot context.CancelFunc
 
 	cancelRetention context.CancelFunc
+	httpCtx         context.Context // requests' base context, cancelled at close
+	cancelHTTP      context.CancelFunc
 
 	dialects []dialect.Dialect
 	own      []ownListener // dialects' own listeners
@@ -312,8 +314,12 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if n.relays, err = buildRelays(cfg, n.store, n.core, n.log); err != nil {
 		return nil, err
 	}
+	cameras, err := buildCameras(cfg)
+	if err != nil {
+		return nil, err
+	}
 	deps := dialect.Deps{
-		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCallerIDs(tenantCallerIDs(cfg)),
+		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
 		Events:              dialect.NewEvents(n.core, n.elog),
@@ -335,6 +341,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			`"limit_hits":{"calls_per_tenant":%d,"calls_per_user":%d,"originates_per_minute_tenant":%d,"originates_per_minute_user":%d,"streams_per_user":%d}}`+"\n",
 			st.ActiveCalls, st.Registrations, st.RTPPortsInUse, h.TenantCalls, h.OwnerCalls, h.TenantOriginateRate, h.OwnerOriginateRate, n.streamLimitHits())
 	})
+	n.httpCtx, n.cancelHTTP = context.WithCancel(context.WithoutCancel(ctx))
 	if err := n.startDialects(deps, opts.Dialects, mux, tc); err != nil {
 		return nil, err
 	}
@@ -520,6 +527,9 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		if n.pstn != nil {
 			errs = append(errs, n.pstn.Close())
+		}
+		if n.cancelHTTP != nil {
+			n.cancelHTTP() // long responses (event streams, camera streams) end now
 		}
 		if n.http != nil {
 			errs = append(errs, n.http.Shutdown(ctx))
