@@ -39,12 +39,27 @@ func NewPortAllocator(ip netip.Addr, min, max int, drain time.Duration) (*PortAl
 		inUse: map[int]bool{}, draining: map[int]time.Time{}}, nil
 }
 
-// Owns reports whether ap is one of this allocator's RTP or RTCP sockets
-// (its IP and a port of its range): a peer's SDP pointing there would loop
-// our media into ourselves.
+// Owns reports whether ap is one of this allocator's RTP or RTCP sockets,
+// held by a leg or draining: a peer's SDP pointing there would loop our
+// media into ourselves. Other ports of the range are not ours: another
+// process on this host (a softphone beside switchboard) may hold them,
+// and acquire skips those.
 func (a *PortAllocator) Owns(ap netip.AddrPort) bool {
+	if ap.Addr().Unmap() != a.ip.Unmap() {
+		return false
+	}
 	p := int(ap.Port())
-	return ap.Addr().Unmap() == a.ip.Unmap() && p >= a.min && p <= a.max+1
+	p -= p % 2 // RTCP rides on the RTP port + 1
+	if p < a.min || p > a.max {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inUse[p] {
+		return true
+	}
+	until, ok := a.draining[p]
+	return ok && a.now().Before(until)
 }
 
 // InUse is the number of ports held by live legs.

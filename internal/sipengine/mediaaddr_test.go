@@ -28,6 +28,11 @@ func TestUnusableMediaAddressRefused(t *testing.T) {
 		t.Fatalf("challenge: %v", chal)
 	}
 	own := r.eng.Addr()
+	held, err := r.eng.cfg.Ports.NewLeg() // a port switchboard holds right now
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
 	cases := []struct {
 		name string
 		sdp  string
@@ -36,7 +41,7 @@ func TestUnusableMediaAddressRefused(t *testing.T) {
 		{"broadcast", sdpOffer(netip.MustParseAddrPort("255.255.255.255:4000"))},
 		{"well-known port", sdpOffer(netip.AddrPortFrom(lo, 53))},
 		{"our SIP port", sdpOffer(own)},
-		{"our RTP range", sdpOffer(netip.AddrPortFrom(lo, 33000))},
+		{"one of our RTP sockets", sdpOffer(held.LocalAddr())},
 		{"0.0.0.0 not as hold", strings.Replace(sdpOffer(netip.MustParseAddrPort("0.0.0.0:4000")), "a=sendrecv", "a=recvonly", 1)},
 	}
 	for i, tc := range cases {
