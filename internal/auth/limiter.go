@@ -244,27 +244,14 @@ func (r *Reservation) Fail() (locked bool) {
 // forgotten and ip becomes trusted for the account (exempt from its
 // backoff). The address's failures for other accounts stay counted, so a
 // valid account of its own does not let an address reset its spray budget.
-func (r *Reservation) Succeed() {
-	if r == nil || r.done {
-		return
-	}
-	r.done = true
-	l := r.l
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	l.strikeLocked(l.byPair[pairKey{r.account, r.ip}], now, false)
-	l.strikeLocked(l.byIP[r.ip], now, false)
-	if acc := l.byID[r.account]; acc != nil {
-		acc.inflight = max(acc.inflight-1, 0)
-	}
-	l.succeededLocked(r.ip, r.account, now)
-	l.wakeLocked()
-}
+func (r *Reservation) Succeed() { r.end(true) }
 
 // Release ends the attempt without a verdict (the check could not be made:
 // the server was busy or a directory was down); nothing is counted.
-func (r *Reservation) Release() {
+func (r *Reservation) Release() { r.end(false) }
+
+// end returns the attempt's in-flight slot, and on success trusts ip.
+func (r *Reservation) end(succeeded bool) {
 	if r == nil || r.done {
 		return
 	}
@@ -277,6 +264,9 @@ func (r *Reservation) Release() {
 	l.strikeLocked(l.byIP[r.ip], now, false)
 	if acc := l.byID[r.account]; acc != nil {
 		acc.inflight = max(acc.inflight-1, 0)
+	}
+	if succeeded {
+		l.succeededLocked(r.ip, r.account, now)
 	}
 	l.wakeLocked()
 }

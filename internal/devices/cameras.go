@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -330,7 +331,8 @@ func (h *HTTPCamera) Stream(ctx context.Context, fn func([]byte)) error {
 	if stall <= 0 {
 		stall = 10 * time.Second
 	}
-	body := &stallReader{r: res.Body, ctx: ctx, timeout: stall}
+	body := newStallReader(res.Body, stall)
+	defer body.stop()
 	mr := multipart.NewReader(bufio.NewReader(body), strings.TrimPrefix(params["boundary"], "--"))
 	for {
 		p, err := mr.NextPart()
@@ -351,31 +353,36 @@ func (h *HTTPCamera) Stream(ctx context.Context, fn func([]byte)) error {
 	}
 }
 
-// stallReader fails a read that does not complete within timeout.
+// stallReader ends a stream that sends nothing for timeout: a watchdog
+// closes the body (which fails the blocked read), re-armed by every read
+// that returns data. One timer per stream, not a goroutine per read.
 type stallReader struct {
-	r       io.Reader
-	ctx     context.Context
+	r       io.ReadCloser
 	timeout time.Duration
+	timer   *time.Timer
+	stalled atomic.Bool
+}
+
+func newStallReader(r io.ReadCloser, timeout time.Duration) *stallReader {
+	s := &stallReader{r: r, timeout: timeout}
+	s.timer = time.AfterFunc(timeout, func() {
+		s.stalled.Store(true)
+		r.Close()
+	})
+	return s
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
-	type result struct {
-		n   int
-		err error
+	n, err := s.r.Read(p)
+	if s.stalled.Load() {
+		return n, errors.New("camera stalled")
 	}
-	ch := make(chan result, 1)
-	go func() {
-		n, err := s.r.Read(p)
-		ch <- result{n, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.n, r.err
-	case <-time.After(s.timeout):
-		return 0, errors.New("camera stalled")
-	case <-s.ctx.Done():
-		return 0, s.ctx.Err()
+	if n > 0 {
+		s.timer.Reset(s.timeout)
 	}
+	return n, err
 }
+
+func (s *stallReader) stop() { s.timer.Stop() }
 
 func isJPEG(b []byte) bool { return len(b) > 3 && b[0] == 0xff && b[1] == 0xd8 }

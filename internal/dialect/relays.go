@@ -10,7 +10,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
-// ErrDevice: a device (relay, camera) did not answer; each dialog renders
+// ErrDevice: a device (relay, camera) did not answer; each dialect renders
 // it as its own "device error".
 var ErrDevice = devices.ErrDevice
 
