@@ -41,7 +41,9 @@ type testPhone struct {
 	acks    []*sip.Request
 	byes    []*sip.Request
 	inbound chan *phoneCall // answered incoming calls
-	// onNotify, if set, runs for each NOTIFY after it is answered 200.
+	// onNotify, if set, runs for each NOTIFY before it is answered 200:
+	// the engine sends the next NOTIFY only after that answer, so the
+	// callbacks see them in the order they were sent.
 	onNotify func(req *sip.Request)
 	calls    map[string]*phoneCall
 }
@@ -131,13 +133,13 @@ func newTestPhoneTLS(t *testing.T, r *rig, number, transport string, cert *tls.C
 	})
 	srv.OnBye(p.onBye)
 	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 		p.mu.Lock()
 		f := p.onNotify
 		p.mu.Unlock()
 		if f != nil {
 			f(req)
 		}
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	t.Cleanup(func() {
 		p.mu.Lock()
