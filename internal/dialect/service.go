@@ -61,6 +61,7 @@ type Service struct {
 	relays    Relays              // nil: no relays
 	cameras   Cameras             // nil: no cameras
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
+	idem      *idempotency        // keys of Once
 }
 
 // WithCallerIDs sets the outbound caller ids each tenant allows (its DIDs).
@@ -82,7 +83,9 @@ func (s *Service) mayPresent(p auth.Principal, number string) bool {
 }
 
 // NewService builds the facade over core.
-func NewService(core Core) *Service { return &Service{core: core} }
+func NewService(core Core) *Service {
+	return (&Service{core: core}).WithIdempotency(NewMemoryIdempotency())
+}
 
 // need checks one right.
 func need(p auth.Principal, right string) error {

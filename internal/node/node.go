@@ -319,7 +319,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, err
 	}
 	deps := dialect.Deps{
-		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)),
+		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
 		Events:              dialect.NewEvents(n.core, n.elog),

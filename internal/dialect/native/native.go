@@ -325,6 +325,10 @@ func errorStatus(err error) (int, string) {
 		return http.StatusBadGateway, "device_error"
 	case errors.Is(err, pbx.ErrLimit):
 		return http.StatusTooManyRequests, "limit_exceeded"
+	case errors.Is(err, dialect.ErrKeyReused):
+		return http.StatusUnprocessableEntity, "idempotency_key_reused"
+	case errors.Is(err, dialect.ErrKeyInFlight):
+		return http.StatusConflict, "idempotency_in_progress"
 	case errors.Is(err, pbx.ErrShuttingDown):
 		return http.StatusServiceUnavailable, "shutting_down"
 	case errors.Is(err, pbx.ErrUnknownTenant):
@@ -471,8 +475,20 @@ type originateBody struct {
 	Timeout          int    `json:"timeout"` // seconds each party may ring
 	// Priority first ends every call of `to` (WebTAPI call_prio).
 	Priority bool `json:"priority"`
+	// ClientID is the idempotency key for clients that cannot set the
+	// Idempotency-Key header; the header wins when both are given.
+	ClientID string `json:"client_id"`
 }
 
+// fingerprint is what a reused idempotency key must be sent with again.
+func (b originateBody) fingerprint() string {
+	return dialect.Fingerprint(b.From, b.To, b.CallerID, b.OutboundCallerID, strconv.Itoa(b.Timeout), strconv.FormatBool(b.Priority))
+}
+
+// originate is click-to-call. With an idempotency key (the
+// Idempotency-Key header or client_id) a retried request returns the
+// first one's call (201 first, 200 after, the same body) and never rings
+// twice, for 24 hours and across restarts.
 func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var body originateBody
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
@@ -485,14 +501,51 @@ func (a *API) originate(w http.ResponseWriter, r *http.Request, p auth.Principal
 		writeError(w, http.StatusBadRequest, "invalid_argument", "timeout must be 0-300 seconds")
 		return
 	}
+	key := body.ClientID
+	if h, ok := r.Header["Idempotency-Key"]; ok {
+		if len(h) != 1 {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "one Idempotency-Key header at most")
+			return
+		}
+		key = h[0]
+	}
 	req := pbx.OriginateRequest{From: body.From, To: body.To, CallerID: body.CallerID, OutboundCallerID: body.OutboundCallerID,
 		RingTimeout: time.Duration(body.Timeout) * time.Second}
-	call, err := a.svc.Originate(r.Context(), p, req, body.Priority)
+	do := func(ctx context.Context) ([]byte, error) {
+		call, err := a.svc.Originate(ctx, p, req, body.Priority)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(toWireCall(call))
+	}
+	if key == "" {
+		b, err := do(r.Context())
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeRaw(w, http.StatusCreated, b)
+		return
+	}
+	b, replayed, err := a.svc.Once(r.Context(), p, Name, key, body.fingerprint(), do)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toWireCall(call))
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeRaw(w, http.StatusOK, b)
+		return
+	}
+	writeRaw(w, http.StatusCreated, b)
+}
+
+// writeRaw sends an already encoded JSON body, ending in a newline like
+// writeJSON's.
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 func (a *API) hangup(w http.ResponseWriter, r *http.Request, p auth.Principal) {

@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/store"
 )
@@ -297,6 +298,7 @@ func TestErrorMapping(t *testing.T) {
 		{pbx.ErrShuttingDown, 503, "shutting_down"}, {pbx.ErrUnknownTenant, 403, "forbidden"},
 		{auth.ErrBadCredentials, 401, "unauthorized"}, {context.DeadlineExceeded, 504, "timeout"},
 		{errors.New("boom"), 500, "internal"}, {fmt.Errorf("wrapped: %w", pbx.ErrNotFound), 404, "not_found"},
+		{dialect.ErrKeyReused, 422, "idempotency_key_reused"}, {dialect.ErrKeyInFlight, 409, "idempotency_in_progress"},
 	}
 	for _, tc := range cases {
 		st, code := errorStatus(tc.err)

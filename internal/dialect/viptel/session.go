@@ -44,15 +44,11 @@ type session struct {
 	// started holds the calls begun while this connection was logged in:
 	// only those may be hung up or redirected (spec).
 	started map[string]bool
-	// byRandom and randomOf are the calls this connection created, by
-	// call_random_id and back: a repeated id returns the existing call.
-	byRandom map[string]string
-	randomOf map[string]string
 }
 
 func newSession(v *Dialect, conn *websocket.Conn, r *http.Request) *session {
 	return &session{v: v, conn: conn, req: r, ip: dialect.RemoteIP(r),
-		started: map[string]bool{}, byRandom: map[string]string{}, randomOf: map[string]string{}}
+		started: map[string]bool{}}
 }
 
 // newNonce is 128 random bits in hex, fresh per connection.
@@ -282,10 +278,6 @@ func (s *session) event(ctx context.Context, env eventbus.Envelope[pbx.Event]) b
 		}
 	case pbx.EvCallEnded:
 		delete(s.started, e.Call.ID)
-		if rid, ok := s.randomOf[e.Call.ID]; ok {
-			delete(s.randomOf, e.Call.ID)
-			delete(s.byRandom, rid)
-		}
 	}
 	if !s.p.Can(auth.ReadCalls) {
 		return true
@@ -322,15 +314,25 @@ func (s *session) create(ctx context.Context, req request) bool {
 	if len(errs) > 0 {
 		return s.answer(ctx, invalid(errs...))
 	}
-	if id, ok := s.byRandom[rid]; ok { // a retry: the call exists
-		return s.sendJSON(ctx, createResponse{Event: "call.create_response", UniqueID: id, CallRandomID: rid})
-	}
+	// call_random_id is the user's idempotency key (the Service's, shared
+	// with the native Idempotency-Key): a retry within 24 hours, from this
+	// connection or a later one, even after a restart, gets the first
+	// call's unique id and never rings again.
 	// caller_id is the number presented to the called party (and a
 	// carrier): the Service allows only the numbers configured for the
 	// account, else its tenant (403 otherwise).
 	actx, cancel := context.WithTimeout(ctx, actionTimeout)
 	defer cancel()
-	call, err := s.v.deps.Service.Originate(actx, s.p, pbx.OriginateRequest{From: from, To: to, OutboundCallerID: cid}, false)
+	b, replayed, err := s.v.deps.Service.Once(actx, s.p, Name, rid, dialect.Fingerprint(from, to, cid), func(ctx context.Context) ([]byte, error) {
+		call, err := s.v.deps.Service.Originate(ctx, s.p, pbx.OriginateRequest{From: from, To: to, OutboundCallerID: cid}, false)
+		if err != nil {
+			return nil, err
+		}
+		return []byte(call.ID), nil
+	})
+	if errors.Is(err, dialect.ErrKeyReused) {
+		return s.answer(ctx, invalid(fieldError{"call_random_id", "already used for a call with other values"}))
+	}
 	if err != nil {
 		r, _ := errorResponse(err)
 		if r.Code == 404 { // nothing to find: the from extension is unknown
@@ -340,14 +342,14 @@ func (s *session) create(ctx context.Context, req request) bool {
 		s.v.deps.AuditRequest(s.req, s.p, Name, "call.create", from+">"+to, r.Code, err.Error())
 		return s.answer(ctx, r)
 	}
+	id := string(b)
 	if len(s.started) < maxTracked {
-		s.started[call.ID] = true
+		s.started[id] = true
 	}
-	if len(s.byRandom) < maxTracked {
-		s.byRandom[rid], s.randomOf[call.ID] = call.ID, rid
+	if !replayed {
+		s.v.deps.AuditRequest(s.req, s.p, Name, "call.create", id, 200, "")
 	}
-	s.v.deps.AuditRequest(s.req, s.p, Name, "call.create", call.ID, 200, "")
-	return s.sendJSON(ctx, createResponse{Event: "call.create_response", UniqueID: call.ID, CallRandomID: rid})
+	return s.sendJSON(ctx, createResponse{Event: "call.create_response", UniqueID: id, CallRandomID: rid})
 }
 
 func (s *session) sendJSON(ctx context.Context, v any) bool {

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -56,6 +57,9 @@ type Store struct {
 	wg     sync.WaitGroup
 	mu     sync.RWMutex
 	closed bool
+	// keysPruned is when expired idempotency keys were last deleted
+	// (unix seconds).
+	keysPruned atomic.Int64
 }
 
 type insertReq struct {
