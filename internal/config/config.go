@@ -38,9 +38,21 @@ type Config struct {
 	Dialects map[string]Dialect `yaml:"dialects"`
 	// SIPSecurity tunes the guard against password guessing over SIP.
 	SIPSecurity SIPSecurity `yaml:"sip_security"`
+	// Metrics serves Prometheus metrics (off unless configured).
+	Metrics Metrics `yaml:"metrics"`
 
 	name string         // file name for messages
 	pos  map[string]pos // field path -> position
+}
+
+// Metrics is the Prometheus endpoint. It is off by default: with a token
+// it is served at /metrics on the HTTP listener to requests that carry
+// "Authorization: Bearer TOKEN"; with listen it is served without
+// authentication on that address only (bind it to loopback or a
+// monitoring network). Both may be set.
+type Metrics struct {
+	Token  string `yaml:"token"`
+	Listen string `yaml:"listen"`
 }
 
 // Listen holds the sockets.

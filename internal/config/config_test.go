@@ -145,6 +145,12 @@ func TestDemoDirectory(t *testing.T) {
 		t.Fatal("demo passwords pass the production check")
 	} else if strings.Contains(err.Error(), `"demo"`) || strings.Contains(err.Error(), "MyExampleKey\"") {
 		t.Fatalf("production check prints a secret: %v", err)
+	} else if !strings.Contains(err.Error(), "metrics.token") || strings.Contains(err.Error(), "demo-metrics") {
+		t.Fatalf("the demo's metrics token is not refused (or is printed): %v", err)
+	}
+	c.Metrics.Listen = c.Listen.HTTP
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "metrics.listen") {
+		t.Fatalf("metrics on the API listener: %v", err)
 	}
 }
 

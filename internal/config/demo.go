@@ -44,7 +44,9 @@ func Demo() *Config {
 		// work against the demo as the specs print them.
 		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}},
 		RTP:      RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
-		Demo:     true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},
+		// Prometheus at /metrics with "Authorization: Bearer demo-metrics".
+		Metrics: Metrics{Token: "demo-metrics"},
+		Demo:    true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},
 	}
 	c.ApplyDefaults()
 	return c

@@ -222,6 +222,13 @@ func (c *Config) Validate() error {
 	if c.Listen.TLSSelfSigned && c.Listen.TLSCert != "" {
 		e.add("listen.tls_self_signed", "choose a certificate file or a self-signed one, not both")
 	}
+	if c.Metrics.Listen != "" {
+		if _, err := netip.ParseAddrPort(c.Metrics.Listen); err != nil {
+			e.add("metrics.listen", "%q is not an IP:port", c.Metrics.Listen)
+		} else if c.Metrics.Listen == c.Listen.HTTP {
+			e.add("metrics.listen", "must differ from listen.http (set metrics.token to serve /metrics there)")
+		}
+	}
 	if c.Recording.MaxAge < 0 {
 		e.add("recording.max_age", "must not be negative")
 	}
@@ -700,6 +707,9 @@ func (c *Config) CheckProduction() error {
 				e.add(idx(tp+".api_keys", j, "key"), "api key %s: default or short key (at least 16 characters)", k.Name)
 			}
 		}
+	}
+	if k := c.Metrics.Token; k != "" && (weakPasswords[k] || len(k) < 16) {
+		e.add("metrics.token", "default or short token (at least 16 characters)")
 	}
 	if len(e.list) > 0 {
 		return fmt.Errorf("refusing to start outside demo mode:\n%w", errors.Join(e.list...))

@@ -30,6 +30,23 @@ type Bus[E any] struct {
 	seq    map[string]uint64
 	subs   map[*Subscription[E]]struct{}
 	closed bool
+	// Counts for monitoring (under mu).
+	published, delivered, slowDropped uint64
+}
+
+// Stats are the bus's counts for monitoring.
+type Stats struct {
+	Subscribers int
+	// Published events; Delivered copies queued to subscribers;
+	// SlowDropped subscribers cut off because their queue overflowed.
+	Published, Delivered, SlowDropped uint64
+}
+
+// Stats returns the bus's counts.
+func (b *Bus[E]) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return Stats{Subscribers: len(b.subs), Published: b.published, Delivered: b.delivered, SlowDropped: b.slowDropped}
 }
 
 // New returns an empty bus.
@@ -130,6 +147,7 @@ func (b *Bus[E]) Publish(tenant string, e E) uint64 {
 		return 0
 	}
 	b.seq[tenant]++
+	b.published++
 	env := Envelope[E]{Seq: b.seq[tenant], Tenant: tenant, Event: e}
 	for s := range b.subs {
 		if s.tenant != "" && s.tenant != tenant {
@@ -137,7 +155,9 @@ func (b *Bus[E]) Publish(tenant string, e E) uint64 {
 		}
 		select {
 		case s.ch <- env:
+			b.delivered++
 		default:
+			b.slowDropped++
 			b.dropLocked(s, ErrSlowConsumer)
 		}
 	}

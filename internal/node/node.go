@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
 	"github.com/switchboard-pbx/switchboard/internal/eventlog"
 	"github.com/switchboard-pbx/switchboard/internal/media"
+	"github.com/switchboard-pbx/switchboard/internal/metrics"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/sipengine"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
@@ -72,6 +73,10 @@ type Node struct {
 	eng    *sipengine.Engine
 	http   *http.Server
 	ln     net.Listener
+
+	metrics    *metrics.Metrics // nil unless configured
+	metricsSrv *http.Server
+	metricsLn  net.Listener
 
 	pstn      *demobot.PSTN
 	farm      *demobot.Farm
@@ -345,6 +350,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err := n.startDialects(deps, opts.Dialects, mux, tc); err != nil {
 		return nil, err
 	}
+	if err := n.startMetrics(ctx, mux); err != nil {
+		return nil, err
+	}
 	n.ln, err = net.Listen("tcp", cfg.Listen.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
@@ -535,6 +543,7 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, n.http.Shutdown(ctx))
 		}
 		errs = append(errs, n.closeDialects(ctx))
+		errs = append(errs, n.closeMetrics(ctx))
 		if n.relays != nil {
 			errs = append(errs, n.relays.Close()) // pending door pulses switch off
 		}

@@ -259,6 +259,9 @@ func (c *Core) TenantLocation(tenant string) *time.Location {
 	return time.UTC
 }
 
+// EventStats are the event bus's counts for monitoring.
+func (c *Core) EventStats() eventbus.Stats { return c.bus.Stats() }
+
 // Subscribe returns a subscription to tenant's events ("" for all tenants).
 func (c *Core) Subscribe(tenant string, buf int) *eventbus.Subscription[Event] {
 	return c.bus.Subscribe(tenant, buf)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -185,7 +186,14 @@ func (g *authGuard) sweep(now time.Time) {
 // lookup per datagram.
 type guardedConn struct {
 	net.PacketConn
-	g *authGuard
+	g       *authGuard
+	dropped *atomic.Uint64
+	in, out *atomic.Uint64 // datagrams read (not dropped) and written
+}
+
+func (c guardedConn) WriteTo(p []byte, a net.Addr) (int, error) {
+	c.out.Add(1)
+	return c.PacketConn.WriteTo(p, a)
 }
 
 func (c guardedConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -193,8 +201,10 @@ func (c guardedConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		n, a, err := c.PacketConn.ReadFrom(p)
 		if err == nil {
 			if ua, ok := a.(*net.UDPAddr); ok && c.g.blocked(ua.AddrPort().Addr().Unmap(), "", time.Now()) {
+				c.dropped.Add(1)
 				continue
 			}
+			c.in.Add(1)
 		}
 		return n, a, err
 	}

@@ -233,6 +233,7 @@ func (cs *captures) close(c *call) {
 		c.e.log.Warn("capture close", "call_id", c.id, "err", err)
 	}
 	if n := cc.f.Dropped(); n > 0 {
+		c.e.counts.captureDropped.Add(uint64(n))
 		c.e.log.Warn("capture incomplete: the disk was behind", "call_id", c.id, "dropped_packets", n)
 	}
 }

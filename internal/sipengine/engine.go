@@ -133,9 +133,10 @@ type Trunk struct {
 // Engine is the SIP PBX. Build it with New, run it with Start, stop it
 // with Close.
 type Engine struct {
-	cfg  Config
-	log  *slog.Logger
-	core Core
+	cfg    Config
+	log    *slog.Logger
+	core   Core
+	counts counters
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -293,26 +294,26 @@ func New(core Core, cfg Config) (*Engine, error) {
 			Host: e.cfg.AdvertiseIP.String(), Port: int(e.addr.Port())}},
 	}
 	e.reg = newRegistrar(e)
-	e.srv.OnRegister(e.handleRegister)
-	e.srv.OnInvite(e.handleInvite)
-	e.srv.OnAck(e.handleAck)
-	e.srv.OnBye(e.handleBye)
-	e.srv.OnInfo(e.handleInfo)
-	e.srv.OnRefer(e.handleRefer)
-	e.srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+	e.srv.OnRegister(e.count(e.handleRegister))
+	e.srv.OnInvite(e.count(e.handleInvite))
+	e.srv.OnAck(e.count(e.handleAck))
+	e.srv.OnBye(e.count(e.handleBye))
+	e.srv.OnInfo(e.count(e.handleInfo))
+	e.srv.OnRefer(e.count(e.handleRefer))
+	e.srv.OnCancel(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching a live INVITE is answered by the transaction layer;
 		// one that reaches us matched nothing.
 		e.log.Debug("cancel matched no transaction", "sip_call_id", req.CallID().Value(), "cseq", headerValue(req, "CSeq"), "via", headerValue(req, "Via"))
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
-	})
-	e.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+	}))
+	e.srv.OnOptions(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, NOTIFY"))
 		_ = tx.Respond(res)
-	})
-	e.srv.OnNoRoute(func(req *sip.Request, tx sip.ServerTransaction) {
+	}))
+	e.srv.OnNoRoute(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil))
-	})
+	}))
 	return e, nil
 }
 
@@ -406,7 +407,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := e.srv.ServeUDP(guardedConn{PacketConn: e.udpConn, g: e.guard}); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := e.srv.ServeUDP(guardedConn{PacketConn: e.udpConn, g: e.guard, dropped: &e.counts.guardDropped,
+			in: &e.counts.datagramsIn, out: &e.counts.datagramsOut}); err != nil && !errors.Is(err, net.ErrClosed) {
 			e.log.Error("udp serve ended", "err", err)
 		}
 	}()

@@ -48,6 +48,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if e.overloaded() {
+		e.counts.shed.Add(1)
 		res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Overloaded", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
 		_ = tx.Respond(res)

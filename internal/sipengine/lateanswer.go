@@ -66,6 +66,7 @@ func (e *Engine) ackAndBye(callID string, cli *sipgo.DialogClientSession, how st
 // 2xx to an INVITE we abandoned is ACKed and BYEd (once); anything else is
 // a harmless retransmission.
 func (e *Engine) strayResponse(res *sip.Response) {
+	e.counts.strayResponses.Add(1)
 	cseq := res.CSeq()
 	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || res.CallID() == nil {
 		return

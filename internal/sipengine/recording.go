@@ -58,6 +58,7 @@ func (r *callRecording) Stop() {
 		r.c.mu.Unlock()
 		res, err := r.rec.Close()
 		if res.DroppedSamples > 0 {
+			r.c.e.counts.recordingDropped.Add(uint64(res.DroppedSamples))
 			r.c.e.log.Warn("recording dropped audio", "call_id", r.c.id, "dropped_ms", res.DroppedSamples/8,
 				"written_ms", res.Duration.Milliseconds(), "caller_fed_ms", res.FedSamples[0]/8, "callee_fed_ms", res.FedSamples[1]/8)
 		}

@@ -53,6 +53,17 @@ func (c *connCounter) acquire(p auth.Principal) (release func(), ok bool) {
 // SetMaxStreams sets the per-principal limit on event streams (<0: none).
 func (a *API) SetMaxStreams(n int) { a.conns.max = n }
 
+// OpenStreams is the number of event streams (WebSocket and SSE) open now.
+func (a *API) OpenStreams() int {
+	a.conns.mu.Lock()
+	defer a.conns.mu.Unlock()
+	n := 0
+	for _, c := range a.conns.open {
+		n += c
+	}
+	return n
+}
+
 // StreamLimitHits counts event streams refused by the limit.
 func (a *API) StreamLimitHits() uint64 { return a.conns.hits.Load() }
 

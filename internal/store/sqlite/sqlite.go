@@ -60,6 +60,7 @@ type Store struct {
 	// keysPruned is when expired idempotency keys were last deleted
 	// (unix seconds).
 	keysPruned atomic.Int64
+	commits    commitHistogram
 }
 
 type insertReq struct {
@@ -204,7 +205,9 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
+		start := time.Now()
 		err := s.commit(batch)
+		s.commits.observe(time.Since(start), len(batch))
 		for _, r := range batch {
 			r.done <- err
 		}
