@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dossier"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -62,6 +63,7 @@ type Service struct {
 	cameras   Cameras             // nil: no cameras
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 	idem      *idempotency        // keys of Once
+	dossiers  *dossier.Sources    // nil: no event log to build dossiers from
 }
 
 // WithCallerIDs sets the outbound caller ids each tenant allows (its DIDs).

@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/devices"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
+	"github.com/switchboard-pbx/switchboard/internal/dossier"
 	"github.com/switchboard-pbx/switchboard/internal/eventlog"
 	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/metrics"
@@ -324,7 +325,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, err
 	}
 	deps := dialect.Deps{
-		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store),
+		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store).
+			WithDossiers(dossier.Sources{Events: n.store.CallEvents, Decode: eventlog.Decode, CDRs: n.callCDRs, Live: n.core.FindCall}),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
 		Events:              dialect.NewEvents(n.core, n.elog),
@@ -566,4 +568,10 @@ func (n *Node) Close(ctx context.Context) error {
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr
+}
+
+// callCDRs are the CDR rows of one call, for its dossier.
+func (n *Node) callCDRs(ctx context.Context, tenant, callID string) ([]pbx.CDR, error) {
+	rows, _, err := n.store.QueryCDRs(ctx, pbx.CDRFilter{Tenant: tenant, UniqueID: callID, Limit: 100})
+	return rows, err
 }

@@ -83,5 +83,6 @@ type StoredEvent struct {
 	Seq    uint64
 	Time   time.Time
 	Type   EventType
+	CallID string // Event.CallID(), indexed
 	Body   []byte // JSON of Event
 }

@@ -106,6 +106,7 @@ func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate di
 	api.handle("GET /api/v1/calls", auth.ReadCalls, api.listCalls)
 	api.handle("POST /api/v1/calls", auth.ControlCalls, api.originate)
 	api.handle("DELETE /api/v1/calls/{id}", auth.ControlCalls, api.hangup)
+	api.handle("GET /api/v1/calls/{id}/dossier", auth.ReadCalls, api.callDossier)
 	api.handle("POST /api/v1/channels/{id}/dtmf", auth.ControlCalls, api.playDTMF)
 	api.handle("POST /api/v1/channels/{id}/redirect", auth.ControlCalls, api.redirect)
 	api.handle("POST /api/v1/channels/{id}/pickup", auth.ControlCalls, api.pickup)
