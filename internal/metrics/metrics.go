@@ -33,6 +33,7 @@ type Engine struct {
 	Requests                                       map[string]uint64
 	Shed, GuardDropped, StrayResponses             uint64
 	DatagramsIn, DatagramsOut                      uint64
+	InSetup, SetupLimit                            int
 	CaptureDroppedPackets, RecordingDroppedSamples uint64
 }
 

@@ -24,7 +24,7 @@ func (n *Node) startMetrics(ctx context.Context, mux *http.ServeMux) error {
 		Engine: func() metrics.Engine {
 			st, c := n.eng.Stats(), n.eng.Counters()
 			return metrics.Engine{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations, RTPPortsInUse: st.RTPPortsInUse,
-				Requests: c.Requests, Shed: c.Shed, DatagramsIn: c.DatagramsIn, DatagramsOut: c.DatagramsOut, GuardDropped: c.GuardDropped, StrayResponses: c.StrayResponses,
+				Requests: c.Requests, Shed: c.Shed, DatagramsIn: c.DatagramsIn, DatagramsOut: c.DatagramsOut, InSetup: c.InSetup, SetupLimit: c.SetupLimit, GuardDropped: c.GuardDropped, StrayResponses: c.StrayResponses,
 				CaptureDroppedPackets: c.CaptureDroppedPackets, RecordingDroppedSamples: c.RecordingDroppedSamples}
 		},
 		Events:  n.core.EventStats,

@@ -62,9 +62,14 @@ type call struct {
 	from, to   string
 	originated bool
 
-	inSetup bool     // counted in Engine.setups; guarded by e.mu
-	a, b    *leg     // written by the call's goroutine only
-	chanIDs []string // unique ids of the call's channels; guarded by e.mu
+	inSetup bool // counted in Engine.setups; guarded by e.mu
+	// setupStart is when the caller's INVITE arrived (zero for calls we
+	// originate); the first INVITE we send reports the setup latency to
+	// the overload controller, once.
+	setupStart    time.Time
+	setupMeasured atomic.Bool
+	a, b          *leg     // written by the call's goroutine only
+	chanIDs       []string // unique ids of the call's channels; guarded by e.mu
 
 	stopOnce sync.Once
 	stopCh   chan struct{}    // closed to request a hangup
@@ -265,6 +270,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		l.rtp.Close()
 		e.core.HangupChannel(ch, "congestion")
 		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
+	}
+	if !c.setupStart.IsZero() && c.setupMeasured.CompareAndSwap(false, true) {
+		e.overload.observe(time.Since(c.setupStart))
 	}
 	e.mu.Lock()
 	l.cli = cli

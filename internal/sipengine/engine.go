@@ -133,10 +133,11 @@ type Trunk struct {
 // Engine is the SIP PBX. Build it with New, run it with Start, stop it
 // with Close.
 type Engine struct {
-	cfg    Config
-	log    *slog.Logger
-	core   Core
-	counts counters
+	cfg      Config
+	log      *slog.Logger
+	core     Core
+	counts   counters
+	overload *overloadController
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -224,6 +225,7 @@ func New(core Core, cfg Config) (*Engine, error) {
 	}
 	e.guard = newAuthGuard(cfg.AuthGuard, e.log)
 	e.guard.exempt = e.isTrunkIP
+	e.overload = newOverloadController(cfg.MaxSetups, nil)
 	e.warnLog = slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
 	e.abandoned = map[string]*abandonedInvite{}
 	if _, err := rand.Read(e.nonceKey); err != nil {
@@ -540,7 +542,7 @@ func (e *Engine) setupDone(c *call) {
 func (e *Engine) overloaded() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.setups >= e.cfg.MaxSetups
+	return e.setups >= e.cfg.MaxSetups || !e.overload.admit(e.setups)
 }
 
 func (e *Engine) untrack(c *call) {

@@ -34,6 +34,7 @@ func reason(code int) string {
 }
 
 func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	arrived := time.Now()
 	if to := req.To(); to != nil {
 		if _, ok := to.Params.Get("tag"); ok {
 			e.handleReInvite(req, tx)
@@ -135,6 +136,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 
 	c := newCall(e, t, "", dst, false)
+	c.setupStart = arrived
 	spec := pbx.ChannelSpec{Dir: pbx.Inbound}
 	if callerExt != nil {
 		c.from = callerExt.Number
