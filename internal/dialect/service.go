@@ -60,6 +60,8 @@ type Service struct {
 	core      Core
 	relays    Relays              // nil: no relays
 	cameras   Cameras             // nil: no cameras
+	camRec    CameraRecorder      // nil: cameras are not recorded
+	camFiles  CameraFiles         // nil: no camera files
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 }
 

@@ -64,6 +64,7 @@ type Node struct {
 	core   *pbx.Core
 	arts   *artifacts.Store
 	relays *devices.Relays
+	camRec *devices.Recorder
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -318,8 +319,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, err
 	}
+	n.camRec = devices.NewRecorder(cameras, n.arts, n.log)
 	deps := dialect.Deps{
-		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)),
+		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCameraRecorder(n.camRec, n.arts).WithCallerIDs(tenantCallerIDs(cfg)),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
 		Events:              dialect.NewEvents(n.core, n.elog),
@@ -535,6 +537,9 @@ func (n *Node) Close(ctx context.Context) error {
 			errs = append(errs, n.http.Shutdown(ctx))
 		}
 		errs = append(errs, n.closeDialects(ctx))
+		if n.camRec != nil {
+			errs = append(errs, n.camRec.Close()) // recordings end with complete files
+		}
 		if n.relays != nil {
 			errs = append(errs, n.relays.Close()) // pending door pulses switch off
 		}
