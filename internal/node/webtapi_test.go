@@ -543,6 +543,64 @@ func TestWebTAPIConformance(t *testing.T) {
 		}
 	})
 
+	t.Run("camera files", func(t *testing.T) {
+		fetch := func(name string) *http.Response {
+			t.Helper()
+			req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr().String()+"/api/v1/camera-files/"+name, nil)
+			req.SetBasicAuth("admin", "admin")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil || res.StatusCode != 200 {
+				t.Fatalf("camera file %s: %v %v", name, res, err)
+			}
+			return res
+		}
+		pic := w.action(u1004, "action=vmx_cam_p_save&CAMID=44")
+		if !strings.HasPrefix(pic, "cam44-") || !strings.HasSuffix(pic, ".jpg") {
+			t.Fatalf("vmx_cam_p_save: %q", pic)
+		}
+		res := fetch(pic)
+		_, err := jpeg.Decode(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatalf("saved picture: %v", err)
+		}
+		rec := w.action(admin, "action=vmx_cam_s_record&CAMID=44&duration=30")
+		if !strings.HasPrefix(rec, "cam44-") || !strings.HasSuffix(rec, ".mjpeg") {
+			t.Fatalf("vmx_cam_s_record: %q", rec)
+		}
+		if again := w.action(admin, "action=vmx_cam_s_record&CAMID=44"); again != "0" {
+			t.Fatalf("a second recording of the camera: %q", again)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if stopped := w.action(admin, "action=vmx_cam_s_record&CAMID=44&stop=1"); stopped != rec {
+			t.Fatalf("stop: %q, want %q", stopped, rec)
+		}
+		res = fetch(rec)
+		defer res.Body.Close()
+		_, params, err := mime.ParseMediaType(res.Header.Get("Content-Type"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mr := multipart.NewReader(res.Body, params["boundary"])
+		frames := 0
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("frame %d: %v", frames, err)
+			}
+			if _, err := jpeg.Decode(p); err != nil {
+				t.Fatalf("frame %d: %v", frames, err)
+			}
+			frames++
+		}
+		if frames < 3 {
+			t.Fatalf("%d frames in 1.5 s", frames)
+		}
+	})
+
 	if strings.Contains(flag.Lookup("test.run").Value.String(), "/") {
 		return // some subtests were left out on purpose
 	}

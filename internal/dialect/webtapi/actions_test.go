@@ -138,7 +138,9 @@ func TestBadInput(t *testing.T) {
 		"action=relay_status_set&relay_id=17&status=1&status=0",
 		"action=vmx_cam_get_pic", "action=vmx_cam_get_pic&CAMID=45", "action=vmx_cam_get_pic&CAMID=" + sql,
 		"action=vmx_cam_get_pic&camid=44", "action=vmx_cam_get_stream&CAMID=45",
-		"action=vmx_cam_s_record&CAMID=44", "action=vmx_cam_p_save&CAMID=44",
+		"action=vmx_cam_s_record", "action=vmx_cam_s_record&CAMID=" + sql, "action=vmx_cam_s_record&CAMID=44&duration=0",
+		"action=vmx_cam_s_record&CAMID=44&duration=3601", "action=vmx_cam_s_record&CAMID=44&stop=maybe",
+		"action=vmx_cam_s_record&CAMID=44&stop=1&duration=5", "action=vmx_cam_p_save", "action=vmx_cam_p_save&CAMID=..%2F44",
 	} {
 		code, body, e := f.get(t, q+"&SID="+admin)
 		if code != 200 || body != "0" || e == "" {

@@ -43,6 +43,8 @@ func (a *API) table() map[string]action {
 		"vmx_cam_list":       {run: a.cameraList},
 		"vmx_cam_get_pic":    {run: a.cameraPicture, audit: true},
 		"vmx_cam_get_stream": {run: a.cameraStream, audit: true},
+		"vmx_cam_s_record":   {run: a.cameraRecord, audit: true},
+		"vmx_cam_p_save":     {run: a.cameraSave, audit: true},
 	}
 }
 
@@ -384,14 +386,16 @@ func (a *API) createConf(c *call) error {
 
 // boolParam reads break: absent, false, 0 or no are false; true, 1 or yes
 // true; anything else a bad parameter.
-func boolParam(s string) (bool, error) {
+func boolParam(s string) (bool, error) { return boolParamNamed("break", s) }
+
+func boolParamNamed(name, s string) (bool, error) {
 	switch strings.ToLower(s) {
 	case "", "false", "0", "no":
 		return false, nil
 	case "true", "1", "yes":
 		return true, nil
 	}
-	return false, fmt.Errorf("break %q: %w", clip(s), errParam)
+	return false, fmt.Errorf("%s %q: %w", name, clip(s), errParam)
 }
 
 // playDTMF is action=chan_play_dtmf: tone (0-9 * # A-D) played as RFC 4733

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // relayParam is the required relay_id.
@@ -153,4 +154,71 @@ func (a *API) cameraStream(c *call) error {
 		return nil // the stream ended: the client left, the camera or the node stopped
 	}
 	return err
+}
+
+// Camera recordings started by vmx_cam_s_record run this long unless the
+// client gives duration (seconds, 1 to 3600) or stops them.
+const (
+	defaultCameraRecording = time.Minute
+	maxCameraRecording     = time.Hour
+)
+
+// cameraRecord is action=vmx_cam_s_record: record CAMID's stream into a
+// file for duration seconds (default 60, at most 3600); the reply is the
+// file's name once its first frame is written. stop=1 (or true) ends the
+// camera's running recording instead and answers the completed file's
+// name. One recording per camera at a time.
+func (a *API) cameraRecord(c *call) error {
+	id, err := c.cameraParam()
+	if err != nil {
+		return err
+	}
+	stop, err := boolParamNamed("stop", c.req.p.get("stop"))
+	if err != nil {
+		return err
+	}
+	ctx := c.r.Context()
+	if stop {
+		if _, has := c.req.p["duration"]; has {
+			return fmt.Errorf("duration with stop: %w", errParam)
+		}
+		name, err := a.d.Service.CameraRecordStop(ctx, c.p, id)
+		if err != nil {
+			return err
+		}
+		c.target += " stop " + name
+		c.text(name)
+		return nil
+	}
+	d := defaultCameraRecording
+	if s, has := c.req.p["duration"]; has {
+		n, ok := positiveInt(s)
+		if !ok || time.Duration(n)*time.Second > maxCameraRecording {
+			return fmt.Errorf("duration %q: 1 to %d seconds: %w", clip(s), int(maxCameraRecording/time.Second), errParam)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	name, err := a.d.Service.CameraRecordStart(ctx, c.p, id, d)
+	if err != nil {
+		return err
+	}
+	c.target += " " + name
+	c.text(name)
+	return nil
+}
+
+// cameraSave is action=vmx_cam_p_save: save one JPEG of CAMID into a file;
+// the reply is its name.
+func (a *API) cameraSave(c *call) error {
+	id, err := c.cameraParam()
+	if err != nil {
+		return err
+	}
+	name, err := a.d.Service.CameraSavePicture(c.r.Context(), c.p, id)
+	if err != nil {
+		return err
+	}
+	c.target += " " + name
+	c.text(name)
+	return nil
 }
