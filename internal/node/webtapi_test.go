@@ -617,3 +617,84 @@ func (w *webtapiClient) replay2(example, sid string, subs ...string) string {
 	body, _ := w.get(w.example(example, sid, subs...))
 	return body
 }
+
+// TestWebTAPIBadInputOnTheDemo: on the running demo, with a second tenant
+// whose call is live, bad input of every kind answers 0 and changes
+// nothing: no call is made or ended, no recording is started, nothing
+// outside the recordings index is served, the relay stays off, an idle
+// session expires, and the server stays healthy.
+func TestWebTAPIBadInputOnTheDemo(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.API.SessionIdle = 2 * time.Second
+		c.Tenants = append(c.Tenants, config.Tenant{Name: "Inna", Domain: "inna.local",
+			Extensions: []config.Extension{{Number: "1004", Name: "Other 1004", Password: "other-pass-123"}},
+			Users:      []config.User{{Name: "inna", Password: "inna-pass-123", Role: "admin"}}})
+	})
+	w := newWebTAPIClient(t, n)
+	admin := w.login("admin", "admin")
+	user := w.login("1004", "demo")
+	w.action(admin, "action=call&src=1003&dst=1001")
+	theirs := waitCall(t, n, "1003", "1001")
+	otherCh, otherCall, err := n.Core().NewCall("Inna", "1004", "1004", false, pbx.ChannelSpec{Peer: "1004", Exten: "1004", Dir: pbx.Inbound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql := url.QueryEscape("1' OR '1'='1")
+	ch := url.QueryEscape(channelOf(t, theirs, "1003"))
+	for _, tc := range []struct{ sid, q string }{
+		{"", "action=call_list_all"},
+		{"nosuchsession0000000000000000000000000000", "action=call&src=1004&dst=1001"},
+		{admin + "x", "action=call_hangup&chan=" + ch},
+		{admin, "action=call_hangup&chan=" + url.QueryEscape(otherCh.Name)}, // another tenant's channel
+		{admin, "action=call_record_start&chan=" + url.QueryEscape(otherCh.Name)},
+		{user, "action=call_hangup&chan=" + ch}, // another user's call
+		{user, "action=call_record_start&chan=" + ch},
+		{user, "action=chan_play_dtmf&tone=1&chan=" + ch},
+		{admin, "action=call&src=" + sql + "&dst=1001"},
+		{admin, "action=call&src=1004&dst=" + sql},
+		{admin, "action=call_hangup&chan=" + sql},
+		{admin, "action=q_call_list&q_name=" + sql},
+		{admin, "action=relay_status_set&relay_id=" + sql + "&status=1"},
+		{admin, "action=relay_status_set&relay_id=17&status=" + sql},
+		{admin, "action=vmx_cam_get_pic&CAMID=" + sql},
+		{admin, "action=call_status_get&filter=" + sql},
+		{admin, "action=call_record_start&chan=" + ch + "&monitor_file=..%2F..%2Fswitchboard"},
+		{admin, "action=call_record_start&chan=" + ch + "&monitor_file=%2Ftmp%2Fx"},
+		{admin, "action=call_record_start&chan=" + ch + "&monitor_file=..%5Cx"},
+		{admin, "action=call_record_start&chan=" + ch + "&monitor_file=x%00.wav"},
+		{admin, "action=call_record_start&chan=" + ch + "&monitor_file=%2e%2e%2fx"},
+		{admin, "action=call_record_get&monitor_file=..%2Fswitchboard.db"},
+		{admin, "action=call_record_get&monitor_file=..%2F..%2Fswitchboard.db"},
+		{admin, "action=call_record_get&monitor_file=%2Fetc%2Fpasswd"},
+		{admin, "action=call_record_get&monitor_file=switchboard.db"},
+		{admin, "action=call_record_get&monitor_file=" + sql},
+		{admin, "action=nope"},
+		{admin, "action=call&src=1004"},
+	} {
+		body, res := w.get(w.base + "?" + tc.q + "&SID=" + url.QueryEscape(tc.sid))
+		if res.StatusCode != 200 || body != "0" {
+			t.Errorf("%s: %d %q", tc.q, res.StatusCode, body)
+		}
+	}
+	calls, _ := n.Core().Calls(demoTenant)
+	if len(calls) != 1 || calls[0].ID != theirs.ID {
+		t.Fatalf("calls changed: %+v", calls)
+	}
+	if _, err := n.Core().FindCall("Inna", otherCall.ID); err != nil {
+		t.Fatalf("the other tenant's call: %v", err)
+	}
+	if got := w.action(admin, "action=relay_status_get&relay_id=17"); got != "0" {
+		t.Fatalf("relay: %q", got)
+	}
+	if got := w.action(admin, "action=call_record_list"); got != "" {
+		t.Fatalf("recordings: %q", got)
+	}
+	// An idle session expires (2 s here).
+	time.Sleep(2500 * time.Millisecond)
+	if got := w.action(user, "action=call_status_get&filter=1004"); got != "0" {
+		t.Fatalf("expired session: %q", got)
+	}
+	if code, _ := apiGet(t, n, "/healthz"); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+}
