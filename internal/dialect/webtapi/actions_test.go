@@ -147,14 +147,14 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: %d %q %q, want 0", q, code, body, e)
 		}
 	}
-	for _, m := range []string{"PUT", "DELETE", "PATCH"} {
+	for _, m := range []string{"PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"} {
 		req, _ := http.NewRequest(m, f.srv.URL+Path+"?action=call_list_all&SID="+admin, nil)
 		res, err := f.srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, body, _ := read(t, res); body != "0" {
-			t.Errorf("%s: %q", m, body)
+		if _, body, e := read(t, res); e != "bad_parameter" || (m != "HEAD" && body != "0") {
+			t.Errorf("%s: %q %q", m, body, e)
 		}
 	}
 	if n := f.eng.actions(); n != 0 {

@@ -64,7 +64,8 @@ func New(d dialect.Deps) (*API, error) {
 func (a *API) Name() string { return Name }
 
 // Routes implements dialect.Dialect: the script, for every method (other
-// methods than GET and POST are answered "0" by the handler).
+// methods than GET and POST, HEAD included since every action acts, are
+// answered "0" by the handler).
 func (a *API) Routes() []string { return []string{Path} }
 
 // Handler implements dialect.Dialect.
@@ -124,7 +125,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, fmt.Errorf("panic: %v", v))
 		}
 	}()
-	if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		a.fail(w, fmt.Errorf("method %s: %w", r.Method, errParam))
 		return
 	}
