@@ -698,3 +698,37 @@ func TestWebTAPIBadInputOnTheDemo(t *testing.T) {
 		t.Fatalf("healthz: %d", code)
 	}
 }
+
+// TestWebTAPIOwnListener: with listen: the script is also served on a
+// port of its own (the spec's examples use 9998), sessions shared with
+// the API listener; an option the dialect does not have stops the start.
+func TestWebTAPIOwnListener(t *testing.T) {
+	yes := true
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Dialects["webtapi"] = config.Dialect{Enabled: &yes, Listen: "127.0.0.1:0"}
+	})
+	own := "http://" + n.DialectAddr("webtapi").String() + "/webtapi/webtapi.php"
+	res, err := http.PostForm(own+"?action=login", url.Values{"AUTH[user]": {"1001"}, "AUTH[pass]": {"demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if len(sid) < 32 {
+		t.Fatalf("login on the own listener: %q", sid)
+	}
+	w := newWebTAPIClient(t, n) // the API listener
+	if got := w.action(string(sid), "action=call_status_get&filter=1001"); got != "1001:0\n" {
+		t.Fatalf("the session on the API listener: %q", got)
+	}
+	cfg := config.Demo()
+	cfg.Dialects["webtapi"] = config.Dialect{Enabled: &yes, Options: map[string]string{"sid_format": "hex"}}
+	cfg.Listen.HTTP, cfg.Listen.SIP = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.SetDataDir(t.TempDir())
+	if n2, err := Start(context.Background(), cfg, Options{}); err == nil {
+		_ = n2.Close(context.Background())
+		t.Fatal("an unknown webtapi option was accepted")
+	} else if !strings.Contains(err.Error(), "webtapi") || !strings.Contains(err.Error(), "sid_format") {
+		t.Fatalf("error %v does not name the dialect and the option", err)
+	}
+}
