@@ -38,7 +38,14 @@ const (
 
 // field makes a value safe for one '!'-separated field on one line.
 func field(s string) string {
-	if !strings.ContainsAny(s, "!\r\n") {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '!' || c == '\r' || c == '\n' {
+			clean = false
+			break
+		}
+	}
+	if clean {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
@@ -128,6 +135,7 @@ func conciseLine(b *strings.Builder, c pbx.Call, ch pbx.Channel, agentChannel st
 // each call's channels in the order they were created.
 func conciseCalls(calls []pbx.Call, now time.Time) string {
 	var b strings.Builder
+	b.Grow(len(calls) * 2 * 112) // two channels of ~110 bytes a call
 	for _, c := range calls {
 		for _, ch := range c.Channels {
 			if ch.State == pbx.ChanHangup {
