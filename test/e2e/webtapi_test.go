@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"image/jpeg"
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +14,9 @@ import (
 // TestWebTAPIWithCurl drives the real binary's WebTAPI dialect with curl,
 // as docs/webtapi.md shows it: a multipart login, a click-to-call that
 // the demo bots answer, the call in call_list, its hangup, the door
-// relay, a camera picture; bad input answers 0 and the server stays
-// healthy.
+// relay, a camera picture; bad input answers 0; the spec's examples that
+// need no live channel are replayed verbatim (but host, port and SID) and
+// answered; the server stays healthy.
 func TestWebTAPIWithCurl(t *testing.T) {
 	curlPath, err := exec.LookPath("curl")
 	if err != nil {
@@ -99,6 +102,35 @@ func TestWebTAPIWithCurl(t *testing.T) {
 	}
 	if got := curl(base + "?action=call_list&SID=" + sid); got != "0" {
 		t.Fatalf("after logout: %q", got)
+	}
+	// The spec's examples that need no live channel of their own,
+	// verbatim but host, port and SID, each answered (not 0).
+	raw, err := os.ReadFile("../../internal/dialect/webtapi/testdata/spec/requests.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid = curl("-d", "AUTH[user]=1004", "-d", "AUTH[pass]=demo", base+"?action=login")
+	sidRE := regexp.MustCompile(`SID=[0-9a-f]{32}`)
+	replayed := 0
+	for _, ex := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		switch {
+		case strings.Contains(ex, "chan="), strings.Contains(ex, "call_record_get"), strings.Contains(ex, "call_prio"),
+			strings.Contains(ex, "chan_play_dtmf"):
+			continue // need a live call, a recording or a supervisor's phone: TestWebTAPIConformance
+		}
+		who := admin
+		if strings.Contains(ex, "action=call&") || strings.Contains(ex, "action=agent_") {
+			who = sid // user 1004: its own extension
+		}
+		u := strings.Replace(sidRE.ReplaceAllString(ex, "SID="+who), "192.168.1.1:9998", s.http, 1)
+		got := curl(u)
+		if got == "0" && !strings.Contains(ex, "relay_status_get") {
+			t.Errorf("%s: 0", ex)
+		}
+		replayed++
+	}
+	if replayed < 15 {
+		t.Fatalf("only %d examples replayed", replayed)
 	}
 	if got := curl("-o", "/dev/null", "-w", "%{http_code}", "http://"+s.http+"/healthz"); got != "200" {
 		t.Fatalf("healthz: %s", got)
