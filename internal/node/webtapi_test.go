@@ -732,3 +732,23 @@ func TestWebTAPIOwnListener(t *testing.T) {
 		t.Fatalf("error %v does not name the dialect and the option", err)
 	}
 }
+
+// TestWebTAPIStaleSessionDoesNotLockOut: a client polling with a session
+// that expired (here after 1 s idle) gets 0 as often as it asks, and can
+// still log in again from the same address: an expired session id is not
+// a password guess (ids are 256 random bits; nobody guesses one).
+func TestWebTAPIStaleSessionDoesNotLockOut(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) { c.API.SessionIdle = time.Second })
+	w := newWebTAPIClient(t, n)
+	sid := w.login("1004", "demo")
+	time.Sleep(1500 * time.Millisecond)
+	for i := 0; i < 20; i++ {
+		if got := w.action(sid, "action=call_list_all"); got != "0" {
+			t.Fatalf("expired session: %q", got)
+		}
+	}
+	sid = w.login("1004", "demo")
+	if got := w.action(sid, "action=call_status_get&filter=1004"); got != "1004:0\n" {
+		t.Fatalf("new session: %q", got)
+	}
+}
