@@ -41,8 +41,9 @@ func Demo() *Config {
 		// The vendor dialects whose demo accounts exist above (native is on
 		// by default): the specs' examples (CloudPBX's GET /cdr and
 		// /ws/pbx_MojaCentrala?pbxkey=MyExampleKey, VIPTel's WebSocket at /)
-		// work against the demo as the specs print them.
-		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}},
+		// work against the demo as the specs print them; WebTAPI's
+		// /webtapi/webtapi.php with the logins N/demo and admin/admin.
+		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}, "webtapi": {Enabled: &yes}},
 		RTP:      RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
 		// Prometheus at /metrics with "Authorization: Bearer demo-metrics".
 		Metrics: Metrics{Token: "demo-metrics"},

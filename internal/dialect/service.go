@@ -61,6 +61,8 @@ type Service struct {
 	core      Core
 	relays    Relays              // nil: no relays
 	cameras   Cameras             // nil: no cameras
+	camRec    CameraRecorder      // nil: cameras are not recorded
+	camFiles  CameraFiles         // nil: no camera files
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 	idem      *idempotency        // keys of Once
 	dossiers  *dossier.Sources    // nil: no event log to build dossiers from

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/dialect/cloudpbx"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/viptel"
+	"github.com/switchboard-pbx/switchboard/internal/dialect/webtapi"
 )
 
 // dialectFactories are the API dialects this build has, by config name.
@@ -26,6 +27,7 @@ func dialectFactories() map[string]dialect.Factory {
 		native.Name: native.NewDialect,
 		"cloudpbx":  cloudpbx.NewDialect,
 		viptel.Name: viptel.NewDialect,
+		"webtapi":   webtapi.NewDialect,
 	}
 }
 

@@ -66,6 +66,7 @@ type Node struct {
 	core   *pbx.Core
 	arts   *artifacts.Store
 	relays *devices.Relays
+	camRec *devices.Recorder
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -324,8 +325,10 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, err
 	}
+	n.camRec = devices.NewRecorder(cameras, n.arts, n.log)
 	deps := dialect.Deps{
-		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store).
+		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCameraRecorder(n.camRec, n.arts).
+			WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store).
 			WithDossiers(dossier.Sources{Events: n.store.CallEvents, Decode: eventlog.Decode, CDRs: n.callCDRs, Live: n.core.FindCall}),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
@@ -546,6 +549,9 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		errs = append(errs, n.closeDialects(ctx))
 		errs = append(errs, n.closeMetrics(ctx))
+		if n.camRec != nil {
+			errs = append(errs, n.camRec.Close()) // recordings end with complete files
+		}
 		if n.relays != nil {
 			errs = append(errs, n.relays.Close()) // pending door pulses switch off
 		}

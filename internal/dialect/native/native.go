@@ -137,6 +137,11 @@ func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate di
 	api.handle("GET /api/v1/cameras", auth.ViewCameras, api.listCameras)
 	api.handle("GET /api/v1/cameras/{id}/snapshot", auth.ViewCameras, api.cameraSnapshot)
 	api.handle("GET /api/v1/cameras/{id}/stream", auth.ViewCameras, api.cameraStream)
+	api.handle("POST /api/v1/cameras/{id}/recording", auth.ViewCameras, api.startCameraRecording)
+	api.handle("DELETE /api/v1/cameras/{id}/recording", auth.ViewCameras, api.stopCameraRecording)
+	api.handle("POST /api/v1/cameras/{id}/pictures", auth.ViewCameras, api.saveCameraPicture)
+	api.handle("GET /api/v1/camera-files", auth.ViewCameras, api.listCameraFiles)
+	api.handle("GET /api/v1/camera-files/{name}", auth.ViewCameras, api.cameraFile)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)
 	api.handle("POST /api/v1/conferences", auth.ControlCalls, api.createConference)
 	api.handle("POST /api/v1/conferences/{name}/members", auth.ControlCalls, api.inviteToConference)
@@ -202,7 +207,7 @@ func (a *API) handle(pattern, right string, h handlerFunc) {
 // recordings, captures and the audit log itself.
 func auditedRoute(pattern string) bool {
 	method, path, _ := strings.Cut(pattern, " ")
-	return method != http.MethodGet || strings.Contains(path, "/recordings") || strings.HasSuffix(path, "/pcap") ||
+	return method != http.MethodGet || strings.Contains(path, "/recordings") || strings.HasPrefix(path, "/api/v1/camera-files/") || strings.HasSuffix(path, "/pcap") ||
 		strings.HasSuffix(path, "/sip") || strings.HasPrefix(path, "/api/v1/audit")
 }
 
