@@ -60,6 +60,7 @@ type Service struct {
 	core      Core
 	relays    Relays              // nil: no relays
 	cameras   Cameras             // nil: no cameras
+	sms       SMS                 // nil: no text messages
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/sipengine"
+	"github.com/switchboard-pbx/switchboard/internal/sms"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 	"github.com/switchboard-pbx/switchboard/internal/webhook"
 )
@@ -64,6 +65,7 @@ type Node struct {
 	core   *pbx.Core
 	arts   *artifacts.Store
 	relays *devices.Relays
+	sms    *sms.Outbox
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -318,8 +320,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, err
 	}
+	if n.sms, err = buildSMS(cfg, n.store, n.store, n.core, n.eng, n.log); err != nil {
+		return nil, err
+	}
+	if err := n.sms.Start(ctx); err != nil {
+		return nil, err
+	}
 	deps := dialect.Deps{
-		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)),
+		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)).WithSMS(n.sms),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
 		Events:              dialect.NewEvents(n.core, n.elog),
@@ -341,6 +349,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			`"limit_hits":{"calls_per_tenant":%d,"calls_per_user":%d,"originates_per_minute_tenant":%d,"originates_per_minute_user":%d,"streams_per_user":%d}}`+"\n",
 			st.ActiveCalls, st.Registrations, st.RTPPortsInUse, h.TenantCalls, h.OwnerCalls, h.TenantOriginateRate, h.OwnerOriginateRate, n.streamLimitHits())
 	})
+	// Gateways' delivery reports for the http SMS driver.
+	mux.Handle("POST "+sms.CallbackPath+"{tenant}", n.sms.CallbackHandler())
 	n.httpCtx, n.cancelHTTP = context.WithCancel(context.WithoutCancel(ctx))
 	if err := n.startDialects(deps, opts.Dialects, mux, tc); err != nil {
 		return nil, err
@@ -515,6 +525,11 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		if n.core != nil {
 			n.core.AnnounceShutdown()
+		}
+		if n.sms != nil {
+			// Before the engine: a MESSAGE in flight is abandoned, not
+			// failed; queued messages wait in the store for the next start.
+			errs = append(errs, n.sms.Close())
 		}
 		if n.eng != nil {
 			n.eng.HangupAll(ctx) // calls end as "system", before the bots go

@@ -44,6 +44,9 @@ type TenantConfig struct {
 	MaxAttempts  int
 	RetryInitial time.Duration
 	RetryMax     time.Duration
+	// CallbackSecret authenticates the gateway's status callbacks
+	// (CallbackHandler); empty: the tenant takes none.
+	CallbackSecret string
 }
 
 // Options build an Outbox.
