@@ -368,8 +368,8 @@ const (
 	// SuperviseQueues reorders and removes waiting callers and manages
 	// other agents' membership.
 	SuperviseQueues = "queues.supervise"
-	// SendSMS sends text messages and reads the ones the account sent;
-	// ReadSMS reads every message of the tenant.
+	// SendSMS sends text messages; ReadSMS reads the tenant's messages
+	// (restricted roles, user and agent, only their own).
 	SendSMS      = "sms.send"
 	ReadSMS      = "sms.read"
 	SwitchRelays = "relays.switch"
@@ -397,8 +397,8 @@ var rights = map[string]map[string]bool{
 	"admin": set(AllRights...),
 	"supervisor": set(ReadDirectory, ReadCalls, ControlCalls, ReadCDRs, ReadEvents, Record, ReadRecordings, PlayRecordings,
 		DownloadRecordings, ReadPCAP, ListenCalls, SuperviseQueues, SendSMS, ReadSMS, SwitchRelays, ViewCameras, ReadSensors),
-	"agent":    set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS),
-	"user":     set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS, SwitchRelays, ViewCameras),
+	"agent":    set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS, ReadSMS),
+	"user":     set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS, ReadSMS, SwitchRelays, ViewCameras),
 	"readonly": set(ReadDirectory, ReadCalls, ReadCDRs, ReadEvents, ReadRecordings, PlayRecordings, DownloadRecordings, ReadSensors, ReadSMS),
 }
 

@@ -35,7 +35,7 @@ func (s *Service) smsOr() (SMS, error) {
 
 // smsScope is whose messages the principal may read: "" for every one of
 // its tenant (sms.read, unless a restricted role), else only its own
-// (sms.send alone, or a user or agent).
+// (a user or agent, or an account with sms.send but not sms.read).
 func smsScope(p auth.Principal) (owner string, err error) {
 	switch {
 	case p.Can(auth.ReadSMS) && !p.Restricted():

@@ -59,6 +59,9 @@ type Options struct {
 	Workers   int
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// NewID makes message ids (default: random 19-digit numbers; golden
+	// tests fix them).
+	NewID func() string
 }
 
 // Request is a message to send.
@@ -110,6 +113,9 @@ func New(o Options) (*Outbox, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
+	}
+	if o.NewID == nil {
+		o.NewID = newID
 	}
 	for name, tc := range o.Tenants {
 		if tc.Driver == nil {
@@ -266,7 +272,7 @@ func (b *Outbox) Send(ctx context.Context, r Request) (Message, error) {
 		return Message{}, fmt.Errorf("sms: %w: %w", ErrNoGateway, pbx.ErrNotSupported)
 	}
 	now := b.now()
-	m := Message{ID: newID(), Tenant: r.Tenant, Owner: r.Owner, From: tc.From, To: r.To, Body: r.Body, State: Queue,
+	m := Message{ID: b.o.NewID(), Tenant: r.Tenant, Owner: r.Owner, From: tc.From, To: r.To, Body: r.Body, State: Queue,
 		Queued: now, Updated: now, Driver: tc.Driver.Kind()}
 	if r.Test {
 		return m, nil
@@ -279,7 +285,7 @@ func (b *Outbox) Send(ctx context.Context, r Request) (Message, error) {
 	}
 	err := b.o.Store.InsertSMS(ctx, &m)
 	if errors.Is(err, store.ErrConflict) { // a 1-in-2^63 id collision
-		m.ID = newID()
+		m.ID = b.o.NewID()
 		err = b.o.Store.InsertSMS(ctx, &m)
 	}
 	if err != nil {
