@@ -161,8 +161,18 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	// 1,024 characters (two bytes each) is an SMS; 2 MB is not.
-	if res, body := f.do(t, "POST", "/sendSMS", key, "application/json", `{"to":600100200,"body":"`+strings.Repeat("ż", 1024)+`","test":true}`); res.StatusCode != 501 {
+	if res, body := f.do(t, "POST", "/sendSMS", key, "application/json", `{"to":600100200,"body":"`+strings.Repeat("ż", 1024)+`","test":true}`); res.StatusCode != 200 ||
+		!strings.Contains(body, `"responseStatus":"QUEUE","responseErrorMessage":null`) {
 		t.Errorf("1,024 characters: %d %q", res.StatusCode, body)
+	}
+	// A PBX without an SMS gateway: the spec's RESPONSE with 500.
+	if res, body := f.do(t, "POST", "/sendSMS", "Bearer OtherKey0123456", form, "to=600100200&body=x"); res.StatusCode != 500 ||
+		body != `{"responseId":null,"responseStatus":"FAILED","responseErrorMessage":"SMS gateway is not available on this PBX"}` {
+		t.Errorf("no gateway: %d %q", res.StatusCode, body)
+	}
+	// Without sms.send: 403 as on every route.
+	if res, body := f.do(t, "POST", "/sendSMS", "Bearer ReadOnlyKey0123", form, "to=600100200&body=x"); res.StatusCode != 403 || body != "Forbidden" {
+		t.Errorf("readonly key: %d %q", res.StatusCode, body)
 	}
 	if res, body := f.do(t, "POST", "/sendSMS", key, form, "to=600100200&body="+strings.Repeat("a", 2<<20)); res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("2 MB body: %d %.100q", res.StatusCode, body)
