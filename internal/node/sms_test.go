@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
@@ -286,5 +287,80 @@ func TestSMSQueuedAcrossNodeRestart(t *testing.T) {
 	}
 	if c := smsCDR(t, n, m.ID); c["disposition"] != "ANSWERED" || c["channel"] != "SMS/http" {
 		t.Fatalf("cdr %v", c)
+	}
+}
+
+// TestCloudPBXSMSOnTheDemo: the spec's sendSMS against the demo (the sim
+// gateway), then smsSendResponse on a real WebSocket client through every
+// state to DELIVERED (and UNDELIVERED for a number ending 13), and each
+// message's CDR in /cdr under its responseId with the sim's cost.
+func TestCloudPBXSMSOnTheDemo(t *testing.T) {
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/ws/pbx_MojaCentrala?pbxkey=MyExampleKey", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	send := func(to string) string {
+		req, _ := http.NewRequest("POST", base+"/sendSMS", strings.NewReader("to="+to+"&body=Test"))
+		req.Header.Set("Authorization", "Bearer MyExampleKey")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var r struct {
+			ID     *string `json:"responseId"`
+			Status string  `json:"responseStatus"`
+			Error  *string `json:"responseErrorMessage"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil || res.StatusCode != 200 || r.ID == nil || r.Status != "QUEUE" || r.Error != nil {
+			t.Fatalf("sendSMS %s: %d %+v %v", to, res.StatusCode, r, err)
+		}
+		return *r.ID
+	}
+	ok, bad := send("600100200"), send("600100213")
+	seen := map[string][]string{}
+	for !(len(seen[ok]) > 0 && seen[ok][len(seen[ok])-1] == "DELIVERED" && len(seen[bad]) > 0 && seen[bad][len(seen[bad])-1] == "UNDELIVERED") {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read (so far %v): %v", seen, err)
+		}
+		var m struct {
+			Text struct {
+				SMS *struct {
+					MsgID  string `json:"MsgId"`
+					To     string `json:"to"`
+					Status string `json:"status"`
+				} `json:"smsSendResponse"`
+			} `json:"text"`
+		}
+		if json.Unmarshal(b, &m) != nil || m.Text.SMS == nil {
+			continue
+		}
+		if !strings.HasPrefix(m.Text.SMS.To, "48600100") {
+			t.Fatalf("to %s", b)
+		}
+		seen[m.Text.SMS.MsgID] = append(seen[m.Text.SMS.MsgID], m.Text.SMS.Status)
+	}
+	if fmt.Sprint(seen[ok]) != "[QUEUE ACCEPTED SENT DELIVERED]" || fmt.Sprint(seen[bad]) != "[QUEUE ACCEPTED SENT UNDELIVERED]" {
+		t.Fatalf("states %v", seen)
+	}
+	req, _ := http.NewRequest("GET", base+"/cdr", nil)
+	req.Header.Set("Authorization", "Bearer MyExampleKey")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for id, disp := range map[string]string{ok: "ANSWERED", bad: "NO ANSWER"} {
+		if !strings.Contains(string(b), `"lastapp":"SMS","duration":0,"billsec":0,"disposition":"`+disp+`","uniqueid":"`+id+`","cost":"9"`) {
+			t.Fatalf("CDR of %s: %s", id, b)
+		}
 	}
 }

@@ -138,9 +138,7 @@ func TestHTTPGateway(t *testing.T) {
 	if !done.Rated || done.Cost != 7 || done.Sent.IsZero() {
 		t.Fatalf("delivered: %+v", done)
 	}
-	if s := r.ev.states(m.ID); fmt.Sprint(s) != "[QUEUE RENEWAL ACCEPTED SENT DELIVERED]" {
-		t.Fatalf("events %v", s)
-	}
+	r.ev.wait(t, m.ID, "[QUEUE RENEWAL ACCEPTED SENT DELIVERED]")
 	if c := cdrOf(t, r, m.ID); c.Cost != 7 || c.Disposition != pbx.DispAnswered || c.Channel != "SMS/http" {
 		t.Fatalf("cdr %+v", c)
 	}

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -527,11 +528,13 @@ func (b *Outbox) apply(m *Message, st State) {
 		b.log.Error("sms state not stored", "sms", m.ID, "state", string(st), "err", err)
 		return
 	}
-	if changed {
-		b.publish(*m)
-	}
+	// The CDR before the event: a client that sees the final state finds
+	// the message's CDR.
 	if st.Final() {
 		b.writeCDR(*m)
+	}
+	if changed {
+		b.publish(*m)
 	}
 }
 
@@ -589,7 +592,13 @@ func (b *Outbox) writeCDR(m Message) {
 	if b.o.CDRs == nil {
 		return
 	}
-	c := pbx.CDR{Tenant: m.Tenant, CallDate: m.Queued, EndDate: m.Done, CLID: fmt.Sprintf("%q <%s>", "", m.From),
+	// CLID as Asterisk writes it: a numeric sender is the number, a name
+	// the name.
+	clid := fmt.Sprintf(`"" <%s>`, m.From)
+	if !ValidNumber(m.From) {
+		clid = fmt.Sprintf(`"%s" <>`, strings.ReplaceAll(m.From, `"`, ""))
+	}
+	c := pbx.CDR{Tenant: m.Tenant, CallDate: m.Queued, EndDate: m.Done, CLID: clid,
 		Src: m.From, Dst: m.To, Channel: "SMS/" + m.Driver, LastApp: "SMS", Disposition: Disposition(m.State),
 		UniqueID: m.ID, EndStatus: string(m.State), Rated: m.Rated, Zone: m.Zone, Cost: m.Cost, HangupBy: "system"}
 	if m.State == Delivered {

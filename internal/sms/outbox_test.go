@@ -42,6 +42,18 @@ func (e *events) states(id string) []sms.State {
 	return out
 }
 
+// wait waits until the states published for id read want.
+func (e *events) wait(t *testing.T, id, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for fmt.Sprint(e.states(id)) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("events of %s: %v, want %s", id, e.states(id), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func openStore(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
@@ -143,14 +155,10 @@ func TestSimWalksTheStates(t *testing.T) {
 	if m.Accepted.IsZero() || m.Sent.IsZero() || m.Done.IsZero() || m.Attempts != 1 || m.Driver != "sim" || m.Ref == "" || !m.Rated || m.Cost != 9 {
 		t.Fatalf("delivered: %+v", m)
 	}
-	if got := r.ev.states(ok.ID); fmt.Sprint(got) != "[QUEUE ACCEPTED SENT DELIVERED]" {
-		t.Fatalf("events %v", got)
-	}
+	r.ev.wait(t, ok.ID, "[QUEUE ACCEPTED SENT DELIVERED]")
 	waitState(t, r, bad.ID, sms.Undelivered)
 	waitState(t, r, rej.ID, sms.Rejected)
-	if got := r.ev.states(rej.ID); fmt.Sprint(got) != "[QUEUE REJECTED]" {
-		t.Fatalf("rejected events %v", got)
-	}
+	r.ev.wait(t, rej.ID, "[QUEUE REJECTED]")
 	c := cdrOf(t, r, ok.ID)
 	if c.Src != "Firma" || c.Dst != "48600100200" || c.LastApp != "SMS" || c.Disposition != pbx.DispAnswered || !c.Rated || c.Cost != 9 || c.Zone != "PL mobile" {
 		t.Fatalf("cdr %+v", c)
@@ -233,9 +241,7 @@ func TestRetriesWithBackoff(t *testing.T) {
 		if got.Attempts != 3 || got.Ref != "gw-"+m.ID || !got.Rated || got.Cost != 12 {
 			t.Fatalf("after retries: %+v", got)
 		}
-		if s := r.ev.states(m.ID); fmt.Sprint(s) != "[QUEUE RENEWAL ACCEPTED]" {
-			t.Fatalf("events %v", s)
-		}
+		r.ev.wait(t, m.ID, "[QUEUE RENEWAL ACCEPTED]")
 		// A gateway's later report names its own reference.
 		if err := r.box.Report(ctx, sms.Update{Tenant: "t1", Ref: "gw-" + m.ID, State: sms.Delivered}); err != nil {
 			t.Fatal(err)
@@ -245,9 +251,7 @@ func TestRetriesWithBackoff(t *testing.T) {
 		if err := r.box.Report(ctx, sms.Update{Tenant: "t1", ID: m.ID, State: sms.Sent}); err != nil {
 			t.Fatal(err)
 		}
-		if s := r.ev.states(m.ID); fmt.Sprint(s) != "[QUEUE RENEWAL ACCEPTED DELIVERED]" {
-			t.Fatalf("events %v", s)
-		}
+		r.ev.wait(t, m.ID, "[QUEUE RENEWAL ACCEPTED DELIVERED]")
 		if c := cdrOf(t, r, m.ID); c.Cost != 12 || !c.Rated {
 			t.Fatalf("cdr %+v", c)
 		}
