@@ -54,7 +54,9 @@ func (e *events) wait(t *testing.T, id, want string) {
 	}
 }
 
-func openStore(t *testing.T, path string) *sqlite.Store {
+func openStore(t *testing.T, path string) *sqlite.Store { return openStoreB(t, path) }
+
+func openStoreB(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
