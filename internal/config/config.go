@@ -246,6 +246,9 @@ type SMS struct {
 	MaxAttempts  int           `yaml:"max_attempts"`
 	RetryInitial time.Duration `yaml:"retry_initial"`
 	RetryMax     time.Duration `yaml:"retry_max"`
+	// ReportTimeout: a message the gateway accepted that long without a
+	// delivery report ends UNKNOWN (default 48h).
+	ReportTimeout time.Duration `yaml:"report_timeout"`
 	// RateTrunk names the trunk whose rates (per_message) price messages
 	// in the CDR when the gateway gives no cost; default: the sip
 	// driver's trunk.

@@ -252,6 +252,7 @@ tenants:
       driver: http
       from: "` + strings.Repeat("x", 33) + `"
       max_attempts: 101
+      report_timeout: 10ms
       retry_initial: 10m
       retry_max: 1m
       http: {url: "ftp://x", method: DELETE, auth_header: "Bad Header", callback_secret: short}
@@ -264,7 +265,7 @@ tenants:
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{`sms.driver: "carrier-pigeon" is not an SMS driver`, "tenants[0].sms.from", "tenants[0].sms.max_attempts",
-		"tenants[0].sms.retry_initial", `tenants[0].sms.http.url: "ftp://x"`, "tenants[0].sms.http.method", "tenants[0].sms.http.auth_header",
+		"tenants[0].sms.retry_initial", "tenants[0].sms.report_timeout", `tenants[0].sms.http.url: "ftp://x"`, "tenants[0].sms.http.method", "tenants[0].sms.http.auth_header",
 		"tenants[0].sms.http.callback_secret", `tenants[0].sms.sim: suffix "1a"`, "tenants[1].sms.sip.trunk: required", `tenants[1].sms.rate_trunk: tenant B has no trunk "nope"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

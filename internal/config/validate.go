@@ -851,6 +851,9 @@ func validateSMSBlock(e *errs, p string, s *SMS) {
 	if s.RetryInitial < 0 || s.RetryMax < 0 || s.RetryMax > 24*time.Hour || (s.RetryMax > 0 && s.RetryInitial > s.RetryMax) {
 		e.add(p+".retry_initial", "retry_initial and retry_max must be 0 (default) or positive, retry_initial <= retry_max <= 24h")
 	}
+	if s.ReportTimeout < 0 || (s.ReportTimeout > 0 && s.ReportTimeout < time.Second) || s.ReportTimeout > 30*24*time.Hour {
+		e.add(p+".report_timeout", "must be 0 (default 48h) or between 1s and 720h")
+	}
 	if s.Sim.SendDelay < 0 || s.Sim.DeliverDelay < 0 || s.Sim.SendDelay > time.Hour || s.Sim.DeliverDelay > time.Hour {
 		e.add(p+".sim", "send_delay and deliver_delay must be between 0 and 1h")
 	}

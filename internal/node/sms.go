@@ -22,7 +22,8 @@ func buildSMS(cfg *config.Config, st sms.Store, cdrs sms.CDRWriter, pub sms.Publ
 		if s == nil {
 			continue
 		}
-		tc := sms.TenantConfig{From: s.From, MaxAttempts: s.MaxAttempts, RetryInitial: s.RetryInitial, RetryMax: s.RetryMax}
+		tc := sms.TenantConfig{From: s.From, MaxAttempts: s.MaxAttempts, RetryInitial: s.RetryInitial, RetryMax: s.RetryMax,
+			ReportTimeout: s.ReportTimeout}
 		rateTrunk := s.RateTrunk
 		switch s.Driver {
 		case "sim":

@@ -33,6 +33,10 @@ const (
 	// DefaultWorkers bounds hand-overs in flight (each is one HTTP
 	// request or SIP transaction).
 	DefaultWorkers = 8
+	// DefaultReportTimeout ends a message waiting for its report UNKNOWN.
+	DefaultReportTimeout = 48 * time.Hour
+	// sweepEvery bounds how late a report timeout is noticed.
+	sweepEvery = time.Minute
 	// sendTimeout bounds one hand-over.
 	sendTimeout = 30 * time.Second
 )
@@ -48,6 +52,10 @@ type TenantConfig struct {
 	// CallbackSecret authenticates the gateway's status callbacks
 	// (CallbackHandler); empty: the tenant takes none.
 	CallbackSecret string
+	// ReportTimeout: a message ACCEPTED or SENT that long without a
+	// report ends UNKNOWN (the spec's "no delivery report"); default 48 h,
+	// operators keep reports for about that long.
+	ReportTimeout time.Duration
 }
 
 // Options build an Outbox.
@@ -131,6 +139,9 @@ func New(o Options) (*Outbox, error) {
 		if tc.RetryMax <= 0 {
 			tc.RetryMax = DefaultRetryMax
 		}
+		if tc.ReportTimeout <= 0 {
+			tc.ReportTimeout = DefaultReportTimeout
+		}
 		o.Tenants[name] = tc
 	}
 	b := &Outbox{o: o, log: o.Logger.With("component", "sms"), now: o.Now, delayed: map[key]time.Time{},
@@ -174,10 +185,54 @@ func (b *Outbox) Start(ctx context.Context) error {
 	if len(pend) > 0 {
 		b.log.Info("resuming messages of the previous run", "count", len(pend))
 	}
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go b.dispatch()
+	go b.sweep()
 	b.poke()
 	return nil
+}
+
+// sweep ends UNKNOWN the messages whose report is overdue, now and
+// every sweepEvery (or sooner for a short ReportTimeout).
+func (b *Outbox) sweep() {
+	defer b.wg.Done()
+	every := sweepEvery
+	for _, tc := range b.o.Tenants {
+		if d := tc.ReportTimeout / 4; d < every {
+			every = max(d, 10*time.Millisecond)
+		}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		b.expire()
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Outbox) expire() {
+	pend, err := b.o.Store.PendingSMS(b.ctx)
+	if err != nil {
+		if b.ctx.Err() == nil {
+			b.log.Warn("sms report sweep", "err", err)
+		}
+		return
+	}
+	now := b.now()
+	for _, m := range pend {
+		tc, ok := b.o.Tenants[m.Tenant]
+		if !ok || (m.State != Accepted && m.State != Sent) || now.Sub(m.Updated) < tc.ReportTimeout {
+			continue
+		}
+		err := b.Report(b.ctx, Update{Tenant: m.Tenant, ID: m.ID, State: Unknown, Error: "no delivery report within " + tc.ReportTimeout.String()})
+		if err != nil && b.ctx.Err() == nil {
+			b.log.Warn("sms report timeout", "sms", m.ID, "err", err)
+		}
+	}
 }
 
 // Close stops sending (a hand-over in flight is abandoned and retried

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -312,5 +313,33 @@ func TestQueuedMessagesSurviveRestart(t *testing.T) {
 	for _, id := range ids {
 		waitState(t, r3, id, sms.Delivered)
 		cdrOf(t, r3, id)
+	}
+}
+
+// silent accepts every message and never reports.
+type silent struct{}
+
+func (silent) Kind() string { return "silent" }
+func (silent) Close() error { return nil }
+func (silent) Send(context.Context, sms.Message, sms.Reporter) (sms.Result, error) {
+	return sms.Result{State: sms.Accepted}, nil
+}
+
+// TestNoReportEndsUnknown: a message the gateway accepted but never
+// reported on ends UNKNOWN after the report timeout, with its CDR.
+func TestNoReportEndsUnknown(t *testing.T) {
+	r := start(t, filepath.Join(t.TempDir(), "sms.db"), sms.TenantConfig{Driver: silent{}, ReportTimeout: 80 * time.Millisecond}, nil)
+	m, err := r.box.Send(context.Background(), sms.Request{Tenant: "t1", To: "600100200", Body: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, r, m.ID, sms.Accepted)
+	got := waitState(t, r, m.ID, sms.Unknown)
+	if got.Done.Sub(got.Accepted) < 80*time.Millisecond || !strings.Contains(got.Error, "no delivery report") {
+		t.Fatalf("%+v", got)
+	}
+	r.ev.wait(t, m.ID, "[QUEUE ACCEPTED UNKNOWN]")
+	if c := cdrOf(t, r, m.ID); c.Disposition != pbx.DispAnswered || c.EndStatus != "UNKNOWN" {
+		t.Fatalf("cdr %+v", c)
 	}
 }
