@@ -35,8 +35,9 @@ type HTTP struct {
 	RefPath string
 	// Timeout bounds one request (default 10 s).
 	Timeout time.Duration
-	// Client is the HTTP client (default: one without redirects to
-	// other hosts' credentials, i.e. http.DefaultClient's behaviour).
+	// Client is the HTTP client (default: the default transport, with
+	// redirects not followed: a gateway's credential header must not
+	// travel to wherever a 3xx points, and a 3xx fails the message).
 	Client *http.Client
 }
 
@@ -99,7 +100,7 @@ func (h *HTTP) Send(ctx context.Context, m Message, _ Reporter) (Result, error) 
 	}
 	c := h.Client
 	if c == nil {
-		c = http.DefaultClient
+		c = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	res, err := c.Do(req)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,5 +147,24 @@ func TestHTTPGateway(t *testing.T) {
 	bad, _ := r.box.Send(ctx, sms.Request{Tenant: "t1", To: "48600100299", Body: "x"})
 	if got := waitState(t, r, bad.ID, sms.Rejected); !strings.Contains(got.Error, "no such subscriber") {
 		t.Fatalf("rejected: %+v", got)
+	}
+}
+
+// TestHTTPGatewayRedirectNotFollowed: a 3xx from the gateway fails the
+// message; the credential header never reaches the redirect's target.
+func TestHTTPGatewayRedirectNotFollowed(t *testing.T) {
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("X-API-Key") != "")
+	}))
+	defer other.Close()
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL, http.StatusTemporaryRedirect)
+	}))
+	defer gw.Close()
+	r := start(t, filepath.Join(t.TempDir(), "sms.db"), sms.TenantConfig{Driver: &sms.HTTP{URL: gw.URL, AuthHeader: "X-API-Key", AuthValue: "k", Body: "{}"}}, nil)
+	m, _ := r.box.Send(context.Background(), sms.Request{Tenant: "t1", To: "600100200", Body: "x"})
+	if got := waitState(t, r, m.ID, sms.Failed); !strings.Contains(got.Error, "307") || leaked.Load() {
+		t.Fatalf("%+v, leaked %v", got, leaked.Load())
 	}
 }

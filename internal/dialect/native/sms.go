@@ -88,8 +88,11 @@ func (a *API) listSMS(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if limit == 0 {
 		limit = store.DefaultLimit
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "limit": min(limit, store.MaxLimit), "offset": f.Offset,
-		"sms": append(each(rows, toWireSMS), []wireSMS{}...)})
+	out := each(rows, toWireSMS)
+	if out == nil {
+		out = []wireSMS{} // [] rather than null for no messages
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "limit": min(limit, store.MaxLimit), "offset": f.Offset, "sms": out})
 }
 
 func parseSMSQuery(r *http.Request) (sms.Filter, error) {

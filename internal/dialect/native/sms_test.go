@@ -120,6 +120,7 @@ func TestGoldenSMS(t *testing.T) {
 	step("GET", "/api/v1/sms", user, "")
 	step("GET", "/api/v1/sms/"+sent.ID, user, "")
 	step("GET", "/api/v1/sms/999", key, "")
+	step("GET", "/api/v1/sms?state=EXPIRED", key, "")
 	step("GET", "/api/v1/sms?state=LOST", key, "")
 	step("GET", "/api/v1/sms?from=yesterday", key, "")
 	step("DELETE", "/api/v1/sms/"+sent.ID, key, "")
