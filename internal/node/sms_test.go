@@ -77,17 +77,24 @@ func waitSMS(t *testing.T, n *Node, id, state string) smsAPI {
 	}
 }
 
-// smsCDR is the message's CDR through the native API.
+// smsCDR is the message's CDR through the native API (it follows the
+// stored final state by moments, and precedes its event).
 func smsCDR(t *testing.T, n *Node, id string) map[string]any {
 	t.Helper()
-	code, body := apiGet(t, n, "/api/v1/cdrs?uniqueid="+id)
-	var page struct {
-		CDRs []map[string]any `json:"cdrs"`
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		code, body := apiGet(t, n, "/api/v1/cdrs?uniqueid="+id)
+		var page struct {
+			CDRs []map[string]any `json:"cdrs"`
+		}
+		err := json.Unmarshal([]byte(body), &page)
+		if err == nil && code == 200 && len(page.CDRs) == 1 {
+			return page.CDRs[0]
+		}
+		if err != nil || code != 200 || len(page.CDRs) > 1 || time.Now().After(deadline) {
+			t.Fatalf("CDRs of %s: %d %s", id, code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	if err := json.Unmarshal([]byte(body), &page); err != nil || code != 200 || len(page.CDRs) != 1 {
-		t.Fatalf("CDRs of %s: %d %s", id, code, body)
-	}
-	return page.CDRs[0]
 }
 
 // sipCarrier is a SIP peer on UDP (a sipgo user agent) standing for an
