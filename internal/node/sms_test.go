@@ -22,6 +22,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/internal/config"
+	"github.com/switchboard-pbx/switchboard/internal/webhook"
 )
 
 // smsAPI is a message as GET /api/v1/sms/{id} shows it.
@@ -369,5 +370,75 @@ func TestCloudPBXSMSOnTheDemo(t *testing.T) {
 		if !strings.Contains(string(b), `"lastapp":"SMS","duration":0,"billsec":0,"disposition":"`+disp+`","uniqueid":"`+id+`","cost":"9"`) {
 			t.Fatalf("CDR of %s: %s", id, b)
 		}
+	}
+}
+
+// TestSMSStatusThroughWebhooksAndReplay: sms.status events go through
+// the core's event sequence like call events: a webhook subscribed to
+// "sms.*" receives every state of a message, signed, and the native event
+// stream replays them with since=N.
+func TestSMSStatusThroughWebhooksAndReplay(t *testing.T) {
+	var mu sync.Mutex
+	var states []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !webhook.Verify("0123456789abcdef", r.Header.Get("X-Switchboard-Signature"), body, time.Now(), time.Minute) {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var ev struct {
+			Type string            `json:"type"`
+			Data map[string]string `json:"data"`
+		}
+		json.Unmarshal(body, &ev)
+		mu.Lock()
+		states = append(states, ev.Type+" "+ev.Data["status"])
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Tenants[0].Webhooks = []config.Webhook{{Name: "crm", URL: hook.URL, Secret: "0123456789abcdef", Events: []string{"sms.*"}}}
+		c.Tenants[0].SMS.Sim.SendDelay, c.Tenants[0].SMS.Sim.DeliverDelay = 50*time.Millisecond, 50*time.Millisecond
+	})
+	m := sendSMS(t, n, "48600100200")
+	waitSMS(t, n, m.ID, "DELIVERED")
+	want := "[sms.status QUEUE sms.status ACCEPTED sms.status SENT sms.status DELIVERED]"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		got := fmt.Sprint(states)
+		mu.Unlock()
+		if got == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook got %s", got)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h := http.Header{}
+	h.Set("Authorization", "Bearer MyExampleKey")
+	c, _, err := websocket.Dial(ctx, "ws://"+n.HTTPAddr().String()+"/api/v1/events?since=0", &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	var replayed []string
+	for len(replayed) < 4 {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("replay so far %v: %v", replayed, err)
+		}
+		var ev struct {
+			Type string            `json:"type"`
+			Data map[string]string `json:"data"`
+		}
+		json.Unmarshal(b, &ev)
+		if ev.Type == "sms.status" && ev.Data["id"] == m.ID {
+			replayed = append(replayed, ev.Data["status"])
+		}
+	}
+	if fmt.Sprint(replayed) != "[QUEUE ACCEPTED SENT DELIVERED]" {
+		t.Fatalf("replayed %v", replayed)
 	}
 }
