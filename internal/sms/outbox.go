@@ -94,11 +94,12 @@ type Outbox struct {
 
 	locks [64]sync.Mutex // per message (by hash): one state change at a time
 
-	mu      sync.Mutex
-	ready   []key
-	delayed map[key]time.Time
-	closed  bool
-	wake    chan struct{}
+	mu       sync.Mutex
+	ready    []key
+	delayed  map[key]time.Time
+	inflight map[key]bool // hand-overs under way: never two of one message
+	closed   bool
+	wake     chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -144,7 +145,7 @@ func New(o Options) (*Outbox, error) {
 		}
 		o.Tenants[name] = tc
 	}
-	b := &Outbox{o: o, log: o.Logger.With("component", "sms"), now: o.Now, delayed: map[key]time.Time{},
+	b := &Outbox{o: o, log: o.Logger.With("component", "sms"), now: o.Now, delayed: map[key]time.Time{}, inflight: map[key]bool{},
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, o.Workers)}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
@@ -430,6 +431,24 @@ func (b *Outbox) attempt(k key) {
 	if !ok {
 		return
 	}
+	b.mu.Lock()
+	busy := b.inflight[k]
+	if busy && !b.closed {
+		// Its retry came due while the last hand-over is finishing:
+		// look again in a moment.
+		b.delayed[k] = b.now().Add(10 * time.Millisecond)
+	}
+	b.inflight[k] = true
+	b.mu.Unlock()
+	if busy {
+		b.poke()
+		return
+	}
+	defer func() {
+		b.mu.Lock()
+		delete(b.inflight, k)
+		b.mu.Unlock()
+	}()
 	mu := b.lock(k.id)
 	mu.Lock()
 	m, err := b.o.Store.GetSMS(b.ctx, k.tenant, k.id)
