@@ -184,14 +184,13 @@ func (a *API) sendSMS(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	}
 	m, err := a.d.Service.SendSMS(r.Context(), p, countryCode+req.To, req.Body, req.Test)
 	if err != nil {
-		switch status, _ := errorStatus(err); status {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests, http.StatusBadRequest:
+		status, msg, response := smsStatus(err)
+		if !response {
 			a.fail(w, r, err)
 			return
 		}
-		msg := smsFailure(err)
 		a.log.Warn("sendSMS failed", "principal", p.Name, "tenant", p.Tenant, "err", err)
-		writeJSON(w, http.StatusInternalServerError, smsResponse{ResponseStatus: "FAILED", ResponseErrorMessage: &msg})
+		writeJSON(w, status, smsResponse{ResponseStatus: "FAILED", ResponseErrorMessage: &msg})
 		return
 	}
 	id := m.ID
@@ -200,18 +199,6 @@ func (a *API) sendSMS(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 
 // countryCode makes the spec's nine-digit numbers international.
 const countryCode = "48"
-
-// smsFailure is the responseErrorMessage of a failed /sendSMS: a fixed
-// sentence per cause, never our internal error text.
-func smsFailure(err error) string {
-	switch {
-	case errors.Is(err, pbx.ErrNotSupported):
-		return "SMS gateway is not available on this PBX"
-	case errors.Is(err, pbx.ErrShuttingDown):
-		return "PBX is restarting, try again"
-	}
-	return "SMS could not be queued"
-}
 
 var (
 	errTooLarge          = errors.New("request body too large")
