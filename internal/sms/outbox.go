@@ -151,15 +151,10 @@ func New(o Options) (*Outbox, error) {
 	return b, nil
 }
 
-// Enabled reports whether the tenant has a gateway.
-func (b *Outbox) Enabled(tenant string) bool {
-	_, ok := b.o.Tenants[tenant]
-	return ok
-}
-
 // Start resumes the messages a previous run left unfinished (queued and
-// renewing ones are sent at once, the sim driver continues its walk; the others wait for their
-// gateway's report) and starts the dispatcher.
+// renewing ones are sent at once, the sim driver continues its walk, the
+// others wait for their gateway's report or the report timeout) and
+// starts the dispatcher and the report sweep.
 func (b *Outbox) Start(ctx context.Context) error {
 	pend, err := b.o.Store.PendingSMS(ctx)
 	if err != nil {
