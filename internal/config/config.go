@@ -40,6 +40,9 @@ type Config struct {
 	SIPSecurity SIPSecurity `yaml:"sip_security"`
 	// Metrics serves Prometheus metrics (off unless configured).
 	Metrics Metrics `yaml:"metrics"`
+	// SMS is the text-message gateway of every tenant that has no sms:
+	// block of its own (absent: no SMS).
+	SMS *SMS `yaml:"sms"`
 
 	name string         // file name for messages
 	pos  map[string]pos // field path -> position
@@ -239,6 +242,66 @@ type Tenant struct {
 	// Roles defines roles beyond the built-in ones: a base role's rights
 	// plus and minus some.
 	Roles []Role `yaml:"roles"`
+	// SMS is the tenant's text-message gateway, replacing the top-level
+	// sms: block for it; driver "off" gives the tenant none.
+	SMS *SMS `yaml:"sms"`
+}
+
+// SMS configures text messages (internal/sms): the driver that hands
+// them to a gateway, the sender and the retry schedule.
+type SMS struct {
+	Driver string `yaml:"driver"` // sim, http, sip; off: none
+	From   string `yaml:"from"`   // sender number or name (up to 32 characters)
+	// MaxAttempts hand-overs before a message FAILS (default 5); a
+	// transient failure retries after RetryInitial, doubling up to
+	// RetryMax (defaults 2s and 5m).
+	MaxAttempts  int           `yaml:"max_attempts"`
+	RetryInitial time.Duration `yaml:"retry_initial"`
+	RetryMax     time.Duration `yaml:"retry_max"`
+	// ReportTimeout: a message the gateway accepted that long without a
+	// delivery report ends UNKNOWN (default 48h).
+	ReportTimeout time.Duration `yaml:"report_timeout"`
+	// RateTrunk names the trunk whose rates (per_message) price messages
+	// in the CDR when the gateway gives no cost; default: the sip
+	// driver's trunk.
+	RateTrunk string `yaml:"rate_trunk"`
+	Sim       struct {
+		SendDelay      time.Duration `yaml:"send_delay"`      // ACCEPTED -> SENT, default 1s
+		DeliverDelay   time.Duration `yaml:"deliver_delay"`   // SENT -> DELIVERED, default 2s
+		FailSuffixes   []string      `yaml:"fail_suffixes"`   // numbers ending so end UNDELIVERED
+		RejectSuffixes []string      `yaml:"reject_suffixes"` // numbers ending so are REJECTED
+		Cost           int64         `yaml:"cost"`            // grosze per message; 0: none
+	} `yaml:"sim"`
+	HTTP struct {
+		URL         string        `yaml:"url"`          // {{id}} {{to}} {{from}} {{body}} are filled in
+		Method      string        `yaml:"method"`       // default POST
+		Body        string        `yaml:"body"`         // template, escaped for content_type
+		ContentType string        `yaml:"content_type"` // default application/json
+		AuthHeader  string        `yaml:"auth_header"`  // e.g. Authorization
+		AuthValue   string        `yaml:"auth_value"`   // e.g. "Bearer ..."
+		RefPath     string        `yaml:"ref_path"`     // dotted JSON path of the gateway's id in its answer
+		Timeout     time.Duration `yaml:"timeout"`      // per request, default 10s
+		// CallbackSecret authenticates the gateway's delivery reports
+		// (POST /sms/status/{tenant}); at least 16 characters.
+		CallbackSecret string `yaml:"callback_secret"`
+	} `yaml:"http"`
+	SIP struct {
+		Trunk   string        `yaml:"trunk"`   // one of the tenant's trunks
+		Timeout time.Duration `yaml:"timeout"` // per MESSAGE, default 32s
+	} `yaml:"sip"`
+}
+
+// TenantSMS is the SMS configuration a tenant uses: its own, else the
+// top-level one; nil when it has none.
+func (c *Config) TenantSMS(t Tenant) *SMS {
+	s := t.SMS
+	if s == nil {
+		s = c.SMS
+	}
+	if s == nil || s.Driver == "" || s.Driver == "off" {
+		return nil
+	}
+	return s
 }
 
 // Role is a configured role.
@@ -425,6 +488,9 @@ type Rate struct {
 	Prefix    string  `yaml:"prefix"`
 	Zone      string  `yaml:"zone"`
 	PerMinute float64 `yaml:"per_minute"`
+	// PerMessage prices a text message sent to the prefix (grosze,
+	// rounded up), for SMS whose gateway gives no cost.
+	PerMessage float64 `yaml:"per_message"`
 }
 
 type pos struct{ line, col int }

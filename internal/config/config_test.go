@@ -214,3 +214,70 @@ func TestTrunkRatesParse(t *testing.T) {
 		t.Fatalf("trunk %+v", tr)
 	}
 }
+
+// TestSMSConfig: the top-level sms: block applies to tenants without
+// their own; a tenant's block replaces it ("off" turns SMS off); every
+// driver's settings are checked, all problems at once.
+func TestSMSConfig(t *testing.T) {
+	good := `sms:
+  driver: http
+  from: Acme
+  http:
+    url: "https://gw.example/send?to={{to}}"
+    auth_header: Authorization
+    auth_value: "Bearer x"
+    callback_secret: "0123456789abcdef"
+  rate_trunk: out
+tenants:
+  - name: A
+    trunks:
+      - {name: out, address: "192.0.2.1:5060", transport: udp, rates: [{prefix: "48", zone: PL, per_minute: 10, per_message: 9}]}
+  - name: B
+    sms: {driver: sip, sip: {trunk: gsm}}
+    trunks:
+      - {name: gsm, address: "192.0.2.2:5060", transport: udp}
+  - name: C
+    sms: {driver: "off"}
+`
+	c, err := Parse([]byte(good), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, cc := c.TenantSMS(c.Tenants[0]), c.TenantSMS(c.Tenants[1]), c.TenantSMS(c.Tenants[2])
+	if a == nil || a.Driver != "http" || a.HTTP.AuthValue != "Bearer x" || b == nil || b.SIP.Trunk != "gsm" || cc != nil {
+		t.Fatalf("tenant sms: %+v %+v %+v", a, b, cc)
+	}
+	if c.Tenants[0].Trunks[0].Rates[0].PerMessage != 9 {
+		t.Fatal("per_message not read")
+	}
+	bad := `sms:
+  driver: carrier-pigeon
+tenants:
+  - name: A
+    sms:
+      driver: http
+      from: "` + strings.Repeat("x", 33) + `"
+      max_attempts: 101
+      report_timeout: 10ms
+      retry_initial: 10m
+      retry_max: 1m
+      http: {url: "ftp://x", method: DELETE, auth_header: "Bad Header", callback_secret: short}
+      sim: {fail_suffixes: ["1a"]}
+  - name: B
+    sms: {driver: sip, rate_trunk: nope}
+`
+	_, err = Parse([]byte(bad), "t.yaml")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{`sms.driver: "carrier-pigeon" is not an SMS driver`, "tenants[0].sms.from", "tenants[0].sms.max_attempts",
+		"tenants[0].sms.retry_initial", "tenants[0].sms.report_timeout", `tenants[0].sms.http.url: "ftp://x"`, "tenants[0].sms.http.method", "tenants[0].sms.http.auth_header",
+		"tenants[0].sms.http.callback_secret", `tenants[0].sms.sim: suffix "1a"`, "tenants[1].sms.sip.trunk: required", `tenants[1].sms.rate_trunk: tenant B has no trunk "nope"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if d := Demo(); d.TenantSMS(d.Tenants[0]) == nil || d.TenantSMS(d.Tenants[0]).Driver != "sim" {
+		t.Fatal("the demo has no sim SMS gateway")
+	}
+}

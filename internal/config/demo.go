@@ -35,6 +35,11 @@ func Demo() *Config {
 	t.Conferences = []Conference{{Name: "SesjaRady", Number: "8000"}}
 	t.Relays = []Relay{{ID: 17, Name: "Door"}}
 	t.Cameras = []Camera{{ID: 44, Name: "Entrance"}}
+	// Text messages through the simulated gateway: a number ending in 13
+	// ends UNDELIVERED, one ending in 66 is REJECTED, every other is
+	// DELIVERED about 3 s after it was sent, for 9 grosze.
+	t.SMS = &SMS{Driver: "sim", From: "MojaCentrala"}
+	t.SMS.Sim.FailSuffixes, t.SMS.Sim.RejectSuffixes, t.SMS.Sim.Cost = []string{"13"}, []string{"66"}, 9
 	yes := true
 	c := &Config{
 		Listen: Listen{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060"},

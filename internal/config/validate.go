@@ -276,6 +276,7 @@ func (c *Config) Validate() error {
 	for i := range c.Tenants {
 		c.validateTenant(e, i, names, domains)
 	}
+	c.validateSMS(e)
 	c.validateAcrossTenants(e)
 	return errors.Join(e.list...)
 }
@@ -776,5 +777,102 @@ func validateRates(e *errs, p string, tr Trunk) {
 		if !(r.PerMinute >= 0 && r.PerMinute <= 1e6) {
 			e.add(rp+".per_minute", "must be 0 to 1000000 (grosze a minute)")
 		}
+		if !(r.PerMessage >= 0 && r.PerMessage <= 1e6) {
+			e.add(rp+".per_message", "must be 0 to 1000000 (grosze a message)")
+		}
+	}
+}
+
+// validateSMS checks the top-level sms: block and every tenant's: the
+// driver and its settings, and that the trunks they name exist in each
+// tenant that uses them.
+func (c *Config) validateSMS(e *errs) {
+	if c.SMS != nil {
+		validateSMSBlock(e, "sms", c.SMS)
+	}
+	for i, t := range c.Tenants {
+		p := "tenants[" + strconv.Itoa(i) + "].sms"
+		if t.SMS != nil {
+			validateSMSBlock(e, p, t.SMS)
+		} else {
+			p = "sms"
+		}
+		s := c.TenantSMS(t)
+		if s == nil {
+			continue
+		}
+		has := func(name string) bool {
+			for _, tr := range t.Trunks {
+				if tr.Name == name {
+					return true
+				}
+			}
+			return false
+		}
+		if s.Driver == "sip" && s.SIP.Trunk != "" && !has(s.SIP.Trunk) {
+			e.add(p+".sip.trunk", "tenant %s has no trunk %q", t.Name, s.SIP.Trunk)
+		}
+		if s.RateTrunk != "" && !has(s.RateTrunk) {
+			e.add(p+".rate_trunk", "tenant %s has no trunk %q", t.Name, s.RateTrunk)
+		}
+	}
+}
+
+func validateSMSBlock(e *errs, p string, s *SMS) {
+	switch s.Driver {
+	case "off", "sim":
+	case "http":
+		if u, err := url.Parse(s.HTTP.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			e.add(p+".http.url", "%q is not an http(s) URL", s.HTTP.URL)
+		}
+		switch s.HTTP.Method {
+		case "", "GET", "POST", "PUT":
+		default:
+			e.add(p+".http.method", "%q is not GET, POST or PUT", s.HTTP.Method)
+		}
+		if s.HTTP.AuthHeader != "" && !reHeaderName.MatchString(s.HTTP.AuthHeader) {
+			e.add(p+".http.auth_header", "%q is not a header name", s.HTTP.AuthHeader)
+		}
+		if strings.ContainsAny(s.HTTP.AuthValue+s.HTTP.ContentType, "\r\n\x00") {
+			e.add(p+".http", "auth_value and content_type must be one line")
+		}
+		if s.HTTP.CallbackSecret != "" && len(s.HTTP.CallbackSecret) < 16 {
+			e.add(p+".http.callback_secret", "must be at least 16 characters")
+		}
+		if s.HTTP.Timeout < 0 || s.HTTP.Timeout > 5*time.Minute {
+			e.add(p+".http.timeout", "must be between 0 and 5m")
+		}
+	case "sip":
+		if s.SIP.Trunk == "" {
+			e.add(p+".sip.trunk", "required: the trunk MESSAGE requests go through")
+		}
+		if s.SIP.Timeout < 0 || s.SIP.Timeout > 5*time.Minute {
+			e.add(p+".sip.timeout", "must be between 0 and 5m")
+		}
+	default:
+		e.add(p+".driver", "%q is not an SMS driver (sim, http, sip, off)", s.Driver)
+	}
+	if utf8.RuneCountInString(s.From) > 32 || !printable(s.From) {
+		e.add(p+".from", "must be printable text of up to 32 characters")
+	}
+	if s.MaxAttempts < 0 || s.MaxAttempts > 100 {
+		e.add(p+".max_attempts", "must be 0 (default 5) to 100")
+	}
+	if s.RetryInitial < 0 || s.RetryMax < 0 || s.RetryMax > 24*time.Hour || (s.RetryMax > 0 && s.RetryInitial > s.RetryMax) {
+		e.add(p+".retry_initial", "retry_initial and retry_max must be 0 (default) or positive, retry_initial <= retry_max <= 24h")
+	}
+	if s.ReportTimeout < 0 || (s.ReportTimeout > 0 && s.ReportTimeout < time.Second) || s.ReportTimeout > 30*24*time.Hour {
+		e.add(p+".report_timeout", "must be 0 (default 48h) or between 1s and 720h")
+	}
+	if s.Sim.SendDelay < 0 || s.Sim.DeliverDelay < 0 || s.Sim.SendDelay > time.Hour || s.Sim.DeliverDelay > time.Hour {
+		e.add(p+".sim", "send_delay and deliver_delay must be between 0 and 1h")
+	}
+	for _, x := range append(append([]string{}, s.Sim.FailSuffixes...), s.Sim.RejectSuffixes...) {
+		if x == "" || len(x) > 20 || strings.Trim(x, "0123456789") != "" {
+			e.add(p+".sim", "suffix %q must be 1-20 digits", x)
+		}
+	}
+	if s.Sim.Cost < 0 || s.Sim.Cost > 1e6 {
+		e.add(p+".sim.cost", "must be 0 to 1000000 grosze")
 	}
 }

@@ -63,6 +63,7 @@ type Service struct {
 	cameras   Cameras             // nil: no cameras
 	camRec    CameraRecorder      // nil: cameras are not recorded
 	camFiles  CameraFiles         // nil: no camera files
+	sms       SMS                 // nil: no text messages
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 	idem      *idempotency        // keys of Once
 	dossiers  *dossier.Sources    // nil: no event log to build dossiers from

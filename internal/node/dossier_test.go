@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func apiDo(t *testing.T, n *Node, method, path, auth, body string) (int, []byte) {
+func apiCall(t *testing.T, n *Node, method, path, auth, body string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, "http://"+n.HTTPAddr().String()+path, strings.NewReader(body))
 	req.Header.Set("Authorization", auth)
@@ -35,12 +35,12 @@ func TestCallDossier(t *testing.T) {
 	defer sub.Close()
 	id := originate(t, n, `{"from":"1001","to":"1002"}`)
 	waitCallEvent(t, sub, "call.answered", id)
-	if code, b := apiDo(t, n, "POST", "/api/v1/recordings", key, `{"call":"`+id+`"}`); code != 201 {
+	if code, b := apiCall(t, n, "POST", "/api/v1/recordings", key, `{"call":"`+id+`"}`); code != 201 {
 		t.Fatalf("record: %d %s", code, b)
 	}
 	time.Sleep(500 * time.Millisecond)
 	// The live dossier already has the call.
-	code, b := apiDo(t, n, "GET", "/api/v1/calls/"+id+"/dossier", key, "")
+	code, b := apiCall(t, n, "GET", "/api/v1/calls/"+id+"/dossier", key, "")
 	if code != 200 || !strings.Contains(string(b), `"live":true`) {
 		t.Fatalf("live dossier: %d %s", code, b)
 	}
@@ -49,7 +49,7 @@ func TestCallDossier(t *testing.T) {
 		t.Fatalf("call %+v %v", call, err)
 	}
 	first, left := call.Channels[0].UniqueID, call.Channels[1].UniqueID
-	if code, b := apiDo(t, n, "POST", "/api/v1/channels/"+first+"/redirect", key, `{"to":"1003"}`); code != 202 {
+	if code, b := apiCall(t, n, "POST", "/api/v1/channels/"+first+"/redirect", key, `{"to":"1003"}`); code != 202 {
 		t.Fatalf("redirect: %d %s", code, b)
 	}
 	waitCallEvent(t, sub, "call.transferred", id)
@@ -88,7 +88,7 @@ func TestCallDossier(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for { // the event log and the CDR are written just after call.ended
-		code, b = apiDo(t, n, "GET", "/api/v1/calls/"+id+"/dossier", key, "")
+		code, b = apiCall(t, n, "GET", "/api/v1/calls/"+id+"/dossier", key, "")
 		if code != 200 {
 			t.Fatalf("dossier: %d %s", code, b)
 		}
@@ -118,12 +118,12 @@ func TestCallDossier(t *testing.T) {
 	}
 	if len(d.Recordings) != 1 || !strings.HasPrefix(d.Recordings[0].Audio, "/api/v1/recordings/") {
 		t.Errorf("recordings %+v", d.Recordings)
-	} else if code, b := apiDo(t, n, "GET", d.Recordings[0].Audio, key, ""); code != 200 || len(b) < 44 || string(b[:4]) != "RIFF" {
+	} else if code, b := apiCall(t, n, "GET", d.Recordings[0].Audio, key, ""); code != 200 || len(b) < 44 || string(b[:4]) != "RIFF" {
 		t.Errorf("recording audio: %d, %d bytes", code, len(b))
 	}
 	if d.CDRs[0].UniqueID != id || !strings.HasSuffix(d.CDRs[0].PCAP, "/pcap") {
 		t.Errorf("cdrs %+v", d.CDRs)
-	} else if code, b := apiDo(t, n, "GET", d.CDRs[0].PCAP, key, ""); code != 200 || len(b) < 24 {
+	} else if code, b := apiCall(t, n, "GET", d.CDRs[0].PCAP, key, ""); code != 200 || len(b) < 24 {
 		t.Errorf("pcap link: %d, %d bytes", code, len(b))
 	}
 	for i := 1; i < len(d.Events); i++ {
@@ -135,10 +135,10 @@ func TestCallDossier(t *testing.T) {
 		t.Errorf("first event %s", d.Events[0].Type)
 	}
 	// Another extension's user sees nothing of it; an unknown call is 404.
-	if code, b := apiDo(t, n, "GET", "/api/v1/calls/"+id+"/dossier", "Basic MTAwNDpkZW1v", ""); code != 404 {
+	if code, b := apiCall(t, n, "GET", "/api/v1/calls/"+id+"/dossier", "Basic MTAwNDpkZW1v", ""); code != 404 {
 		t.Errorf("1004's user got the dossier: %d %s", code, b)
 	}
-	if code, _ := apiDo(t, n, "GET", "/api/v1/calls/999.999/dossier", key, ""); code != 404 {
+	if code, _ := apiCall(t, n, "GET", "/api/v1/calls/999.999/dossier", key, ""); code != 404 {
 		t.Errorf("unknown call: %d", code)
 	}
 }

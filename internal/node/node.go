@@ -33,6 +33,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/metrics"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/sipengine"
+	"github.com/switchboard-pbx/switchboard/internal/sms"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 	"github.com/switchboard-pbx/switchboard/internal/webhook"
 )
@@ -67,6 +68,7 @@ type Node struct {
 	arts   *artifacts.Store
 	relays *devices.Relays
 	camRec *devices.Recorder
+	sms    *sms.Outbox
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -326,9 +328,15 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		return nil, err
 	}
 	n.camRec = devices.NewRecorder(cameras, n.arts, n.log)
+	if n.sms, err = buildSMS(cfg, n.store, n.store, n.core, n.eng, n.log); err != nil {
+		return nil, err
+	}
+	if err := n.sms.Start(ctx); err != nil {
+		return nil, err
+	}
 	deps := dialect.Deps{
 		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCameraRecorder(n.camRec, n.arts).
-			WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store).
+			WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store).WithSMS(n.sms).
 			WithDossiers(dossier.Sources{Events: n.store.CallEvents, Decode: eventlog.Decode, CDRs: n.callCDRs, Live: n.core.FindCall}),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
@@ -351,6 +359,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			`"limit_hits":{"calls_per_tenant":%d,"calls_per_user":%d,"originates_per_minute_tenant":%d,"originates_per_minute_user":%d,"streams_per_user":%d}}`+"\n",
 			st.ActiveCalls, st.Registrations, st.RTPPortsInUse, h.TenantCalls, h.OwnerCalls, h.TenantOriginateRate, h.OwnerOriginateRate, n.streamLimitHits())
 	})
+	// Gateways' delivery reports for the http SMS driver.
+	mux.Handle("POST "+sms.CallbackPath+"{tenant}", n.sms.CallbackHandler())
 	n.httpCtx, n.cancelHTTP = context.WithCancel(context.WithoutCancel(ctx))
 	if err := n.startDialects(deps, opts.Dialects, mux, tc); err != nil {
 		return nil, err
@@ -528,6 +538,11 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		if n.core != nil {
 			n.core.AnnounceShutdown()
+		}
+		if n.sms != nil {
+			// Before the engine: a MESSAGE in flight is abandoned, not
+			// failed; queued messages wait in the store for the next start.
+			errs = append(errs, n.sms.Close())
 		}
 		if n.eng != nil {
 			n.eng.HangupAll(ctx) // calls end as "system", before the bots go
