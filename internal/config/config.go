@@ -203,6 +203,10 @@ type Limits struct {
 	// and per API user or key (default 60).
 	OriginatesPerMinuteTenant int `yaml:"originates_per_minute_tenant"`
 	OriginatesPerMinuteUser   int `yaml:"originates_per_minute_user"`
+	// SMSPerMinute bounds text messages sent per tenant (default 300) and
+	// per API user or key (default 60): every message costs money.
+	SMSPerMinuteTenant int `yaml:"sms_per_minute_tenant"`
+	SMSPerMinuteUser   int `yaml:"sms_per_minute_user"`
 	// StreamsPerUser bounds the event WebSocket connections one API user
 	// or key holds open (default 20).
 	StreamsPerUser int `yaml:"streams_per_user"`

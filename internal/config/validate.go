@@ -247,7 +247,8 @@ func (c *Config) Validate() error {
 	}
 	for k, v := range map[string]int{"calls_per_tenant": c.Limits.CallsPerTenant, "calls_per_user": c.Limits.CallsPerUser,
 		"originates_per_minute_tenant": c.Limits.OriginatesPerMinuteTenant, "originates_per_minute_user": c.Limits.OriginatesPerMinuteUser,
-		"streams_per_user": c.Limits.StreamsPerUser} {
+		"streams_per_user": c.Limits.StreamsPerUser, "sms_per_minute_tenant": c.Limits.SMSPerMinuteTenant,
+		"sms_per_minute_user": c.Limits.SMSPerMinuteUser} {
 		if v < -1 || v > 1_000_000 {
 			e.add("limits."+k, "%d must be -1 (no limit), 0 (default) or a positive count up to 1000000", v)
 		}

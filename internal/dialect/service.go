@@ -64,6 +64,7 @@ type Service struct {
 	camRec    CameraRecorder      // nil: cameras are not recorded
 	camFiles  CameraFiles         // nil: no camera files
 	sms       SMS                 // nil: no text messages
+	smsRates  *smsRates           // nil: sending is not rate limited
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 	idem      *idempotency        // keys of Once
 	dossiers  *dossier.Sources    // nil: no event log to build dossiers from

@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -57,7 +62,76 @@ func (s *Service) SendSMS(ctx context.Context, p auth.Principal, to, body string
 	if err != nil {
 		return sms.Message{}, err
 	}
+	if !test && s.smsRates != nil {
+		if err := s.smsRates.allow(p.Tenant, OwnerKey(p), time.Now()); err != nil {
+			return sms.Message{}, err
+		}
+	}
 	return x.Send(ctx, sms.Request{Tenant: p.Tenant, Owner: OwnerKey(p), To: to, Body: body, Test: test})
+}
+
+// Default SMS send limits (config limits.sms_per_minute_*).
+const (
+	DefaultSMSPerMinuteTenant = 300
+	DefaultSMSPerMinuteUser   = 60
+)
+
+// WithSMSLimits bounds the messages sent a minute per tenant and per
+// account (0: the default, -1: no limit): a leaked key or a looping
+// script must not run up the gateway bill.
+func (s *Service) WithSMSLimits(perTenant, perUser int) *Service {
+	if perTenant == 0 {
+		perTenant = DefaultSMSPerMinuteTenant
+	}
+	if perUser == 0 {
+		perUser = DefaultSMSPerMinuteUser
+	}
+	s.smsRates = &smsRates{perTenant: perTenant, perUser: perUser, buckets: map[string]*rate.Limiter{}}
+	return s
+}
+
+// smsRates are token buckets per tenant and per account.
+type smsRates struct {
+	perTenant, perUser int
+	mu                 sync.Mutex
+	buckets            map[string]*rate.Limiter
+	hits               atomic.Uint64
+}
+
+func (r *smsRates) allow(tenant, owner string, now time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	take := func(key string, perMinute int) bool {
+		if perMinute < 0 {
+			return true
+		}
+		b := r.buckets[key]
+		if b == nil {
+			if len(r.buckets) > 100_000 { // idle accounts' buckets are full: forget them
+				clear(r.buckets)
+			}
+			b = rate.NewLimiter(rate.Limit(float64(perMinute)/60), max(perMinute, 1))
+			r.buckets[key] = b
+		}
+		return b.AllowN(now, 1)
+	}
+	if !take(tenant+"\x00"+owner, r.perUser) {
+		r.hits.Add(1)
+		return fmt.Errorf("sms: more than %d messages a minute by this account: %w", r.perUser, pbx.ErrLimit)
+	}
+	if !take(tenant, r.perTenant) {
+		r.hits.Add(1)
+		return fmt.Errorf("sms: more than %d messages a minute in this tenant: %w", r.perTenant, pbx.ErrLimit)
+	}
+	return nil
+}
+
+// SMSLimitHits counts messages refused by the send limits.
+func (s *Service) SMSLimitHits() uint64 {
+	if s.smsRates == nil {
+		return 0
+	}
+	return s.smsRates.hits.Load()
 }
 
 // SMS reads one message of the principal's tenant; another account's

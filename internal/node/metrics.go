@@ -37,7 +37,7 @@ func (n *Node) startMetrics(ctx context.Context, mux *http.ServeMux) error {
 			h := n.core.LimitHits()
 			return map[string]uint64{"calls_per_tenant": h.TenantCalls, "calls_per_user": h.OwnerCalls,
 				"originates_per_minute_tenant": h.TenantOriginateRate, "originates_per_minute_user": h.OwnerOriginateRate,
-				"streams_per_user": n.streamLimitHits()}
+				"streams_per_user": n.streamLimitHits(), "sms_per_minute": n.svc.SMSLimitHits()}
 		},
 	}, n.log.With("component", "metrics"))
 	if m.Token != "" {

@@ -69,6 +69,7 @@ type Node struct {
 	relays *devices.Relays
 	camRec *devices.Recorder
 	sms    *sms.Outbox
+	svc    *dialect.Service
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -337,6 +338,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	deps := dialect.Deps{
 		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCameraRecorder(n.camRec, n.arts).
 			WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store).WithSMS(n.sms).
+			WithSMSLimits(cfg.Limits.SMSPerMinuteTenant, cfg.Limits.SMSPerMinuteUser).
 			WithDossiers(dossier.Sources{Events: n.store.CallEvents, Decode: eventlog.Decode, CDRs: n.callCDRs, Live: n.core.FindCall}),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
@@ -350,6 +352,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		Now:                 time.Now,
 		StreamsPerPrincipal: cfg.Limits.StreamsPerUser,
 	}
+	n.svc = deps.Service
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
