@@ -200,6 +200,14 @@ func (l *Leg) Stats() Stats {
 	return s
 }
 
+// LastReceived is when the last RTP packet from the remote party arrived
+// (zero before the first): the engine's inactivity timeout reads it.
+func (l *Leg) LastReceived() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastFromRm
+}
+
 // Close stops the leg's goroutines and returns its port (to drain). It is
 // idempotent.
 func (l *Leg) Close() error {

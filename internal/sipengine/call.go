@@ -40,6 +40,18 @@ type leg struct {
 	// transferring is set once the leg's phone asked (REFER) to transfer its
 	// partner: its BYE then ends only its own leg.
 	transferring atomic.Bool
+	// dialAt, ringAt and answerAt (guarded by call.mu) time a leg we
+	// called: its post-dial delay runs from dialAt to its first ringing,
+	// or its answer if it never rang (or the 180 came late). rxBase is how many packets the
+	// leg had received when its current CDR leg began (a transferee's
+	// packets before the transfer belong to the previous row).
+	dialAt, ringAt, answerAt time.Time
+	rxBase                   uint64
+	// st is the leg's SIP session timer (RFC 4028), nil when none was
+	// negotiated; stRefresher is who refreshes it as our 2xx to the
+	// phone's INVITE says ("uac": the phone).
+	st          atomic.Pointer[sessionTimer]
+	stRefresher string
 }
 
 func (l *leg) ctx() context.Context {
@@ -87,6 +99,16 @@ type call struct {
 	dialedIP  string // address of the last INVITE sent for the call's other party
 	capture   *callCapture
 	finished  bool // no new recordings once finish started
+	// transferred: the call's current CDR leg began at a transfer, so
+	// its PDD is the new leg's own.
+	transferred bool
+
+	// Liveness (liveness.go): the checker starts once; bridged and
+	// rtpBase say since when RTP inactivity counts.
+	watchOnce sync.Once
+	rtpMu     sync.Mutex
+	bridged   bool
+	rtpBase   time.Time
 }
 
 // hangup asks the call to end; by names who asked (api, system, ...).
@@ -187,7 +209,7 @@ var errAnswerTimeout = errors.New("no answer")
 // It returns the leg (answered) or the final SIP code and end status.
 func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum, callerName string, pref *media.Codec, onRing func()) (*leg, pbx.EndStatus, int) {
 	e := c.e
-	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk, number: tgt.number}
+	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk, number: tgt.number, dialAt: time.Now()}
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
 		e.log.Error("no rtp port", "call_id", c.id, "err", err)
@@ -240,6 +262,8 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port())}
 	}
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("Supported", supportedOptions))
+	e.addOfferSessionHeaders(req)
 	if tgt.replaces != "" {
 		req.AppendHeader(sip.NewHeader("Replaces", tgt.replaces))
 		req.AppendHeader(sip.NewHeader("Require", "replaces"))
@@ -285,6 +309,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 				if c.firstRing.IsZero() {
 					c.firstRing = time.Now()
 				}
+				l.ringAt = time.Now()
 				c.mu.Unlock()
 				e.core.SetChannelState(ch, pbx.ChanRinging)
 				if onRing != nil {
@@ -320,6 +345,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		return nil, status, code
 	}
 	res := cli.InviteResponse
+	c.mu.Lock()
+	l.answerAt = time.Now()
+	c.mu.Unlock()
 	e.mu.Lock()
 	l.peer.remoteTag = toTagOf(res)
 	l.peer.transport = strings.ToLower(transport)
@@ -353,6 +381,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		return nil, pbx.EndCongestion, sip.StatusNotAcceptableHere
 	}
 	e.setRemote(l, answer, codec, l.ip)
+	if st := e.uacSession(res); st != nil {
+		l.st.Store(st)
+	}
 	e.core.SetChannelState(ch, pbx.ChanUp)
 	answered = true
 	return l, pbx.EndAnswer, res.StatusCode
@@ -438,10 +469,12 @@ func (c *call) bridge() {
 	c.codec = c.a.rtp.Codec()
 	c.mu.Unlock()
 	e.core.CallAnswered(c.t.Name, c.id)
+	c.watchLiveness()
 
 	for {
 		relay := media.NewRelay(c.a.rtp, c.b.rtp)
 		relay.Start()
+		c.setBridged(true)
 		hold := c.newOnHold(relay)
 		var by string
 		var rd *redirectReq
@@ -483,6 +516,7 @@ func (c *call) bridge() {
 		}
 		hold.stop()
 		relay.Stop()
+		c.setBridged(false)
 		if rd != nil {
 			if c.transfer(*rd) {
 				continue
@@ -517,6 +551,19 @@ func (c *call) transfer(rd redirectReq) bool {
 	// A transferor (REFER) keeps its dialog until it has heard the outcome;
 	// a party dropped by the API goes at once.
 	referred := rd.referrer != nil && rd.referrer == drop
+	// The leg that ends gets its own CDR row, with its own signalling and
+	// media facts, before anything changes.
+	q := c.quality()
+	rowCtx, rowCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if _, err := e.core.TransferLeg(rowCtx, c.t.Name, c.id, keep.ch, drop.ch, q); err != nil {
+		e.log.Error("transfer leg cdr", "call_id", c.id, "err", err)
+	}
+	rowCancel()
+	c.mu.Lock()
+	c.transferred, c.lastCode = true, 0
+	c.dialedIP = ""
+	keep.rxBase = keep.rtp.Stats().PacketsRecv
+	c.mu.Unlock()
 	if !referred {
 		c.byeLeg(drop)
 	}
@@ -554,7 +601,12 @@ func (c *call) transfer(rd redirectReq) bool {
 			by = c.stopBy
 		}
 		c.byeLeg(keep)
-		// Keep drop as the call's other leg so the CDR still has its stats.
+		// The last row is of keep and the target that failed: no answer,
+		// so no user agent or media of the dropped party in it.
+		e.mu.Lock()
+		c.a, c.b = keep, nil
+		e.mu.Unlock()
+		keep.party.Store(0)
 		c.setEnd(status, code, by)
 		return false
 	}
@@ -660,7 +712,17 @@ func (c *call) quality() pbx.Quality {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q := pbx.Quality{LastSIPResponse: c.lastCode, HangupBy: c.hangupBy, Codec: c.codec.Name}
-	if !c.firstRing.IsZero() {
+	switch {
+	case c.transferred: // the current leg's target
+		if b := c.b; b != nil {
+			switch {
+			case !b.ringAt.IsZero():
+				q.PDD = b.ringAt.Sub(b.dialAt)
+			case !b.answerAt.IsZero():
+				q.PDD = b.answerAt.Sub(b.dialAt)
+			}
+		}
+	case !c.firstRing.IsZero():
 		q.PDD = c.firstRing.Sub(c.started)
 	}
 	if c.a != nil {
@@ -673,6 +735,8 @@ func (c *call) quality() pbx.Quality {
 	}
 	if c.a != nil && c.b != nil && c.a.rtp != nil && c.b.rtp != nil {
 		sa, sb := c.a.rtp.Stats(), c.b.rtp.Stats()
+		sa.PacketsRecv -= min(c.a.rxBase, sa.PacketsRecv)
+		sb.PacketsRecv -= min(c.b.rxBase, sb.PacketsRecv)
 		q.PacketsAB, q.LossAB, q.JitterABMillis = sa.PacketsRecv, sa.LossFraction, sa.JitterMillis
 		q.PacketsBA, q.LossBA, q.JitterBAMillis = sb.PacketsRecv, sb.LossFraction, sb.JitterMillis
 		q.MOS = c.callMOS(sa, sb)

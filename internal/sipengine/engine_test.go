@@ -72,6 +72,15 @@ func recordExts(numbers ...string) func(*pbx.TenantEntry) {
 func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir func(*pbx.TenantEntry), engOpts ...func(*Config)) *rig {
 	t.Helper()
 	cdrs := &memCDRs{}
+	r := newRigCDRs(t, ringTimeout, opts, dir, cdrs, engOpts...)
+	r.cdrs = cdrs
+	return r
+}
+
+// newRigCDRs is newRigWith writing CDRs to w (a real store); the rig's
+// cdrs is then nil.
+func newRigCDRs(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir func(*pbx.TenantEntry), cdrs pbx.CDRWriter, engOpts ...func(*Config)) *rig {
+	t.Helper()
 	var exts []pbx.ExtensionEntry
 	var sexts []Extension
 	for _, n := range []string{"100", "101", "102", "103", "104"} {
@@ -100,7 +109,7 @@ func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir f
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{core: core, eng: eng, cdrs: cdrs, sub: core.Subscribe("t", 10000)}
+	r := &rig{core: core, eng: eng, sub: core.Subscribe("t", 10000)}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
