@@ -24,7 +24,9 @@ func (m *rowCDRs) InsertCDR(_ context.Context, c *pbx.CDR) error {
 
 type events []pbx.StoredEvent
 
-func (es events) CallEventsSince(context.Context, time.Time) ([]pbx.StoredEvent, error) { return es, nil }
+func (es events) CallEventsSince(context.Context, time.Time) ([]pbx.StoredEvent, error) {
+	return es, nil
+}
 
 // TestTransferredCallRecoversItsCurrentLeg: 100 calls 101, 101 transfers
 // 100 to 102, 102 answers, and the process dies. The first leg's row was

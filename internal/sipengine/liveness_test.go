@@ -299,3 +299,35 @@ func TestSessionIntervalTooSmall(t *testing.T) {
 		t.Fatalf("%d live calls after a 422", n)
 	}
 }
+
+// FuzzSessionNegotiation: whatever a phone writes in Session-Expires,
+// Min-SE, Supported and Allow, negotiation never panics, never grants an
+// interval below our Min-SE, and refuses (422) exactly the intervals
+// below it.
+func FuzzSessionNegotiation(f *testing.F) {
+	f.Add("1800;refresher=uac", "90", "timer, replaces", "INVITE, UPDATE")
+	f.Add("30", "", "", "")
+	f.Add("x;refresher=", "abc", ",,", "UPDATE")
+	f.Add("4294967296", "18446744073709551615;x", "TIMER", "")
+	f.Add(" 600 ; Refresher = UAS ", "120", "k", "update")
+	e := &Engine{cfg: Config{SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second}}
+	f.Fuzz(func(t *testing.T, se, minSE, supported, allow string) {
+		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "100", Host: "t.local"})
+		for name, v := range map[string]string{"Session-Expires": se, "Min-SE": minSE, "Supported": supported, "Allow": allow} {
+			if v != "" && !strings.ContainsAny(v, "\r\n") {
+				req.AppendHeader(sip.NewHeader(name, v))
+			}
+		}
+		st, refresher, tooSmall := e.uasSession(req)
+		asked, _, ok := headerDelta(req, "Session-Expires", "x")
+		if tooSmall != (ok && asked < e.cfg.MinSE) {
+			t.Fatalf("Session-Expires %q: tooSmall %v", se, tooSmall)
+		}
+		if tooSmall {
+			return
+		}
+		if st == nil || st.interval < e.cfg.MinSE || (refresher != "uac" && refresher != "uas") || st.weRefresh != (refresher == "uas") {
+			t.Fatalf("Session-Expires %q Min-SE %q: %+v refresher %q", se, minSE, st, refresher)
+		}
+	})
+}
