@@ -283,21 +283,8 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	e.core.SetChannelState(ch, pbx.ChanDialing)
 	// The INVITE transaction must outlive ctx: cancelling ctx makes
 	// WaitAnswer send a CANCEL, which needs the transaction alive.
-	cli, err := e.dua.WriteInvite(context.WithoutCancel(ctx), req)
-	if err != nil {
-		e.log.Warn("invite failed", "call_id", c.id, "dest", dest, "err", err)
-		l.rtp.Close()
-		e.core.HangupChannel(ch, "congestion")
-		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
-	}
-	e.mu.Lock()
-	l.cli = cli
-	e.mu.Unlock()
-	c.mu.Lock()
-	c.dialedIP = hostOf(dest)
-	c.mu.Unlock()
 	rang := false
-	err = cli.WaitAnswer(ctx, sipgo.AnswerOptions{
+	opts := sipgo.AnswerOptions{
 		Username: user, Password: pass,
 		OnResponse: func(res *sip.Response) error {
 			c.mu.Lock()
@@ -318,7 +305,32 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 			}
 			return nil
 		},
-	})
+	}
+	var cli *sipgo.DialogClientSession
+	for attempt := 0; ; attempt++ {
+		cli, err = e.dua.WriteInvite(context.WithoutCancel(ctx), req)
+		if err != nil {
+			e.log.Warn("invite failed", "call_id", c.id, "dest", dest, "err", err)
+			l.rtp.Close()
+			e.core.HangupChannel(ch, "congestion")
+			return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
+		}
+		e.mu.Lock()
+		l.cli = cli
+		e.mu.Unlock()
+		c.mu.Lock()
+		c.dialedIP = hostOf(dest)
+		c.mu.Unlock()
+		err = cli.WaitAnswer(ctx, opts)
+		// A 422 names the peer's Min-SE: ask again with it, once (RFC
+		// 4028 §7.4).
+		if next := e.retryTooSmall(req, cli, err); next != nil && attempt == 0 && ctx.Err() == nil {
+			_ = cli.Close()
+			req = next
+			continue
+		}
+		break
+	}
 	if err != nil {
 		code := sip.StatusServiceUnavailable
 		status := pbx.EndCongestion

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
@@ -196,6 +197,33 @@ func (e *Engine) addOfferSessionHeaders(req *sip.Request) {
 	}
 	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(e.cfg.SessionExpires)))
 	req.AppendHeader(sip.NewHeader("Min-SE", seconds(e.cfg.MinSE)))
+}
+
+// retryTooSmall is the INVITE to send again after err, a 422 to req:
+// the same request with the peer's Min-SE as interval and Min-SE, a new
+// branch and CSeq. nil when err is no 422 with a usable, larger Min-SE.
+func (e *Engine) retryTooSmall(req *sip.Request, cli *sipgo.DialogClientSession, err error) *sip.Request {
+	var dr *sipgo.ErrDialogResponse
+	if e.cfg.SessionExpires <= 0 || !errors.As(err, &dr) || dr.Res.StatusCode != 422 {
+		return nil
+	}
+	m, _, ok := headerDelta(dr.Res, "Min-SE", "")
+	if cur, _, _ := headerDelta(req, "Session-Expires", "x"); !ok || m <= cur || m > 24*time.Hour {
+		return nil
+	}
+	next := req.Clone()
+	for _, h := range []string{"Via", "Session-Expires", "Min-SE", "Authorization", "Proxy-Authorization"} {
+		for next.RemoveHeader(h) {
+		}
+	}
+	seq := req.CSeq().SeqNo
+	if cli != nil && cli.InviteRequest != nil && cli.InviteRequest.CSeq() != nil {
+		seq = max(seq, cli.InviteRequest.CSeq().SeqNo)
+	}
+	next.CSeq().SeqNo = seq + 1
+	next.AppendHeader(sip.NewHeader("Session-Expires", seconds(m)))
+	next.AppendHeader(sip.NewHeader("Min-SE", seconds(m)))
+	return next
 }
 
 // uacSession reads the timer a 2xx to our INVITE or refresh agreed on

@@ -300,6 +300,43 @@ func TestSessionIntervalTooSmall(t *testing.T) {
 	}
 }
 
+// TestSessionTimerRetriesAfter422: the called phone wants at least 3 s
+// and answers our 2 s offer 422 Min-SE: 3; switchboard asks again (same
+// Call-ID, higher CSeq) with Session-Expires: 3 and the call connects.
+func TestSessionTimerRetriesAfter422(t *testing.T) {
+	r := sessionRig(t)
+	p100 := newTestPhone(t, r, "100", "udp")
+	p101 := newTestPhone(t, r, "101", "udp")
+	p101.mu.Lock()
+	p101.minSE = 3
+	p101.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pc, err := p100.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p101.mu.Lock()
+	invites := append([]*sip.Request(nil), p101.invites...)
+	p101.mu.Unlock()
+	if len(invites) != 2 {
+		t.Fatalf("101 got %d INVITEs, want the refused one and the retry", len(invites))
+	}
+	first, retry := invites[0], invites[1]
+	if h := retry.GetHeader("Session-Expires"); h == nil || h.Value() != "3" || retry.CallID().Value() != first.CallID().Value() ||
+		retry.CSeq().SeqNo <= first.CSeq().SeqNo {
+		t.Fatalf("retry: Session-Expires %v, Call-ID %s (first %s), CSeq %d (first %d)", h, retry.CallID().Value(), first.CallID().Value(),
+			retry.CSeq().SeqNo, first.CSeq().SeqNo)
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	if err := p100.hangup(pc); err != nil {
+		t.Fatal(err)
+	}
+	if cdr, _ := r.waitEndedWithin(t, 5*time.Second); cdr.Disposition != pbx.DispAnswered {
+		t.Fatalf("cdr %+v", cdr)
+	}
+}
+
 // FuzzSessionNegotiation: whatever a phone writes in Session-Expires,
 // Min-SE, Supported and Allow, negotiation never panics, never grants an
 // interval below our Min-SE, and refuses (422) exactly the intervals

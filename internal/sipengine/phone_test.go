@@ -54,6 +54,9 @@ type testPhone struct {
 	// re-INVITEs 481 (a phone that lost the dialog).
 	dialHeaders, answerHeaders [][2]string
 	refuseReinvite             bool
+	// minSE, when set, answers 422 to an INVITE asking for a shorter
+	// session interval (RFC 4028).
+	minSE int
 }
 
 // phoneCall is one dialog of a testPhone with its RTP socket.
@@ -237,6 +240,15 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	p.checkTarget("INVITE", req.Contact())
+	p.mu.Lock()
+	minSE := p.minSE
+	p.mu.Unlock()
+	if se, _, ok := headerDelta(req, "Session-Expires", ""); minSE > 0 && ok && se < time.Duration(minSE)*time.Second {
+		res := sip.NewResponseFromRequest(req, 422, "Session Interval Too Small", nil)
+		res.AppendHeader(sip.NewHeader("Min-SE", fmt.Sprint(minSE)))
+		_ = tx.Respond(res)
+		return
+	}
 	ss, err := p.servers.ReadInvite(req, tx)
 	if err != nil {
 		return
