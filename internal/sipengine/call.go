@@ -42,9 +42,10 @@ type leg struct {
 	transferring atomic.Bool
 	// dialAt, ringAt and answerAt (guarded by call.mu) time a leg we
 	// called: its post-dial delay runs from dialAt to its first ringing,
-	// or its answer if it never rang (or the 180 came late). rxBase is how many packets the
-	// leg had received when its current CDR leg began (a transferee's
-	// packets before the transfer belong to the previous row).
+	// or its answer if it never rang (or the 180 came late). rxBase is
+	// how many packets the leg had received when its current CDR leg
+	// began (a transferee's packets before the transfer belong to the
+	// previous row).
 	dialAt, ringAt, answerAt time.Time
 	rxBase                   uint64
 	// st is the leg's SIP session timer (RFC 4028), nil when none was

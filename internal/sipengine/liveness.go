@@ -189,8 +189,9 @@ func (e *Engine) refuseTooSmall(tx sip.ServerTransaction, req *sip.Request) {
 	_ = tx.Respond(res)
 }
 
-// offerSessionHeaders are what our INVITEs carry when timers are on
-// (RFC 4028 §7.1): our interval and Min-SE, no refresher (the UAS picks).
+// addOfferSessionHeaders puts into our INVITEs what they carry when
+// timers are on (RFC 4028 §7.1): our interval and Min-SE, no refresher
+// (the UAS picks).
 func (e *Engine) addOfferSessionHeaders(req *sip.Request) {
 	if e.cfg.SessionExpires <= 0 {
 		return
@@ -279,9 +280,9 @@ func (e *Engine) livenessTick() time.Duration {
 	return max(d, 10*time.Millisecond)
 }
 
-// bridgedSince marks the call bridged (relaying between its parties) from
-// now, or not bridged with the zero time; RTP inactivity counts only while
-// bridged and from that moment on.
+// setBridged marks the call bridged (relaying between its parties) or
+// not, from now: RTP inactivity counts only while bridged, and from the
+// latest change on.
 func (c *call) setBridged(bridged bool) {
 	c.rtpMu.Lock()
 	c.bridged = bridged
