@@ -353,6 +353,12 @@ func (c *call) checkLiveness(now time.Time) {
 // answer (408, timeout): RFC 4028 §10 ends the session.
 var errRefreshFatal = errors.New("session refresh failed")
 
+// errRefreshRefused: the peer cannot take our refreshes at all (it
+// challenges in-dialog requests, or does not implement them). Ending
+// every such call at the interval would cut live calls, so the leg's
+// timer is dropped; the RTP timeout still watches it.
+var errRefreshRefused = errors.New("session refresh refused")
+
 // refreshSession sends one refresh on l (UPDATE when the peer allows it,
 // else a re-INVITE with our current SDP, ACKed) and applies the answer.
 func (c *call) refreshSession(l *leg, st *sessionTimer) {
@@ -364,6 +370,11 @@ func (c *call) refreshSession(l *leg, st *sessionTimer) {
 	if errors.Is(err, errRefreshFatal) {
 		e.log.Info("session refresh failed: ending call", "call_id", c.id, "channel", l.ch.Name, "err", err)
 		c.hangup(pbx.HangupSessionTimeout)
+		return
+	}
+	if errors.Is(err, errRefreshRefused) {
+		e.log.Info("session refresh refused: no session timer on this leg", "call_id", c.id, "channel", l.ch.Name, "err", err)
+		l.st.CompareAndSwap(st, nil)
 		return
 	}
 	if err != nil { // glare (491), a transient error: retry until the interval runs out
@@ -452,6 +463,8 @@ func (c *call) sendRefresh(l *leg, st *sessionTimer) error {
 		return errors.New("422: retry with a larger interval")
 	case res.StatusCode == 481 || res.StatusCode == 408:
 		return errors.Join(errRefreshFatal, errors.New(res.StartLine()))
+	case res.StatusCode == 401 || res.StatusCode == 407 || res.StatusCode == 405 || res.StatusCode == 501 || res.StatusCode == 420:
+		return errors.Join(errRefreshRefused, errors.New(res.StartLine()))
 	}
 	return errors.New(res.StartLine())
 }

@@ -262,7 +262,7 @@ func TestSessionTimerSwitchboardRefreshes(t *testing.T) {
 		t.Fatalf("the called phone got %d refreshes in 3.5 s", n)
 	}
 	p101.mu.Lock()
-	p101.refuseReinvite = true
+	p101.refuseReinvite = 481
 	p101.mu.Unlock()
 	cdr, _ := r.waitEndedWithin(t, 5*time.Second)
 	if cdr.HangupBy != pbx.HangupSessionTimeout {
@@ -272,6 +272,40 @@ func TestSessionTimerSwitchboardRefreshes(t *testing.T) {
 	case <-pc.cli.Context().Done():
 	case <-time.After(3 * time.Second):
 		t.Fatal("the calling phone got no BYE")
+	}
+}
+
+// TestSessionRefreshRefusedKeepsCall: a called phone grants a session
+// timer but answers our refreshes 501 (it implements no re-INVITE). The
+// call is not cut at the interval: the leg's timer is dropped and the
+// call goes on until hung up.
+func TestSessionRefreshRefusedKeepsCall(t *testing.T) {
+	r := sessionRig(t)
+	p100 := newTestPhone(t, r, "100", "udp")
+	p101 := newTestPhone(t, r, "101", "udp")
+	p101.mu.Lock()
+	p101.answerHeaders = [][2]string{{"Session-Expires", "2;refresher=uac"}, {"Require", "timer"}}
+	p101.refuseReinvite = 501
+	p101.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pc, err := p100.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	time.Sleep(3500 * time.Millisecond)
+	if n := len(p101.invitesWith("Session-Expires")) - 1; n < 1 {
+		t.Fatalf("101 got %d refreshes, want at least the refused one", n)
+	}
+	if n := liveCalls(r); n != 1 {
+		t.Fatalf("%d live calls: a refused refresh cut the call", n)
+	}
+	if err := p100.hangup(pc); err != nil {
+		t.Fatal(err)
+	}
+	if cdr, _ := r.waitEndedWithin(t, 5*time.Second); cdr.HangupBy != "caller" {
+		t.Fatalf("cdr %+v", cdr)
 	}
 }
 

@@ -51,9 +51,9 @@ type testPhone struct {
 	ringDelay time.Duration
 	// dialHeaders go into the phone's INVITEs, answerHeaders into its 200
 	// OK to an INVITE (name, value pairs); refuseReinvite answers
-	// re-INVITEs 481 (a phone that lost the dialog).
+	// re-INVITEs with that code (481: a phone that lost the dialog).
 	dialHeaders, answerHeaders [][2]string
-	refuseReinvite             bool
+	refuseReinvite             int
 	// minSE, when set, answers 422 to an INVITE asking for a shorter
 	// session interval (RFC 4028).
 	minSE int
@@ -229,8 +229,12 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			pc := p.calls[req.CallID().Value()]
 			refuse := p.refuseReinvite
 			p.mu.Unlock()
-			if pc == nil || refuse {
+			if pc == nil {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+				return
+			}
+			if refuse != 0 {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, refuse, "Refused", nil))
 				return
 			}
 			res := sip.NewSDPResponseFromRequest(req, p.sdp(pc.rtp, "sendrecv"))
