@@ -42,12 +42,8 @@ type leg struct {
 	transferring atomic.Bool
 	// dialAt, ringAt and answerAt (guarded by call.mu) time a leg we
 	// called: its post-dial delay runs from dialAt to its first ringing,
-	// or its answer if it never rang (or the 180 came late). rxBase is
-	// how many packets the leg had received when its current CDR leg
-	// began (a transferee's packets before the transfer belong to the
-	// previous row).
+	// or its answer if it never rang (or the 180 came late).
 	dialAt, ringAt, answerAt time.Time
-	rxBase                   uint64
 	// st is the leg's SIP session timer (RFC 4028), nil when none was
 	// negotiated; stRefresher is who refreshes it as our 2xx to the
 	// phone's INVITE says ("uac": the phone).
@@ -575,8 +571,10 @@ func (c *call) transfer(rd redirectReq) bool {
 	c.mu.Lock()
 	c.transferred, c.lastCode = true, 0
 	c.dialedIP = ""
-	keep.rxBase = keep.rtp.Stats().PacketsRecv
 	c.mu.Unlock()
+	// The transferee's stream goes on; its statistics from here on are
+	// the next leg's.
+	keep.rtp.ResetReceiveStats()
 	if !referred {
 		c.byeLeg(drop)
 	}
@@ -748,8 +746,6 @@ func (c *call) quality() pbx.Quality {
 	}
 	if c.a != nil && c.b != nil && c.a.rtp != nil && c.b.rtp != nil {
 		sa, sb := c.a.rtp.Stats(), c.b.rtp.Stats()
-		sa.PacketsRecv -= min(c.a.rxBase, sa.PacketsRecv)
-		sb.PacketsRecv -= min(c.b.rxBase, sb.PacketsRecv)
 		q.PacketsAB, q.LossAB, q.JitterABMillis = sa.PacketsRecv, sa.LossFraction, sa.JitterMillis
 		q.PacketsBA, q.LossBA, q.JitterBAMillis = sb.PacketsRecv, sb.LossFraction, sb.JitterMillis
 		q.MOS = c.callMOS(sa, sb)

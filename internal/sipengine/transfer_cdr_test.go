@@ -72,6 +72,10 @@ func TestBlindTransferCDRPerLeg(t *testing.T) {
 			}
 			ans := r.waitEvent(t, pbx.EvCallAnswered)
 			callID := ans.Call.ID
+			// 100 talks all along: each row counts its own leg's packets.
+			talk, stopTalk := context.WithCancel(ctx)
+			talked := make(chan struct{})
+			go func() { defer close(talked); _ = pc100.rtp.PlayTone(talk, 440) }()
 			time.Sleep(1200 * time.Millisecond) // 100 and 101 talk
 
 			transferor, transferee, tpc := p101, "100", pc101
@@ -100,6 +104,9 @@ func TestBlindTransferCDRPerLeg(t *testing.T) {
 			time.Sleep(1200 * time.Millisecond) // the transferee and 102 talk
 			// The party that stays hangs up (for "callee transfers" the
 			// original caller, else 102).
+			stopTalk()
+			<-talked
+			sent := pc100.rtp.Stats().PacketsSent
 			if who == "callee" {
 				err = p100.hangup(pc100)
 			} else {
@@ -154,9 +161,18 @@ func TestBlindTransferCDRPerLeg(t *testing.T) {
 			if d := time.Duration(first.Duration+second.Duration) * time.Second; absDiff(d, total) > time.Second {
 				t.Fatalf("durations %d + %d s, call lasted %v", first.Duration, second.Duration, total)
 			}
-			talked := first.EndDate.Sub(first.AnswerDate) + second.EndDate.Sub(second.AnswerDate)
-			if d := time.Duration(first.BillSec+second.BillSec) * time.Second; absDiff(d, talked) > time.Second {
-				t.Fatalf("billsecs %d + %d s, talk time %v", first.BillSec, second.BillSec, talked)
+			talkTime := first.EndDate.Sub(first.AnswerDate) + second.EndDate.Sub(second.AnswerDate)
+			if d := time.Duration(first.BillSec+second.BillSec) * time.Second; absDiff(d, talkTime) > time.Second {
+				t.Fatalf("billsecs %d + %d s, talk time %v", first.BillSec, second.BillSec, talkTime)
+			}
+			// 100's packets split between the rows (row 1 counts them as
+			// caller -> callee; in the second leg of "caller transfers"
+			// 100 is gone).
+			if first.RTPPacketsAB < 20 || first.RTPPacketsAB > sent {
+				t.Fatalf("first leg counted %d of 100's %d packets", first.RTPPacketsAB, sent)
+			}
+			if who == "callee" && (second.RTPPacketsAB < 20 || first.RTPPacketsAB+second.RTPPacketsAB > sent) {
+				t.Fatalf("second leg counted %d of 100's %d packets (first %d): not its own", second.RTPPacketsAB, sent, first.RTPPacketsAB)
 			}
 		})
 	}
