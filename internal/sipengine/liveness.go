@@ -417,7 +417,8 @@ func (c *call) sendRefresh(l *leg, st *sessionTimer) error {
 		req.SetBody(e.currentSDP(l))
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	// Close cancels a refresh under way (its calls are hung up first).
+	ctx, cancel := context.WithTimeout(e.ctx, refreshTimeout)
 	defer cancel()
 	var res *sip.Response
 	var err error
