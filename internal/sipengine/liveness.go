@@ -307,7 +307,10 @@ func (c *call) checkLiveness(now time.Time) {
 			}
 		}
 		if holding {
-			c.setBridged(bridged) // the timeout counts again from the resume
+			// The timeout counts again from the resume.
+			c.rtpMu.Lock()
+			c.rtpBase = now
+			c.rtpMu.Unlock()
 		} else if bridged {
 			for _, l := range legs {
 				if l == nil || l.rtp == nil {
