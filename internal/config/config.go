@@ -81,6 +81,15 @@ type RTP struct {
 	PortMin int           `yaml:"port_min"` // even; default 10000
 	PortMax int           `yaml:"port_max"` // default 20000
 	Drain   time.Duration `yaml:"drain"`    // rest before a port is reused; default 5s
+	// Timeout ends a bridged call when a party sent no RTP for this long
+	// (a lost BYE); not while a party holds. Default 60s; 0 disables.
+	Timeout *time.Duration `yaml:"timeout"`
+	// SessionExpires is the SIP session timer interval (RFC 4028) asked
+	// of phones and trunks and the most granted to them; default 30m, 0
+	// disables session timers. MinSE is the smallest interval accepted
+	// (a phone asking less gets 422); default 90s, the RFC's minimum.
+	SessionExpires *time.Duration `yaml:"session_expires"`
+	MinSE          time.Duration  `yaml:"min_se"`
 }
 
 // Database selects the store.

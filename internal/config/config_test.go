@@ -58,6 +58,9 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
         members: ["999"]
 `, []string{"t.yaml:9:19: tenants[0].queues[0].strategy", `t.yaml:10:19: tenants[0].queues[0].members[0]: "999" is not an extension`}},
 		{"odd rtp port", "rtp:\n  port_min: 10001\n  port_max: 20000\n" + base, []string{"t.yaml:2:13: rtp.port_min: 10001 must be even"}},
+		{"session liveness", "rtp:\n  timeout: 500ms\n  session_expires: 60s\n" + base,
+			[]string{"t.yaml:2:12: rtp.timeout: 500ms: must be 0 (off) or at least 1s", "rtp.session_expires: 1m0s: must be 0 (off) or at least min_se (1m30s)"}},
+		{"min_se below the RFC", "rtp:\n  min_se: 30s\n" + base, []string{"rtp.min_se: 30s: RFC 4028 allows no less than 90s"}},
 		{"postgres not yet", "database:\n  driver: postgres\n" + base, []string{"database.driver: postgres is not yet supported"}},
 		{"wildcard needs advertise", "listen:\n  sip: 0.0.0.0:5060\n" + base, []string{"listen.advertise_ip: required"}},
 		{"trunk address", base + "    trunks:\n      - name: x\n", []string{"t.yaml:7:9: tenants[0].trunks[0].address: required"}},
@@ -279,5 +282,24 @@ tenants:
 	}
 	if d := Demo(); d.TenantSMS(d.Tenants[0]) == nil || d.TenantSMS(d.Tenants[0]).Driver != "sim" {
 		t.Fatal("the demo has no sim SMS gateway")
+	}
+}
+
+// TestLivenessDefaults: the RTP inactivity timeout and session timers are
+// on by default (60 s; 30 min with Min-SE 90 s), and 0 turns each off.
+func TestLivenessDefaults(t *testing.T) {
+	c, err := Parse([]byte(base), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.RTP.Timeout != 60*time.Second || *c.RTP.SessionExpires != 30*time.Minute || c.RTP.MinSE != 90*time.Second {
+		t.Fatalf("defaults: timeout %v, session_expires %v, min_se %v", *c.RTP.Timeout, *c.RTP.SessionExpires, c.RTP.MinSE)
+	}
+	c, err = Parse([]byte("rtp:\n  timeout: 0s\n  session_expires: 0s\n"+base), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.RTP.Timeout != 0 || *c.RTP.SessionExpires != 0 {
+		t.Fatalf("0 should turn them off: timeout %v, session_expires %v", *c.RTP.Timeout, *c.RTP.SessionExpires)
 	}
 }

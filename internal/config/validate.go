@@ -37,6 +37,17 @@ func (c *Config) ApplyDefaults() {
 	if c.RTP.Drain == 0 {
 		c.RTP.Drain = 5 * time.Second
 	}
+	if c.RTP.Timeout == nil {
+		d := 60 * time.Second
+		c.RTP.Timeout = &d
+	}
+	if c.RTP.SessionExpires == nil {
+		d := 30 * time.Minute
+		c.RTP.SessionExpires = &d
+	}
+	if c.RTP.MinSE == 0 {
+		c.RTP.MinSE = 90 * time.Second
+	}
 	if c.Database.Driver == "" {
 		c.Database.Driver = "sqlite"
 	}
@@ -212,6 +223,15 @@ func (c *Config) Validate() error {
 	}
 	if c.RTP.Drain < 0 {
 		e.add("rtp.drain", "must not be negative")
+	}
+	if d := c.RTP.Timeout; d != nil && (*d < 0 || *d > 0 && *d < time.Second) {
+		e.add("rtp.timeout", "%v: must be 0 (off) or at least 1s (write a unit: 60s)", *d)
+	}
+	if d := c.RTP.SessionExpires; d != nil && (*d < 0 || *d > 0 && *d < c.RTP.MinSE) {
+		e.add("rtp.session_expires", "%v: must be 0 (off) or at least min_se (%v)", *d, c.RTP.MinSE)
+	}
+	if c.RTP.MinSE < 90*time.Second {
+		e.add("rtp.min_se", "%v: RFC 4028 allows no less than 90s", c.RTP.MinSE)
 	}
 	if (c.Listen.TLSCert == "") != (c.Listen.TLSKey == "") {
 		e.add("listen.tls_cert", "tls_cert and tls_key go together")

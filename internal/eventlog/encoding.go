@@ -104,6 +104,9 @@ type logCall struct {
 	Direction string `json:"direction,omitempty"`
 	App       string `json:"app,omitempty"`
 	AppData   string `json:"app_data,omitempty"`
+	// The current leg of a transferred call (crash recovery bills it).
+	LegStart   time.Time `json:"leg_start,omitzero"`
+	LegChannel string    `json:"leg_channel,omitempty"`
 }
 
 type logCDR struct {
@@ -274,6 +277,8 @@ func toLogCall(x pbx.Call) logCall {
 		Direction:  string(x.Direction),
 		App:        x.App,
 		AppData:    x.AppData,
+		LegStart:   x.LegStart,
+		LegChannel: x.LegChannel,
 	}
 }
 
@@ -459,6 +464,8 @@ func fromCall(x logCall) pbx.Call {
 		Direction:  pbx.CallDirection(x.Direction),
 		App:        x.App,
 		AppData:    x.AppData,
+		LegStart:   x.LegStart,
+		LegChannel: x.LegChannel,
 	}
 }
 

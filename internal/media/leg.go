@@ -200,6 +200,24 @@ func (l *Leg) Stats() Stats {
 	return s
 }
 
+// ResetReceiveStats starts the leg's receive statistics (packets, bytes,
+// loss, jitter) afresh: a call transferred to a new party reports each
+// leg's quality separately while the transferee's stream goes on.
+func (l *Leg) ResetReceiveStats() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rx = rxStats{}
+	l.bytesRecv = 0
+}
+
+// LastReceived is when the last RTP packet from the remote party arrived
+// (zero before the first): the engine's inactivity timeout reads it.
+func (l *Leg) LastReceived() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastFromRm
+}
+
 // Close stops the leg's goroutines and returns its port (to drain). It is
 // idempotent.
 func (l *Leg) Close() error {

@@ -235,6 +235,13 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		Listen: cfg.Listen.SIP, Transports: cfg.Listen.SIPTransports, Ports: n.ports, Logger: n.log,
 		AuthGuard: sipengine.AuthGuardConfig{AddrFailures: cfg.SIPSecurity.AddressFailures, ExtFailures: cfg.SIPSecurity.ExtensionFailures,
 			Window: cfg.SIPSecurity.Window, BlockFor: cfg.SIPSecurity.BlockFor},
+		MinSE: cfg.RTP.MinSE,
+	}
+	if cfg.RTP.Timeout != nil {
+		ecfg.RTPTimeout = *cfg.RTP.Timeout
+	}
+	if cfg.RTP.SessionExpires != nil {
+		ecfg.SessionExpires = *cfg.RTP.SessionExpires
 	}
 	if cfg.Listen.AdvertiseIP != "" {
 		if ecfg.AdvertiseIP, err = netip.ParseAddr(cfg.Listen.AdvertiseIP); err != nil {
@@ -422,9 +429,23 @@ func (n *Node) recoverCalls(ctx context.Context) (int, error) {
 	}
 	k := 0
 	for _, u := range open {
-		if _, total, err := n.store.QueryCDRs(ctx, pbx.CDRFilter{Tenant: u.Call.Tenant, UniqueID: u.Call.ID, Limit: 1}); err != nil {
+		// A transferred call has a row per leg with the call's id; only a
+		// row that is not a transfer's (hangup_by "transfer") is its last.
+		rows, _, err := n.store.QueryCDRs(ctx, pbx.CDRFilter{Tenant: u.Call.Tenant, UniqueID: u.Call.ID})
+		if err != nil {
 			return k, err
-		} else if total > 0 {
+		}
+		done := false
+		for _, r := range rows {
+			if r.HangupBy != pbx.HangupTransfer {
+				done = true
+			} else if r.EndDate.After(u.Call.LegStart) {
+				// The transfer's row is durable but its event was lost:
+				// bill only what followed it.
+				u.Call.LegStart = r.EndDate
+			}
+		}
+		if done {
 			continue
 		}
 		if _, err := n.core.RecordInterrupted(ctx, u.Call, u.Last); err != nil {

@@ -77,6 +77,13 @@ type Call struct {
 	// ChanSpy; "" for a plain dial) and what it serves (the queue, room or
 	// dialled number).
 	App, AppData string
+	// LegStart and LegChannel describe the call's current leg once it was
+	// transferred (zero before): when the leg began (the transfer) and the
+	// unique id of the channel that stayed (the transferee). Each leg of a
+	// transferred call gets its own CDR row; these let a crash recovery
+	// bill only the leg that was live.
+	LegStart   time.Time
+	LegChannel string
 }
 
 // CallDirection classifies a whole call.

@@ -82,6 +82,15 @@ type Config struct {
 	// TLS connection.
 	TLSListen string
 	TLS       *tls.Config
+	// RTPTimeout ends a bridged call when a party sent no RTP for this
+	// long (not while either party holds); 0 disables it.
+	RTPTimeout time.Duration
+	// SessionExpires is the SIP session interval (RFC 4028) asked for on
+	// our INVITEs and the most granted to a phone's; 0 disables session
+	// timers. MinSE is the smallest interval accepted (422 below it);
+	// default DefaultMinSE.
+	SessionExpires time.Duration
+	MinSE          time.Duration
 }
 
 // Tenant is one PBX: its SIP domain (also the digest realm), extensions and
@@ -211,6 +220,12 @@ func New(core Core, cfg Config) (*Engine, error) {
 	if cfg.MaxNonces <= 0 {
 		cfg.MaxNonces = DefaultMaxNonces
 	}
+	if cfg.SessionExpires > 0 {
+		if cfg.MinSE <= 0 {
+			cfg.MinSE = DefaultMinSE
+		}
+		cfg.SessionExpires = max(cfg.SessionExpires, cfg.MinSE)
+	}
 	if len(cfg.Transports) == 0 {
 		cfg.Transports = []string{"udp", "tcp"}
 	}
@@ -302,6 +317,7 @@ func New(core Core, cfg Config) (*Engine, error) {
 	e.srv.OnBye(e.count(e.handleBye))
 	e.srv.OnInfo(e.count(e.handleInfo))
 	e.srv.OnRefer(e.count(e.handleRefer))
+	e.srv.OnUpdate(e.count(e.handleUpdate))
 	e.srv.OnCancel(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching a live INVITE is answered by the transaction layer;
 		// one that reaches us matched nothing.
@@ -310,7 +326,7 @@ func New(core Core, cfg Config) (*Engine, error) {
 	}))
 	e.srv.OnOptions(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, NOTIFY"))
+		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, NOTIFY, UPDATE"))
 		_ = tx.Respond(res)
 	}))
 	e.srv.OnNoRoute(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
