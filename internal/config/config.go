@@ -58,6 +58,19 @@ type Metrics struct {
 	Listen string `yaml:"listen"`
 }
 
+// QualityAlarms are a tenant's thresholds for call.quality events, each
+// judged over a sliding window of what a party sends; zero values take
+// the defaults (MOS 3.5, loss 2 %, jitter 40 ms, one-way audio after 4 s,
+// window 5 s).
+type QualityAlarms struct {
+	Disabled       bool          `yaml:"disabled"`
+	MinMOS         float64       `yaml:"min_mos"`
+	MaxLossPercent float64       `yaml:"max_loss_percent"`
+	MaxJitterMs    float64       `yaml:"max_jitter_ms"`
+	OneWayAfter    time.Duration `yaml:"one_way_after"`
+	Window         time.Duration `yaml:"window"`
+}
+
 // Listen holds the sockets.
 type Listen struct {
 	HTTP          string   `yaml:"http"`           // default 127.0.0.1:8080
@@ -258,6 +271,8 @@ type Tenant struct {
 	// SMS is the tenant's text-message gateway, replacing the top-level
 	// sms: block for it; driver "off" gives the tenant none.
 	SMS *SMS `yaml:"sms"`
+	// QualityAlarms tunes the live call.quality alarms (on by default).
+	QualityAlarms QualityAlarms `yaml:"quality_alarms"`
 }
 
 // SMS configures text messages (internal/sms): the driver that hands

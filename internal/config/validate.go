@@ -406,6 +406,10 @@ func disjointDIDs(a, b []string) bool {
 func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) {
 	t := &c.Tenants[i]
 	tp := "tenants[" + strconv.Itoa(i) + "]"
+	if q := t.QualityAlarms; q.MinMOS < 0 || q.MinMOS > 4.5 || q.MaxLossPercent < 0 || q.MaxLossPercent > 100 ||
+		q.MaxJitterMs < 0 || q.MaxJitterMs > 10000 || q.OneWayAfter < 0 || q.OneWayAfter > time.Hour || q.Window < 0 || q.Window > time.Hour {
+		e.add(tp+".quality_alarms", "min_mos 0-4.5, max_loss_percent 0-100, max_jitter_ms 0-10000, one_way_after and window 0-1h")
+	}
 	if t.TimeZone != "" {
 		if _, err := time.LoadLocation(t.TimeZone); err != nil {
 			e.add(tp+".timezone", "%q is not an IANA time zone (e.g. Europe/Warsaw)", t.TimeZone)

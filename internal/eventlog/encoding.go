@@ -59,6 +59,14 @@ type logEvent struct {
 	Caller     *logQueueCaller   `json:"caller,omitempty"`
 	Data       map[string]string `json:"data,omitempty"`
 	Pickup     bool              `json:"pickup,omitempty"`
+	Quality    *logQuality       `json:"quality,omitempty"`
+}
+
+type logQuality struct {
+	Kind      string  `json:"kind"`
+	Raised    bool    `json:"raised"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
 }
 
 type logExtension struct {
@@ -228,6 +236,7 @@ func toLogEvent(x pbx.Event) logEvent {
 		Caller:     ptr(x.Caller, toLogQueueCaller),
 		Data:       x.Data,
 		Pickup:     x.Pickup,
+		Quality:    ptr(x.Quality, func(q pbx.QualityAlarm) logQuality { return logQuality(q) }),
 	}
 }
 
@@ -415,6 +424,7 @@ func fromEvent(x logEvent) pbx.Event {
 		Caller:     ptr(x.Caller, fromQueueCaller),
 		Data:       x.Data,
 		Pickup:     x.Pickup,
+		Quality:    ptr(x.Quality, func(q logQuality) pbx.QualityAlarm { return pbx.QualityAlarm(q) }),
 	}
 }
 

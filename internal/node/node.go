@@ -251,7 +251,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	var users []auth.User
 	var keys []auth.APIKey
 	for _, t := range cfg.Tenants {
-		et := sipengine.Tenant{Name: t.Name, Domain: t.Domain}
+		qa := t.QualityAlarms
+		et := sipengine.Tenant{Name: t.Name, Domain: t.Domain, AlarmsOff: qa.Disabled, Alarms: media.AlarmThresholds{
+			MinMOS: qa.MinMOS, MaxLoss: qa.MaxLossPercent / 100, MaxJitterMs: qa.MaxJitterMs, OneWayAfter: qa.OneWayAfter, Window: qa.Window}}
 		for _, x := range t.Extensions {
 			ha1 := x.HA1
 			if ha1 == "" {

@@ -37,6 +37,9 @@ const (
 	EvQueueMemberPaused   EventType = "queue.member.paused"
 	EvQueueMemberUnpaused EventType = "queue.member.unpaused"
 	EvQueueMemberStatus   EventType = "queue.member.status"
+	// EvCallQuality: a leg's audio crossed a quality threshold or came
+	// back (Quality, Channel).
+	EvCallQuality EventType = "call.quality"
 	// EvShutdown: the node is stopping; live calls are hung up next.
 	// Clients should reconnect later with since=<last seq>.
 	EvShutdown EventType = "system.shutdown"
@@ -71,6 +74,8 @@ type Event struct {
 	Queue  *Queue
 	Member *QueueMember
 	Caller *QueueCaller
+	// Quality is set on call.quality.
+	Quality *QualityAlarm
 	// Data carries the facts of events that are not about calls (relays,
 	// cameras, SMS, system), published with Core.Publish.
 	Data map[string]string

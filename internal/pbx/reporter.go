@@ -14,6 +14,7 @@ type Reporter interface {
 	SetChannelState(ch *Channel, st ChannelState)
 	SetCallerID(ch *Channel, num, name string)
 	DTMFReceived(ch *Channel, digit rune, via string)
+	QualityChanged(ch *Channel, a QualityAlarm)
 	CallAnswered(tenant, callID string)
 	CallTransferred(tenant, callID string, old, newCh *Channel, dest string)
 	// TransferLeg closes the CDR row of an answered leg ended by a

@@ -37,6 +37,10 @@ type leg struct {
 	number    string       // the number dialled for a leg we called
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 	holding   atomic.Bool  // the phone holds the call (last offer sendonly or inactive)
+	// alarm watches the audio the phone sends (quality alarms); only the
+	// call's liveness goroutine touches it and alarmAt.
+	alarm   *media.AlarmMonitor
+	alarmAt time.Time
 	// transferring is set once the leg's phone asked (REFER) to transfer its
 	// partner: its BYE then ends only its own leg.
 	transferring atomic.Bool

@@ -101,6 +101,10 @@ type Tenant struct {
 	Extensions  []Extension
 	Trunks      []Trunk
 	Conferences []Conference
+	// Alarms are the thresholds of call.quality events; AlarmsOff turns
+	// them off.
+	Alarms    media.AlarmThresholds
+	AlarmsOff bool
 }
 
 // Extension carries the SIP credentials of one extension. HA1 is

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -245,7 +246,7 @@ func (e *Engine) uacSession(res *sip.Response) *sessionTimer {
 // once, when the first party is answered.
 func (c *call) watchLiveness() {
 	e := c.e
-	if e.cfg.RTPTimeout <= 0 && e.cfg.SessionExpires <= 0 {
+	if e.cfg.RTPTimeout <= 0 && e.cfg.SessionExpires <= 0 && c.t.AlarmsOff {
 		return
 	}
 	c.watchOnce.Do(func() {
@@ -295,6 +296,7 @@ func (c *call) checkLiveness(now time.Time) {
 	e.mu.Lock()
 	legs := []*leg{c.a, c.b}
 	e.mu.Unlock()
+	c.checkQuality(now, legs)
 
 	if e.cfg.RTPTimeout > 0 {
 		c.rtpMu.Lock()
@@ -471,4 +473,42 @@ func (c *call) sendRefresh(l *leg, st *sessionTimer) error {
 		return errors.Join(errRefreshRefused, errors.New(res.StartLine()))
 	}
 	return errors.New(res.StartLine())
+}
+
+// alarmEvery is how often a leg's receive counters are sampled for the
+// quality alarms: the window is seconds long, and nothing is paid per
+// packet.
+const alarmEvery = time.Second
+
+// checkQuality samples each leg's receive counters once a second and
+// reports quality alarms raised and cleared. While a party holds or the
+// call is not bridged (ringing, music, queue), silence is expected.
+func (c *call) checkQuality(now time.Time, legs []*leg) {
+	if c.t.AlarmsOff {
+		return
+	}
+	c.rtpMu.Lock()
+	bridged := c.bridged
+	c.rtpMu.Unlock()
+	quiet := !bridged
+	for _, l := range legs {
+		if l != nil && l.holding.Load() {
+			quiet = true
+		}
+	}
+	for _, l := range legs {
+		if l == nil || l.rtp == nil || l.ch == nil {
+			continue
+		}
+		if l.alarm == nil {
+			l.alarm = media.NewAlarmMonitor(c.t.Alarms)
+		} else if now.Sub(l.alarmAt) < alarmEvery {
+			continue
+		}
+		l.alarmAt = now
+		for _, ch := range l.alarm.Add(media.SampleOf(now, l.rtp.Stats(), quiet)) {
+			c.e.log.Info("call quality", "call_id", c.id, "channel", l.ch.Name, "alarm", string(ch.Kind), "raised", ch.Raised, "value", ch.Value)
+			c.e.core.QualityChanged(l.ch, pbx.QualityAlarm{Kind: string(ch.Kind), Raised: ch.Raised, Value: ch.Value, Threshold: ch.Threshold})
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -401,4 +402,51 @@ func FuzzSessionNegotiation(f *testing.F) {
 			t.Fatalf("Session-Expires %q Min-SE %q: %+v refresher %q", se, minSE, st, refresher)
 		}
 	})
+}
+
+// TestQualityAlarmOneWayAudio: a phone that stops sending audio in a
+// bridged call raises a one_way call.quality alarm for its channel after
+// the tenant's one_way_after, and a recovery when its audio is back.
+func TestQualityAlarmOneWayAudio(t *testing.T) {
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, nil, func(c *Config) {
+		c.RTPTimeout = 0
+		for i := range c.Tenants {
+			c.Tenants[i].Alarms = media.AlarmThresholds{OneWayAfter: 2 * time.Second, Window: 2 * time.Second}
+		}
+	})
+	r.phones(t, 50*time.Millisecond, "101")
+	p := newTestPhone(t, r, "100", "udp")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := p.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	talk, stopTalk := context.WithTimeout(ctx, 1500*time.Millisecond)
+	_ = pc.rtp.PlayTone(talk, 440)
+	stopTalk()
+	quality := func(within time.Duration) pbx.Event {
+		t.Helper()
+		deadline := time.After(within)
+		for {
+			select {
+			case e := <-r.sub.C():
+				if e.Event.Type == pbx.EvCallQuality {
+					return e.Event
+				}
+			case <-deadline:
+				t.Fatalf("no call.quality within %v", within)
+			}
+		}
+	}
+	raised := quality(6 * time.Second)
+	if q := raised.Quality; q == nil || q.Kind != "one_way" || !q.Raised || raised.Channel == nil || raised.Channel.Exten != "100" {
+		t.Fatalf("alarm %+v on %+v, want one_way raised on 100's channel", raised.Quality, raised.Channel)
+	}
+	go func() { _ = pc.rtp.PlayTone(ctx, 440) }()
+	cleared := quality(5 * time.Second)
+	if q := cleared.Quality; q == nil || q.Kind != "one_way" || q.Raised {
+		t.Fatalf("recovery %+v", cleared.Quality)
+	}
 }

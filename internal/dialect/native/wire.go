@@ -30,6 +30,16 @@ type wireEvent struct {
 	Caller     *wireQueueCaller  `json:"caller,omitempty"`
 	Data       map[string]string `json:"data,omitempty"`
 	Pickup     bool              `json:"pickup,omitempty"`
+	Quality    *wireQuality      `json:"quality,omitempty"`
+}
+
+// wireQuality is a call.quality alarm: kind mos, loss (value a fraction),
+// jitter (ms) or one_way (seconds without audio from the channel's party).
+type wireQuality struct {
+	Kind      string  `json:"kind"`
+	Raised    bool    `json:"raised"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
 }
 
 type wireExtension struct {
@@ -212,6 +222,7 @@ func toWireEvent(x pbx.Event) wireEvent {
 		Caller:     ptr(x.Caller, toWireQueueCaller),
 		Data:       x.Data,
 		Pickup:     x.Pickup,
+		Quality:    ptr(x.Quality, func(q pbx.QualityAlarm) wireQuality { return wireQuality(q) }),
 	}
 }
 
