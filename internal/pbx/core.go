@@ -568,6 +568,7 @@ func (c *Core) cdrOf(cs *callState, status EndStatus, q Quality, end time.Time) 
 		HangupBy: q.HangupBy, SrcUserAgent: q.SrcUserAgent, DstUserAgent: q.DstUserAgent, SrcIP: q.SrcIP, DstIP: q.DstIP,
 		RTPPacketsAB: q.PacketsAB, RTPPacketsBA: q.PacketsBA, LossAB: q.LossAB, LossBA: q.LossBA,
 		JitterABMillis: q.JitterABMillis, JitterBAMillis: q.JitterBAMillis, MOS: q.MOS,
+		Detail: q.Detail,
 	}
 	if cs.call.Originated {
 		cdr.LastApp = "Originate"
