@@ -1,0 +1,187 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/config"
+)
+
+// vmDo sends a request with an optional cookie and returns status, body
+// and the response's cookies.
+func vmDo(t *testing.T, method, u, cookie, contentType, body string) (int, string, []*http.Cookie) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Cookies()
+}
+
+// vmLogin runs the spec's bypass_login and returns "cookie_name=SID".
+func vmLogin(t *testing.T, base string) string {
+	t.Helper()
+	code, body, cookies := vmDo(t, "POST", base+"/php/model/sql.php?module=bypass_login&user=voipmonitor&pass=voipmonitor", "", "", "")
+	var l struct {
+		SID        string `json:"SID"`
+		CookieName string `json:"cookie_name"`
+		Success    bool   `json:"success"`
+		VMVersion  int    `json:"_vm_version"`
+		Debug      *bool  `json:"_debug"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &l) != nil || !l.Success || l.SID == "" || l.VMVersion != 240034 || l.Debug == nil || *l.Debug {
+		t.Fatalf("bypass_login: %d %s", code, body)
+	}
+	if len(cookies) != 1 || cookies[0].Name != l.CookieName || cookies[0].Value != l.SID {
+		t.Fatalf("login cookie %v, body %s", cookies, body)
+	}
+	return l.CookieName + "=" + l.SID
+}
+
+// TestVoIPmonitorOnTheDemo: a real SIP call from a phone (2001) to a demo
+// bot, then the spec's curl sequence: bypass_login, the LISTING with its
+// date and caller filter showing the call with both RTP streams' detail,
+// suppress_results, the CDR_stats summary per last SIP response; a stale
+// cookie and a wrong password get the dialect's error.
+func TestVoIPmonitorOnTheDemo(t *testing.T) {
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String()
+	p := phone(t, n, "2001")
+	sub := n.Core().Subscribe("MojaCentrala", 1000)
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := p.Call(ctx, "2001", "1001", 1500*time.Millisecond)
+	if err != nil || !res.Answered {
+		t.Fatalf("call: %+v %v", res, err)
+	}
+	cdr := waitCallEnded(t, sub)
+	if res, err := p.Call(ctx, "2001", "555486", time.Second); err != nil || res.Status != 486 {
+		t.Fatalf("busy call: %+v %v", res, err)
+	}
+	waitCallEnded(t, sub)
+
+	cookie := vmLogin(t, base)
+	if !strings.HasPrefix(cookie, "PHPSESSID=") {
+		t.Fatalf("cookie %s", cookie)
+	}
+	today := time.Now().In(mustZone(t, "Europe/Warsaw")).Format("2006-01-02")
+	code, body, _ := vmDo(t, "POST", base+"/php/model/sql.php?task=LISTING&module=CDR&fdatefrom="+today+"T00:00:00&fcaller=2001", cookie, "", "")
+	var list struct {
+		Total   string              `json:"total"`
+		Results []map[string]*string `json:"results"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || list.Total != "2" || len(list.Results) != 2 {
+		t.Fatalf("listing: %d %s", code, body)
+	}
+	row := list.Results[1] // newest first: the busy call, then the answered one
+	if v := row["called"]; v == nil || *v != "1001" {
+		t.Fatalf("row order: %s", body)
+	}
+	want := map[string]string{"caller": "2001", "callername": "Phone 2001", "caller_domain": "mojacentrala.local", "lastSIPresponseNum": "200",
+		"lastSIPresponse": "200 OK", "a_payload": "0", "b_payload": "0", "sipcallerip": "127.0.0.1", "a_saddr": "127.0.0.1", "b_saddr": "127.0.0.1",
+		"fbasename": cdr.CallID, "id_sensor": "1"}
+	for k, v := range want {
+		if row[k] == nil || *row[k] != v {
+			t.Errorf("%s = %v, want %s", k, deref(row[k]), v)
+		}
+	}
+	for _, k := range []string{"a_received", "b_received", "a_mos_f1", "b_mos_f1", "callid_b", "a_sport", "b_daddr"} {
+		if row[k] == nil || *row[k] == "" || *row[k] == "0" {
+			t.Errorf("%s = %v", k, deref(row[k]))
+		}
+	}
+	if busy := list.Results[0]; deref(busy["lastSIPresponseNum"]) != "486" || busy["a_mos_f1"] != nil {
+		t.Errorf("busy row: %v %v", deref(busy["lastSIPresponseNum"]), deref(busy["a_mos_f1"]))
+	}
+	// The call's Call-ID finds it; so does a form POST with suppress_results.
+	form := url.Values{"task": {"LISTING"}, "module": {"CDR"}, "fdatefrom": {today + " 00:00:00"}, "fcallid": {cdr.CallID}, "suppress_results": {"1"}}
+	if code, body, _ := vmDo(t, "POST", base+"/php/model/sql.php", cookie, "application/x-www-form-urlencoded", form.Encode()); code != 200 || body != `{"total":"1"}`+"\n" {
+		t.Fatalf("suppress_results: %d %q", code, body)
+	}
+	code, body, _ = vmDo(t, "GET", base+"/php/model/sql.php?module=CDR_stats&group_by=4&limit=-1&fdatefrom="+today, cookie, "", "")
+	var stats struct {
+		Results []map[string]*string `json:"results"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &stats) != nil || len(stats.Results) != 2 {
+		t.Fatalf("stats: %d %s", code, body)
+	}
+	for _, g := range stats.Results {
+		if deref(g["lastSIPresponseNum"]) == "200" && (deref(g["cnt_all"]) != "1" || deref(g["asr_all"]) != "100.0000" || deref(g["lastSIPresponse"]) != "200 OK") {
+			t.Errorf("200 group: %s", body)
+		}
+		if deref(g["lastSIPresponseNum"]) == "486" && (deref(g["id"]) != "486 Busy Here" || deref(g["asr_all"]) != "0.0000" || g["cnt_ok"] != nil) {
+			t.Errorf("486 group: %s", body)
+		}
+	}
+	// Without a date, with a stale cookie, with a wrong password.
+	if code, body, _ := vmDo(t, "GET", base+"/php/model/sql.php?task=LISTING&module=CDR&fcaller=2001", cookie, "", ""); code != 400 || !strings.Contains(body, "fdatefrom or fdateto is required") {
+		t.Errorf("no date: %d %s", code, body)
+	}
+	if code, body, _ := vmDo(t, "GET", base+"/php/model/sql.php?task=LISTING&module=CDR&fdatefrom="+today, "PHPSESSID=stale", "", ""); code != 401 || !strings.Contains(body, `"success":false`) {
+		t.Errorf("stale cookie: %d %s", code, body)
+	}
+	if code, body, _ := vmDo(t, "GET", base+"/php/model/sql.php?module=bypass_login&user=voipmonitor&pass=wrong", "", "", ""); code != 401 || !strings.Contains(body, `"reason":"wrong user or password`) {
+		t.Errorf("wrong password: %d %s", code, body)
+	}
+}
+
+// TestVoIPmonitorUnderAPrefix: the spec's /demo GUI: the cookie is
+// PHPSESSID-demo and the paths answer only under the prefix.
+func TestVoIPmonitorUnderAPrefix(t *testing.T) {
+	yes := true
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Dialects = map[string]config.Dialect{"native": {Enabled: &yes}, "voipmonitor": {Enabled: &yes, Prefix: "/demo"}}
+	})
+	base := "http://" + n.HTTPAddr().String()
+	cookie := vmLogin(t, base+"/demo")
+	if !strings.HasPrefix(cookie, "PHPSESSID-demo=") {
+		t.Fatalf("cookie %s", cookie)
+	}
+	code, body, _ := vmDo(t, "POST", base+"/demo/php/model/sql.php?task=LISTING&module=CDR&fdatefrom=2013-05-08T00:00:00&fcaller=190", cookie, "", "")
+	if code != 200 || body != `{"total":"0","results":[]}`+"\n" {
+		t.Fatalf("listing: %d %s", code, body)
+	}
+	// The unprefixed cookie name is another GUI's session.
+	plain := "PHPSESSID=" + strings.TrimPrefix(cookie, "PHPSESSID-demo=")
+	if code, _, _ := vmDo(t, "POST", base+"/demo/php/model/sql.php?task=LISTING&module=CDR&fdatefrom=2013-05-08", plain, "", ""); code != 401 {
+		t.Fatalf("plain cookie under /demo: %d", code)
+	}
+	if code, _, _ := vmDo(t, "POST", base+"/php/model/sql.php?module=bypass_login&user=voipmonitor&pass=voipmonitor", "", "", ""); code != 404 {
+		t.Fatalf("unprefixed path: %d", code)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<null>"
+	}
+	return *s
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
