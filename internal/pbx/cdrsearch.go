@@ -29,6 +29,7 @@ const (
 	FLastSIP      CDRField = "last_sip_response"
 	FHangupBy     CDRField = "hangup_by"
 	FAnswerDate   CDRField = "answerdate"
+	FEndDate      CDRField = "enddate"
 	FTrunk        CDRField = "trunk"
 	FSrcUA        CDRField = "src_ua"
 	FDstUA        CDRField = "dst_ua"

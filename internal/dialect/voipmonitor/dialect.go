@@ -26,7 +26,7 @@ const (
 	pathLicense = "/php/apilicensecheck.php"
 )
 
-var routes = []string{pathSQL, pathLicense}
+var routes = []string{pathSQL, pathAPI, pathPCAP, pathPCAP2, pathLicense}
 
 // vmVersion is the GUI version bypass_login reports (_vm_version): the
 // spec's example value, so clients that gate features on it see the
@@ -123,6 +123,12 @@ func (a *API) Handler() http.Handler {
 		switch r.URL.Path {
 		case pathSQL:
 			a.sql(w, r)
+		case pathAPI:
+			a.api(w, r)
+		case pathPCAP:
+			a.pcap(w, r)
+		case pathPCAP2:
+			a.pcap2text(w, r)
 		case pathLicense:
 			a.license(w, r)
 		default:

@@ -19,7 +19,7 @@ var searchCols = map[pbx.CDRField]string{}
 func init() {
 	for _, f := range []pbx.CDRField{pbx.FCallDate, pbx.FSrc, pbx.FDst, pbx.FCallerName, pbx.FCallerDomain, pbx.FCalledDomain,
 		pbx.FSrcIP, pbx.FDstIP, pbx.FASrcIP, pbx.FBSrcIP, pbx.FCodec, pbx.FDuration, pbx.FBillSec, pbx.FPDDMillis, pbx.FLastSIP,
-		pbx.FHangupBy, pbx.FAnswerDate, pbx.FTrunk, pbx.FSrcUA, pbx.FDstUA, pbx.FCallID, pbx.FCallIDB, pbx.FNodeID, pbx.FMOS,
+		pbx.FHangupBy, pbx.FAnswerDate, pbx.FEndDate, pbx.FTrunk, pbx.FSrcUA, pbx.FDstUA, pbx.FCallID, pbx.FCallIDB, pbx.FNodeID, pbx.FMOS,
 		pbx.FAMOS, pbx.FBMOS, pbx.FAMaxJitter, pbx.FBMaxJitter, pbx.FJitterAB, pbx.FJitterBA, pbx.FLossAB, pbx.FLossBA,
 		pbx.FALost, pbx.FBLost, pbx.FSL1, pbx.FSL2, pbx.FSL3, pbx.FSL4, pbx.FSL5, pbx.FSL6, pbx.FSL7, pbx.FSL8, pbx.FSL9,
 		pbx.FSL10, pbx.FD50, pbx.FD70, pbx.FD90, pbx.FD120, pbx.FD150, pbx.FD200, pbx.FD300, pbx.FDisposition, pbx.FUniqueID} {

@@ -1,0 +1,147 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-pbx/switchboard/internal/capture"
+	"github.com/switchboard-pbx/switchboard/internal/media"
+)
+
+// TestVoIPmonitorAPIOnTheDemo: after a real SIP call (phone 2001 playing
+// 1000 Hz, bot 1001 answering with 440 Hz), HTTP API 2 as the spec's
+// examples send it: getVoipCalls (JSON body, GET with params, the array
+// form), listCdrIds, getPCAP by Call-ID (a PCAP holding the INVITE and
+// RTP), getVoiceRecording (a WAV decoded from the capture: the caller's
+// tone left, the called party's right), listActiveCalls during a live
+// call; pcap.php with disable_rtp, pcap2text.php brief_data hiding an
+// address; licenseCheck; wrong passwords and rights.
+func TestVoIPmonitorAPIOnTheDemo(t *testing.T) {
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String()
+	p := phone(t, n, "2001")
+	sub := n.Core().Subscribe("MojaCentrala", 1000)
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := p.Call(ctx, "2001", "1001", 2*time.Second); err != nil || !res.Answered {
+		t.Fatalf("call: %+v %v", res, err)
+	}
+	cdr := waitCallEnded(t, sub)
+	today := time.Now().In(mustZone(t, "Europe/Warsaw")).Format("2006-01-02")
+	api := base + "/php/api.php"
+
+	// getVoipCalls: the spec's POST body, its GET form, its array form.
+	code, body, _ := vmDo(t, "POST", api, "", "", `{"task": "getVoipCalls", "user": "voipmonitor", "password": "voipmonitor", "params": {"startTime": "`+today+`", "caller": "2001", "customHeaders": "Cell-ID-Caller,Cell-ID-Called"}}`)
+	var calls struct {
+		Total string               `json:"total"`
+		Rows  []map[string]*string `json:"rows"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &calls) != nil || calls.Total != "1" || deref(calls.Rows[0]["called"]) != "1001" {
+		t.Fatalf("getVoipCalls: %d %s", code, body)
+	}
+	if v, ok := calls.Rows[0]["Cell-ID-Caller"]; !ok || v != nil {
+		t.Errorf("custom header column: %s", body)
+	}
+	cdrID := deref(calls.Rows[0]["cdrId"])
+	q := url.Values{"task": {"getVoipCalls"}, "user": {"voipmonitor"}, "password": {"voipmonitor"},
+		"params": {`[{"startTime":"` + today + `","caller":"2001"},{"startTime":"` + today + `","caller":"910251415"}]`}}
+	if code, body, _ := vmDo(t, "GET", api+"?"+q.Encode(), "", "", ""); code != 200 || !strings.Contains(body, `"total":"1"`) {
+		t.Fatalf("getVoipCalls array: %d %s", code, body)
+	}
+	// listCdrIds from id 1, simple output with ISO dates.
+	code, body, _ = vmDo(t, "POST", api, "", "", `{"task": "listCdrIds", "user": "voipmonitor", "password": "voipmonitor", "flags": 3, "params": {"offset":"1","size":"10"}}`)
+	if code != 200 || !strings.Contains(body, `"cdrId":"`+cdrID+`"`) || !strings.Contains(body, "T") || strings.Contains(body, `"caller"`) {
+		t.Fatalf("listCdrIds: %d %s", code, body)
+	}
+	// getPCAP by the caller's Call-ID.
+	q = url.Values{"task": {"getPCAP"}, "user": {"voipmonitor"}, "password": {"voipmonitor"}, "params": {`{"callId":"` + cdr.CallID + `","cidInterval":60,"cidMerge":true}`}}
+	code, body, _ = vmDo(t, "GET", api+"?"+q.Encode(), "", "", "")
+	if code != 200 {
+		t.Fatalf("getPCAP: %d %s", code, body)
+	}
+	msgs, err := capture.ReadSIPFrom(strings.NewReader(body), false)
+	if err != nil || len(msgs) == 0 || msgs[0].Method != "INVITE" {
+		t.Fatalf("pcap SIP: %v %v", msgs, err)
+	}
+	if streams, err := capture.ReadRTP(strings.NewReader(body)); err != nil || len(streams) < 2 {
+		t.Fatalf("pcap RTP: %d streams, %v", len(streams), err)
+	}
+	// getVoiceRecording: the capture decoded, stereo.
+	q.Set("task", "getVoiceRecording")
+	q.Set("params", `{"cdrId":`+cdrID+`,"stereo":true,"saveaudio_afterconnect":"yes"}`)
+	code, body, _ = vmDo(t, "GET", api+"?"+q.Encode(), "", "", "")
+	if code != 200 || len(body) < 44+8000*4 || body[:4] != "RIFF" || body[8:16] != "WAVEfmt " {
+		t.Fatalf("getVoiceRecording: %d %d bytes %.60q", code, len(body), body)
+	}
+	var left, right []int16
+	pcm := []byte(body[44:])
+	for i := 0; i+3 < len(pcm); i += 4 {
+		left = append(left, int16(binary.LittleEndian.Uint16(pcm[i:])))
+		right = append(right, int16(binary.LittleEndian.Uint16(pcm[i+2:])))
+	}
+	cands := []float64{350, 425, 440, 1000}
+	if fl, fr := media.DominantFrequency(left, 8000, cands), media.DominantFrequency(right, 8000, cands); fl != 1000 || fr != 440 {
+		t.Fatalf("WAV tones: left %v right %v", fl, fr)
+	}
+	// pcap.php and pcap2text.php with the GUI session.
+	cookie := vmLogin(t, base)
+	code, body, _ = vmDo(t, "GET", base+"/php/pcap.php?id="+cdrID+"&disable_rtp=1", cookie, "", "")
+	if code != 200 {
+		t.Fatalf("pcap.php: %d %s", code, body)
+	}
+	if msgs, err := capture.ReadSIPFrom(strings.NewReader(body), false); err != nil || len(msgs) == 0 {
+		t.Fatalf("pcap.php SIP: %v", err)
+	}
+	if streams, _ := capture.ReadRTP(strings.NewReader(body)); len(streams) != 0 {
+		t.Fatalf("disable_rtp kept %d RTP streams", len(streams))
+	}
+	code, body, _ = vmDo(t, "POST", base+"/php/pcap2text.php?action=brief_data&id="+cdrID+"&dns_lookup=0&ip_not_allowed=10.1.1.1,10.2.2.0/24", cookie, "", "")
+	var brief struct {
+		Results []map[string]any `json:"results"`
+		Total   int              `json:"total"`
+		Success bool             `json:"success"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &brief) != nil || !brief.Success || brief.Total == 0 || brief.Results[0]["protocol"] != "SIP/SDP" ||
+		!strings.HasPrefix(brief.Results[0]["msg"].(string), "INVITE sip:1001@") || brief.Results[0]["num"] != "1" {
+		t.Fatalf("brief_data: %d %.400s", code, body)
+	}
+	code, body, _ = vmDo(t, "POST", base+"/php/pcap2text.php?action=brief_data&id="+cdrID+"&ip_not_allowed=127.0.0.0/8", cookie, "", "")
+	if code != 200 || !strings.Contains(body, `"total":0`) || strings.Contains(body, "127.0.0.1") {
+		t.Fatalf("hidden loopback: %d %s", code, body)
+	}
+	// listActiveCalls during a live call.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = p.Call(ctx, "2001", "1002", 3*time.Second)
+	}()
+	found := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !found; time.Sleep(100 * time.Millisecond) {
+		_, body, _ := vmDo(t, "POST", api, "", "", `{"task": "listActiveCalls", "user": "voipmonitor", "password": "voipmonitor", "params": {"sensorId": "1"}}`)
+		found = strings.Contains(body, `"called":"1002"`) && strings.Contains(body, `"state":"connected"`)
+	}
+	<-done
+	if !found {
+		t.Fatal("listActiveCalls never showed the live call")
+	}
+	// Licence, a wrong password, a user without the rights.
+	if code, body, _ := vmDo(t, "GET", base+"/php/apilicensecheck.php?task=licenseCheck", "", "", ""); code != 200 || body != `{"status":0,"message":"License OK."}`+"\n" {
+		t.Fatalf("licenseCheck: %d %s", code, body)
+	}
+	if code, body, _ := vmDo(t, "POST", api, "", "", `{"task": "getVoipCalls", "user": "voipmonitor", "password": "x", "params": {"startTime": "2013-01-01"}}`); code != 401 || !strings.Contains(body, `"success":false`) {
+		t.Fatalf("wrong password: %d %s", code, body)
+	}
+	for _, task := range []string{"getVoipCalls", "getPCAP", "getVoiceRecording", "listCdrIds"} {
+		code, body, _ := vmDo(t, "POST", api, "", "", `{"task": "`+task+`", "user": "2001", "password": "demo", "params": {"startTime": "`+today+`", "cdrId": "`+cdrID+`"}}`)
+		if code != 403 || strings.Contains(body, "RIFF") || !bytes.Contains([]byte(body), []byte("permission denied")) {
+			t.Errorf("%s as a user: %d %.100s", task, code, body)
+		}
+	}
+}
