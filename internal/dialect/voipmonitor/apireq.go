@@ -117,6 +117,7 @@ func parseAPIRequest(w http.ResponseWriter, r *http.Request) (apiRequest, error)
 			vals[k] = v
 		}
 	}
+	unmangle(vals)
 	req.Task, req.User, req.Password, req.AuditReason = vals.Get("task"), vals.Get("user"), vals.Get("password"), vals.Get("auditReason")
 	if len(req.AuditReason) > 500 {
 		req.AuditReason = req.AuditReason[:500]
@@ -129,11 +130,7 @@ func parseAPIRequest(w http.ResponseWriter, r *http.Request) (apiRequest, error)
 		req.Flags = int(n)
 	}
 	if rawParams == nil {
-		s := vals.Get("params")
-		if s == "" {
-			s = vals.Get("\u00b6ms")
-		}
-		if s != "" {
+		if s := vals.Get("params"); s != "" {
 			rawParams = json.RawMessage(s)
 		}
 	}
@@ -145,6 +142,28 @@ func parseAPIRequest(w http.ResponseWriter, r *http.Request) (apiRequest, error)
 	}
 	req.Params, req.Array, err = decodeParams(rawParams)
 	return req, err
+}
+
+// mangled is how the spec's page prints "&params=": the "&para" became
+// a pilcrow, so a URL copied from it carries "password=PASSWORD¶ms={...}".
+const mangled = "\u00b6ms="
+
+// unmangle splits a value holding the mangled "&params=" into the value
+// and params (unless params is also given properly).
+func unmangle(vals url.Values) {
+	for k, vs := range vals {
+		for i, v := range vs {
+			before, after, ok := strings.Cut(v, mangled)
+			if !ok {
+				continue
+			}
+			vs[i] = before
+			if vals.Get("params") == "" {
+				vals.Set("params", after)
+			}
+			vals[k] = vs
+		}
+	}
 }
 
 // maxParamSets bounds getVoipCalls' array form.
