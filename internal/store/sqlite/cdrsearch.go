@@ -48,18 +48,66 @@ func searchValue(f pbx.CDRField, v any) (any, error) {
 	return nil, fmt.Errorf("field %s: value of type %T: %w", f, v, store.ErrInvalidFilter)
 }
 
-// searchWhere renders a search as a parameterised WHERE clause.
+// indexedEq are the fields with an index led by (tenant, field): an
+// equality on them picks few rows out of millions.
+var indexedEq = map[pbx.CDRField]bool{pbx.FSrc: true, pbx.FDst: true, pbx.FCallID: true, pbx.FCallIDB: true, pbx.FUniqueID: true}
+
+// driver finds a condition that can drive the query through the narrow
+// indexes: every term an equality on an indexed field (one for an AND
+// filter, several for VoIPmonitor's caller-OR-called). -1 when none.
+func driver(q pbx.CDRSearch) int {
+	for i, c := range q.Where {
+		if len(c) == 0 {
+			continue
+		}
+		ok := true
+		for _, t := range c {
+			if t.Op != pbx.OpEq || t.Not || !indexedEq[t.Field] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// searchWhere renders a search as a parameterised WHERE clause. Without
+// statistics SQLite scans the date range for "date range AND (src = ? OR
+// dst = ?)" (the OR hides the narrow indexes; a week of a million CDRs is
+// 230,000 rows), so a condition of equalities on indexed fields becomes
+// the query's driver: a UNION of one index search per term, each with the
+// tenant and the date range, and the rest filters those rows.
 func searchWhere(q pbx.CDRSearch) (string, []any, error) {
-	conds := []string{"tenant = ?"}
-	args := []any{q.Tenant}
+	base := []string{"tenant = ?"}
+	baseArgs := []any{q.Tenant}
 	if !q.From.IsZero() {
-		conds, args = append(conds, "calldate >= ?"), append(args, micros(q.From))
+		base, baseArgs = append(base, "calldate >= ?"), append(baseArgs, micros(q.From))
 	}
 	if !q.To.IsZero() {
-		conds, args = append(conds, "calldate <= ?"), append(args, micros(q.To))
+		base, baseArgs = append(base, "calldate <= ?"), append(baseArgs, micros(q.To))
 	}
-	for _, c := range q.Where {
-		if len(c) == 0 {
+	var conds []string
+	var args []any
+	d := driver(q)
+	if d < 0 {
+		conds, args = base, baseArgs
+	} else {
+		var parts []string
+		for _, t := range q.Where[d] {
+			v, err := searchValue(t.Field, t.Value)
+			if err != nil {
+				return "", nil, err
+			}
+			parts = append(parts, "SELECT id FROM cdr WHERE "+strings.Join(base, " AND ")+" AND "+searchCols[t.Field]+" = ?")
+			args = append(append(args, baseArgs...), v)
+		}
+		conds = []string{"id IN (" + strings.Join(parts, " UNION ") + ")"}
+	}
+	for i, c := range q.Where {
+		if len(c) == 0 || i == d {
 			continue
 		}
 		var ors []string
