@@ -116,6 +116,47 @@ func TestVoIPmonitorAPIOnTheDemo(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"total":0`) || strings.Contains(body, "127.0.0.1") {
 		t.Fatalf("hidden loopback: %d %s", code, body)
 	}
+	// getShareURL: a signed link to the call's legs with RTP; its page and
+	// PCAP open without credentials, a tampered link does not.
+	q.Set("task", "getShareURL")
+	q.Set("params", `{"callId":"`+cdr.CallID+`","cidInterval":60,"rtp":true}`)
+	code, body, _ = vmDo(t, "GET", api+"?"+q.Encode(), "", "", "")
+	var share struct {
+		Success bool   `json:"success"`
+		URL     string `json:"url"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &share) != nil || !share.Success || !strings.HasPrefix(share.URL, base+"/php/share.php?") {
+		t.Fatalf("getShareURL: %d %s", code, body)
+	}
+	if code, page, _ := vmDo(t, "GET", share.URL, "", "", ""); code != 200 || !strings.Contains(page, "INVITE sip:1001@") || !strings.Contains(page, "PCAP (SIP and RTP)") {
+		t.Fatalf("share page: %d %.300s", code, page)
+	}
+	if code, pcap, _ := vmDo(t, "GET", share.URL+"&download=1", "", "", ""); code != 200 {
+		t.Fatalf("share pcap: %d %.200s", code, pcap)
+	} else if streams, err := capture.ReadRTP(strings.NewReader(pcap)); err != nil || len(streams) < 2 {
+		t.Fatalf("share pcap RTP: %d %v", len(streams), err)
+	}
+	for _, tampered := range []string{strings.Replace(share.URL, "mode=rtp", "mode=history", 1), strings.Replace(share.URL, "ids=", "ids=1%2C", 1), share.URL[:len(share.URL)-3]} {
+		if code, body, _ := vmDo(t, "GET", tampered, "", "", ""); code != 403 || !strings.Contains(body, "permission denied") {
+			t.Errorf("tampered link %s: %d %.100s", tampered, code, body)
+		}
+	}
+	// utilities.php shareCdr: the local public link opens alone, the
+	// local private one only with a session.
+	for sub, needsLogin := range map[string]bool{"self_protected_link": false, "share_link": false, "self_login_link": true} {
+		f := url.Values{"task": {"shareCdr"}, "params": {`{"type":"share_cdr_show","type2":null,"subType":"` + sub + `","id":[` + cdrID + `],"emailFields":null}`}}
+		code, body, _ := vmDo(t, "POST", base+"/php/model/utilities.php", cookie, "application/x-www-form-urlencoded", f.Encode())
+		if code != 200 || json.Unmarshal([]byte(body), &share) != nil {
+			t.Fatalf("shareCdr %s: %d %s", sub, code, body)
+		}
+		code, page, _ := vmDo(t, "GET", share.URL, "", "", "")
+		if needsLogin && code != 401 || !needsLogin && (code != 200 || !strings.Contains(page, "PCAP (SIP)")) {
+			t.Errorf("shareCdr %s link without a session: %d", sub, code)
+		}
+		if code, _, _ := vmDo(t, "GET", share.URL, cookie, "", ""); code != 200 {
+			t.Errorf("shareCdr %s link with a session: %d", sub, code)
+		}
+	}
 	// listActiveCalls during a live call.
 	done := make(chan struct{})
 	go func() {

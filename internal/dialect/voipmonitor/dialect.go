@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ const (
 	pathLicense = "/php/apilicensecheck.php"
 )
 
-var routes = []string{pathSQL, pathAPI, pathPCAP, pathPCAP2, pathLicense}
+var routes = []string{pathSQL, pathUtilities, pathAPI, pathPCAP, pathPCAP2, pathLicense, pathShare}
 
 // vmVersion is the GUI version bypass_login reports (_vm_version): the
 // spec's example value, so clients that gate features on it see the
@@ -47,6 +48,9 @@ type API struct {
 	// callsLimit is the concurrent-call limit licenseCallsLimitCheck
 	// reports against (0: none).
 	callsLimit int
+	// shareKey signs share links, valid for shareTTL.
+	shareKey []byte
+	shareTTL time.Duration
 }
 
 var _ dialect.Dialect = (*API)(nil)
@@ -64,7 +68,7 @@ func New(d dialect.Deps) (*API, error) {
 	if !ok {
 		return nil, errors.New("voipmonitor: the CDR store cannot answer structured searches")
 	}
-	if err := d.Options.Unknown("sensor_id", "calls_limit"); err != nil {
+	if err := d.Options.Unknown("sensor_id", "calls_limit", "share_key", "share_ttl"); err != nil {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
 	a := &API{d: d, cdrs: cs, log: d.Logger, now: d.Now}
@@ -79,6 +83,12 @@ func New(d dialect.Deps) (*API, error) {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
 	if a.callsLimit, err = intOption(d.Options, "calls_limit", 0, 0, 1<<30); err != nil {
+		return nil, fmt.Errorf("voipmonitor: %w", err)
+	}
+	if a.shareKey, err = shareKey(d.Options); err != nil {
+		return nil, fmt.Errorf("voipmonitor: %w", err)
+	}
+	if a.shareTTL, err = d.Options.Duration("share_ttl", 24*time.Hour, time.Minute, 90*24*time.Hour); err != nil {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
 	return a, nil
@@ -129,6 +139,10 @@ func (a *API) Handler() http.Handler {
 			a.pcap(w, r)
 		case pathPCAP2:
 			a.pcap2text(w, r)
+		case pathUtilities:
+			a.utilities(w, r)
+		case pathShare:
+			a.share(w, r)
 		case pathLicense:
 			a.license(w, r)
 		default:
@@ -158,33 +172,34 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, failure(reason))
 }
 
+// prefixOf is the path prefix the node stripped before the dialect saw
+// the request (its configured prefix, e.g. "/demo"): what the request URI
+// has before the path the dialect sees. "" when none.
+func prefixOf(r *http.Request) string {
+	u, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return ""
+	}
+	prefix, ok := strings.CutSuffix(u.Path, r.URL.Path)
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(prefix, "/")
+}
+
 // cookieName is the session cookie of the GUI the request addressed: PHP
 // names it PHPSESSID, and a GUI installed in a subdirectory (the spec's
-// /demo) PHPSESSID-demo. The subdirectory is the dialect's configured
-// prefix, which the node strips: it is what the request URI has before
-// the path the dialect sees.
+// /demo) PHPSESSID-demo.
 func cookieName(r *http.Request) string {
-	uri := r.RequestURI
-	if i := strings.IndexAny(uri, "?#"); i >= 0 {
-		uri = uri[:i]
-	}
-	prefix, ok := strings.CutSuffix(uri, r.URL.Path)
-	prefix = strings.Trim(prefix, "/")
-	if !ok || prefix == "" {
+	prefix := strings.Trim(prefixOf(r), "/")
+	if prefix == "" {
 		return "PHPSESSID"
 	}
 	return "PHPSESSID-" + strings.ReplaceAll(prefix, "/", "-")
 }
 
 // cookiePath is the prefix the cookie belongs to.
-func cookiePath(r *http.Request) string {
-	uri := r.RequestURI
-	if i := strings.IndexAny(uri, "?#"); i >= 0 {
-		uri = uri[:i]
-	}
-	prefix, _ := strings.CutSuffix(uri, r.URL.Path)
-	return strings.TrimSuffix(prefix, "/") + "/"
-}
+func cookiePath(r *http.Request) string { return prefixOf(r) + "/" }
 
 // session authenticates a request by its GUI session cookie.
 func (a *API) session(r *http.Request) (auth.Principal, error) {
