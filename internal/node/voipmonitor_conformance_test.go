@@ -57,6 +57,8 @@ var specExamples = []struct {
 	{"GET", "/php/pcap.php?id=203800251&disable_rtp=1", "", 404, `"reason":"not found"`},
 	{"POST", "/php/pcap2text.php?action=brief_data&id=677&dns_lookup=0&ip_not_allowed=10.1.1.1,10.2.2.0/24", "", 404, `"reason":"not found"`},
 	{"POST", "/php/pcap2text.php?action=brief&id=677&dns_lookup=0&ip_not_allowed=10.1.1.1,10.2.2.0/24", "", 404, `"reason":"not found"`},
+	{"POST", "/php/pcap2text.php?action=getMSC&id=677&dns_lookup=0&ip_not_allowed=10.1.1.1,10.2.2.0/24", "", 404, "not found"},
+	{"GET", `/admin.php?cdr_filter={fcallid:"uDR8mtloKFa1F8625VL2OXSFp.RuG73v"}`, "", 200, "<p>0 CDRs</p>"},
 	{"GET", "/php/apilicensecheck.php?task=licenseCheck", "", 200, `{"status":0,"message":"License OK."}`},
 	{"GET", "/php/apilicensecheck.php?task=licenseCallsLimitCheck", "", 200, `"status":0`},
 }

@@ -132,6 +132,18 @@ func TestVoIPmonitorOnTheDemo(t *testing.T) {
 			t.Errorf("486 group: %s", body)
 		}
 	}
+	// admin.php?cdr_filter (the spec's object literal) and the SIP ladder.
+	code, body, _ = vmDo(t, "GET", base+`/admin.php?cdr_filter={fcallid:"`+cdr.CallID+`"}`, cookie, "", "")
+	if code != 200 || !strings.Contains(body, "<p>1 CDRs</p>") || !strings.Contains(body, cdr.CallID) || !strings.Contains(body, "/php/pcap.php?id=") {
+		t.Errorf("admin.php: %d %.400s", code, body)
+	}
+	if code, body, _ := vmDo(t, "GET", base+`/admin.php?cdr_filter={fcallid:"x"}`, "", "", ""); code != 401 || strings.Contains(body, "<tr><td>") {
+		t.Errorf("admin.php without a session: %d %.200s", code, body)
+	}
+	code, body, _ = vmDo(t, "GET", base+"/php/pcap2text.php?action=getMSC&id="+deref(row["ID"]), cookie, "", "")
+	if code != 200 || !strings.Contains(body, "INVITE sip:1001@") || !strings.Contains(body, `class="arrow"`) || !strings.Contains(body, "&#9664; SIP/2.0 200 OK") {
+		t.Errorf("getMSC: %d %.600s", code, body)
+	}
 	// Without a date, with a stale cookie, with a wrong password.
 	if code, body, _ := vmDo(t, "GET", base+"/php/model/sql.php?task=LISTING&module=CDR&fcaller=2001", cookie, "", ""); code != 400 || !strings.Contains(body, "fdatefrom or fdateto is required") {
 		t.Errorf("no date: %d %s", code, body)

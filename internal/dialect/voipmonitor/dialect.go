@@ -27,7 +27,7 @@ const (
 	pathLicense = "/php/apilicensecheck.php"
 )
 
-var routes = []string{pathSQL, pathUtilities, pathAPI, pathPCAP, pathPCAP2, pathLicense, pathShare}
+var routes = []string{pathSQL, pathUtilities, pathAPI, pathPCAP, pathPCAP2, pathLicense, pathShare, pathAdmin}
 
 // vmVersion is the GUI version bypass_login reports (_vm_version): the
 // spec's example value, so clients that gate features on it see the
@@ -143,6 +143,8 @@ func (a *API) Handler() http.Handler {
 			a.utilities(w, r)
 		case pathShare:
 			a.share(w, r)
+		case pathAdmin:
+			a.admin(w, r)
 		case pathLicense:
 			a.license(w, r)
 		default:

@@ -86,3 +86,39 @@ func FuzzDecodeParams(f *testing.F) {
 		}
 	})
 }
+
+// TestParseCDRFilter: the spec's object literal and its variants.
+func TestParseCDRFilter(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want url.Values
+	}{
+		{`{fcallid:"uDR8mtloKFa1F8625VL2OXSFp.RuG73v"}`, url.Values{"fcallid": {"uDR8mtloKFa1F8625VL2OXSFp.RuG73v"}}},
+		{` { "fcaller" : '2001', fdurationgt: 10 , ftrunk:true, fcalled: null } `, url.Values{"fcaller": {"2001"}, "fdurationgt": {"10"}, "ftrunk": {"true"}}},
+		{`{fcallername:"a \"b\", c"}`, url.Values{"fcallername": {`a "b", c`}}},
+		{`{}`, url.Values{}},
+	} {
+		got, err := parseCDRFilter(tc.in)
+		if err != nil || got.Encode() != tc.want.Encode() {
+			t.Errorf("%s: %v %v", tc.in, got, err)
+		}
+	}
+	for _, bad := range []string{``, `{`, `fcallid:"x"`, `{fcallid}`, `{fcallid:}`, `{fcallid:"x" fcaller:"y"}`, `{:"x"}`, `{fcallid:"x}`} {
+		if _, err := parseCDRFilter(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}
+
+// FuzzParseCDRFilter: never a panic; an accepted filter has bounded keys.
+func FuzzParseCDRFilter(f *testing.F) {
+	for _, s := range []string{`{fcallid:"uDR8mtloKFa1F8625VL2OXSFp.RuG73v"}`, `{"a":'b',c:1,d:null}`, `{a:"\"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseCDRFilter(s)
+		if err == nil && len(v) > 64 {
+			t.Fatalf("%d keys", len(v))
+		}
+	})
+}

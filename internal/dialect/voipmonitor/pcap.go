@@ -91,7 +91,7 @@ type briefReply struct {
 var ipv4InText = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 
 // pcap2text serves php/pcap2text.php: the call's SIP history as JSON
-// (brief_data) or an HTML table (brief). ip_not_allowed hides addresses
+// (brief_data), an HTML table (brief) or an HTML ladder diagram (getMSC). ip_not_allowed hides addresses
 // and prefixes: messages from or to them are left out, and the addresses
 // are masked where they appear in the remaining lines. dns_lookup is
 // accepted and not done (addresses are shown): a lookup per address could
@@ -107,8 +107,8 @@ func (a *API) pcap2text(w http.ResponseWriter, r *http.Request) {
 		a.fail(sw, r, err)
 		return
 	}
-	if action != "brief_data" && action != "brief" {
-		a.fail(sw, r, paramErr("action: brief_data or brief"))
+	if action != "brief_data" && action != "brief" && action != "getMSC" {
+		a.fail(sw, r, paramErr("action: brief_data, brief or getMSC"))
 		return
 	}
 	hidden, err := ipList(r.Form.Get("ip_not_allowed"))
@@ -126,8 +126,12 @@ func (a *API) pcap2text(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows := briefRows(msgs, hidden)
-	if action == "brief_data" {
+	switch action {
+	case "brief_data":
 		writeJSON(sw, http.StatusOK, briefReply{Results: rows, Total: len(rows), Success: true})
+		return
+	case "getMSC":
+		htmlPage(sw, http.StatusOK, "SIP history", mscPage(rows))
 		return
 	}
 	var b strings.Builder
