@@ -27,6 +27,7 @@ type packet struct {
 // messages (VoIPmonitor's disable_rtp).
 func Merge(w io.Writer, srcs []io.Reader, sipOnly bool) error {
 	var all []packet
+	dec := newFrameDecoder()
 	for i, r := range srcs {
 		pr, err := pcapgo.NewReader(r)
 		if err != nil {
@@ -44,7 +45,7 @@ func Merge(w io.Writer, srcs []io.Reader, sipOnly bool) error {
 				return fmt.Errorf("capture: more than %d packets", MaxMergePackets)
 			}
 			if sipOnly {
-				if _, _, body, ok := l4Payload(data); !ok || !looksLikeSIP(body) {
+				if _, _, body, ok := dec.l4Payload(data); !ok || !looksLikeSIP(body) {
 					continue
 				}
 			}
@@ -64,30 +65,43 @@ func Merge(w io.Writer, srcs []io.Reader, sipOnly bool) error {
 	return nil
 }
 
-// l4Payload decodes a frame to its UDP or TCP payload and addresses.
-func l4Payload(data []byte) (src, dst netip.AddrPort, body []byte, ok bool) {
-	var eth layers.Ethernet
-	var ip4 layers.IPv4
-	var ip6 layers.IPv6
-	var udp layers.UDP
-	var tcp layers.TCP
-	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip4, &ip6, &udp, &tcp)
-	parser.IgnoreUnsupported = true
-	decoded := make([]gopacket.LayerType, 0, 4)
-	_ = parser.DecodeLayers(data, &decoded)
+// frameDecoder decodes frames to their UDP or TCP payload; one per
+// reader, reused for every packet (a parser per packet cost more than the
+// decoding).
+type frameDecoder struct {
+	eth     layers.Ethernet
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	udp     layers.UDP
+	tcp     layers.TCP
+	parser  *gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+}
+
+func newFrameDecoder() *frameDecoder {
+	d := &frameDecoder{decoded: make([]gopacket.LayerType, 0, 4)}
+	d.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &d.eth, &d.ip4, &d.ip6, &d.udp, &d.tcp)
+	d.parser.IgnoreUnsupported = true
+	return d
+}
+
+// l4Payload decodes a frame to its UDP or TCP payload and addresses (the
+// payload aliases data).
+func (d *frameDecoder) l4Payload(data []byte) (src, dst netip.AddrPort, body []byte, ok bool) {
+	_ = d.parser.DecodeLayers(data, &d.decoded)
 	var sip, dip netip.Addr
-	for _, lt := range decoded {
+	for _, lt := range d.decoded {
 		switch lt {
 		case layers.LayerTypeIPv4:
-			sip, _ = netip.AddrFromSlice(ip4.SrcIP)
-			dip, _ = netip.AddrFromSlice(ip4.DstIP)
+			sip, _ = netip.AddrFromSlice(d.ip4.SrcIP)
+			dip, _ = netip.AddrFromSlice(d.ip4.DstIP)
 		case layers.LayerTypeIPv6:
-			sip, _ = netip.AddrFromSlice(ip6.SrcIP)
-			dip, _ = netip.AddrFromSlice(ip6.DstIP)
+			sip, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+			dip, _ = netip.AddrFromSlice(d.ip6.DstIP)
 		case layers.LayerTypeUDP:
-			return netip.AddrPortFrom(sip, uint16(udp.SrcPort)), netip.AddrPortFrom(dip, uint16(udp.DstPort)), udp.Payload, true
+			return netip.AddrPortFrom(sip, uint16(d.udp.SrcPort)), netip.AddrPortFrom(dip, uint16(d.udp.DstPort)), d.udp.Payload, true
 		case layers.LayerTypeTCP:
-			return netip.AddrPortFrom(sip, uint16(tcp.SrcPort)), netip.AddrPortFrom(dip, uint16(tcp.DstPort)), tcp.Payload, true
+			return netip.AddrPortFrom(sip, uint16(d.tcp.SrcPort)), netip.AddrPortFrom(dip, uint16(d.tcp.DstPort)), d.tcp.Payload, true
 		}
 	}
 	return netip.AddrPort{}, netip.AddrPort{}, nil, false
@@ -124,6 +138,7 @@ func ReadRTP(r io.Reader) ([]RTPStream, error) {
 	}
 	streams := map[key]*state{}
 	var order []key
+	dec := newFrameDecoder()
 	n := 0
 	for {
 		data, ci, err := pr.ReadPacketData()
@@ -136,7 +151,7 @@ func ReadRTP(r io.Reader) ([]RTPStream, error) {
 		if n++; n > MaxMergePackets {
 			return nil, fmt.Errorf("capture: more than %d packets", MaxMergePackets)
 		}
-		src, dst, body, ok := l4Payload(data)
+		src, dst, body, ok := dec.l4Payload(data)
 		if !ok || len(body) < 12 || body[0]>>6 != 2 || looksLikeSIP(body) {
 			continue
 		}
@@ -163,7 +178,13 @@ func ReadRTP(r io.Reader) ([]RTPStream, error) {
 		}
 		payload := body[start:end]
 		if need := off + len(payload); need > len(st.s.PCM) {
-			st.s.PCM = append(st.s.PCM, make([]int16, need-len(st.s.PCM))...)
+			if need > cap(st.s.PCM) { // double: a call's audio grows packet by packet
+				grown := make([]int16, need, max(need, 2*cap(st.s.PCM), 8000))
+				copy(grown, st.s.PCM)
+				st.s.PCM = grown
+			} else {
+				st.s.PCM = st.s.PCM[:need] // the spare capacity is still zero
+			}
 		}
 		for i, b := range payload {
 			if pt == 0 {

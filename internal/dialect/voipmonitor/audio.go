@@ -156,15 +156,19 @@ func decodeCall(c pbx.CDR, streams []capture.RTPStream, afterConnect, stereo boo
 			t0 = s.Start
 		}
 	}
-	place := func(s *capture.RTPStream) []int16 {
+	// Each stream starts at its first packet's offset on the timeline.
+	type lane struct {
+		off int
+		pcm []int16
+	}
+	place := func(s *capture.RTPStream) lane {
 		if s == nil {
-			return nil
+			return lane{}
 		}
-		off := int(s.Start.Sub(t0) * 8000 / time.Second)
-		return append(make([]int16, off), s.PCM...)
+		return lane{int(s.Start.Sub(t0) * 8000 / time.Second), s.PCM}
 	}
 	left, right := place(sa), place(sb)
-	n := max(len(left), len(right))
+	n := max(left.off+len(left.pcm), right.off+len(right.pcm))
 	cut := 0
 	if afterConnect {
 		if c.AnswerDate.IsZero() {
@@ -172,9 +176,9 @@ func decodeCall(c pbx.CDR, streams []capture.RTPStream, afterConnect, stereo boo
 		}
 		cut = min(n, max(0, int(c.AnswerDate.Sub(t0)*8000/time.Second)))
 	}
-	at := func(s []int16, i int) int32 {
-		if i < len(s) {
-			return int32(s[i])
+	at := func(l lane, i int) int32 {
+		if i -= l.off; i >= 0 && i < len(l.pcm) {
+			return int32(l.pcm[i])
 		}
 		return 0
 	}
