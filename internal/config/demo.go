@@ -44,7 +44,8 @@ func Demo() *Config {
 		// VoIPmonitor's php/model/sql.php?module=bypass_login&user=voipmonitor)
 		// work against the demo as the specs print them.
 		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes},
-			"voipmonitor": {Enabled: &yes}},
+			// the spec's reportSummary example runs "test summary": all CDRs
+			"voipmonitor": {Enabled: &yes, Options: map[string]string{"report_test_summary": ""}}},
 		RTP:  RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
 		Demo: true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},
 	}

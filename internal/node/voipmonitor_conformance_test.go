@@ -44,6 +44,8 @@ var specExamples = []struct {
 	{"GET", `/php/api.php?task=getPCAP&user=USER&password=PASSWORD¶ms={"callId":"1502262225","cidInterval":60,"cidMerge":true,"zip":true}`, "", 404, `"reason":"not found"`},
 	{"POST", "/php/api.php", `{"task": "listCdrIds", "user": "USER", "password": "PASSWORD", "params": {"offset":"offset_num","size":"number of cdr records"}}`, 400, `"reason":"offset: an integer`},
 	{"GET", `/php/api.php?task=listCdrIds&user=USER&password=PASSWORD¶ms={"offset":"1","size":"10"}`, "", 200, `{"total":"0","rows":[]}`},
+	{"POST", "/php/api.php", `{"task": "reportSummary", "user": "USER", "password": "PASSWORD", "params": {"report_name": "test summary", "datetime_from": "2017-12-20", "datetime_to": "2017-12-20"}}`, 200, `"datetime_from":"2017-12-20 00:00:00","datetime_to":"2017-12-20 23:59:59","report_name":"test summary","results":[],"success":true,"totals":{"cnt_all":"0"`},
+	{"GET", `/php/api.php?task=reportSummary&user=USER&password=PASSWORD¶ms={"report_name":"test summary","datetime_from":"2017-12-20","datetime_to":"2017-12-20"}`, "", 200, `"report_name":"test summary"`},
 	{"GET", `/php/api.php?task=getShareURL&user=USER&password=PASSWORD¶ms={"callId":"1502262225","cidInterval":60,"rtp":true}`, "", 404, `"reason":"not found"`},
 	{"GET", `/php/api.php?task=getShareURL&user=USER&password=PASSWORD¶ms={"callId":"1502262225","rtp":true}`, "", 404, `"reason":"not found"`},
 	{"GET", `/php/api.php?task=getShareURL&user=USER&password=PASSWORD¶ms={"callId":"1502262225","cidInterval":60}`, "", 404, `"reason":"not found"`},

@@ -132,6 +132,18 @@ func TestVoIPmonitorOnTheDemo(t *testing.T) {
 			t.Errorf("486 group: %s", body)
 		}
 	}
+	// reportSummary: the demo's "test summary" (all CDRs) over today.
+	code, body, _ = vmDo(t, "POST", base+"/php/api.php", "", "", `{"task": "reportSummary", "user": "voipmonitor", "password": "voipmonitor", "params": {"report_name": "Test Summary", "datetime_from": "`+today+`", "datetime_to": "`+today+`"}}`)
+	if code != 200 || !strings.Contains(body, `"totals":{"cnt_all":"2","cnt_answered":"1"`) || !strings.Contains(body, `"lastSIPresponse":"486 Busy Here"`) {
+		t.Errorf("reportSummary: %d %s", code, body)
+	}
+	code, body, _ = vmDo(t, "POST", base+"/php/api.php", "", "", `{"task": "reportSummary", "user": "voipmonitor", "password": "voipmonitor", "params": {"report_name": "test summary", "datetime_from": "`+today+`", "datetime_to": "`+today+`", "json": false}}`)
+	if code != 200 || !strings.Contains(body, "<td>200 OK</td>") {
+		t.Errorf("reportSummary HTML: %d %.300s", code, body)
+	}
+	if code, _, _ := vmDo(t, "POST", base+"/php/api.php", "", "", `{"task": "reportSummary", "user": "voipmonitor", "password": "voipmonitor", "params": {"report_name": "no such", "datetime_from": "`+today+`", "datetime_to": "`+today+`"}}`); code != 404 {
+		t.Errorf("unknown report: %d", code)
+	}
 	// admin.php?cdr_filter (the spec's object literal) and the SIP ladder.
 	code, body, _ = vmDo(t, "GET", base+`/admin.php?cdr_filter={fcallid:"`+cdr.CallID+`"}`, cookie, "", "")
 	if code != 200 || !strings.Contains(body, "<p>1 CDRs</p>") || !strings.Contains(body, cdr.CallID) || !strings.Contains(body, "/php/pcap.php?id=") {

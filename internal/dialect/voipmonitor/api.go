@@ -61,6 +61,8 @@ func (a *API) api(w http.ResponseWriter, r *http.Request) {
 		err = a.getPCAP(sw, r, p, req.Params[0])
 	case "getVoiceRecording":
 		err = a.getVoiceRecording(sw, r, p, req.Params[0])
+	case "reportSummary":
+		err = a.reportSummary(sw, r, p, req.Params[0])
 	case "getShareURL":
 		err = a.getShareURL(sw, r, p, req.Params[0])
 	case "":

@@ -51,6 +51,8 @@ type API struct {
 	// shareKey signs share links, valid for shareTTL.
 	shareKey []byte
 	shareTTL time.Duration
+	// reports are the named reports (option report_<name> → filter).
+	reports map[string]url.Values
 }
 
 var _ dialect.Dialect = (*API)(nil)
@@ -68,17 +70,20 @@ func New(d dialect.Deps) (*API, error) {
 	if !ok {
 		return nil, errors.New("voipmonitor: the CDR store cannot answer structured searches")
 	}
-	if err := d.Options.Unknown("sensor_id", "calls_limit", "share_key", "share_ttl"); err != nil {
+	reports, reportNames, err := parseReports(d.Options)
+	if err != nil {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
-	a := &API{d: d, cdrs: cs, log: d.Logger, now: d.Now}
+	if err := d.Options.Unknown(append([]string{"sensor_id", "calls_limit", "share_key", "share_ttl"}, reportNames...)...); err != nil {
+		return nil, fmt.Errorf("voipmonitor: %w", err)
+	}
+	a := &API{d: d, cdrs: cs, log: d.Logger, now: d.Now, reports: reports}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	var err error
 	if a.sensorID, err = intOption(d.Options, "sensor_id", 1, 1, 1<<30); err != nil {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
