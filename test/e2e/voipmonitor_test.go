@@ -139,4 +139,29 @@ func TestVoIPmonitorAgainstTheBinary(t *testing.T) {
 	if code, _ := api(`{"sensorId": "1","command":"stopcall","callRef":"` + call.ID + `"}`); code != 400 {
 		t.Fatalf("unknown command: %d", code)
 	}
+	// auditReason reaches the audit log with who, what and the outcome.
+	var page struct {
+		Entries []struct {
+			Principal string `json:"principal"`
+			Dialect   string `json:"dialect"`
+			Action    string `json:"action"`
+			Status    int    `json:"status"`
+			Reason    string `json:"reason"`
+		} `json:"entries"`
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		s.getJSON(t, "/api/v1/audit?limit=1000", &page)
+		n := 0
+		for _, e := range page.Entries {
+			if e.Action == "api handleActiveCall" && e.Principal == "voipmonitor" && e.Dialect == "voipmonitor" && e.Reason == "e2e" {
+				n++
+			}
+		}
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d audited handleActiveCall requests, want 3: %+v", n, page.Entries)
+		}
+	}
 }
