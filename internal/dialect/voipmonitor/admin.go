@@ -122,8 +122,8 @@ func (a *API) admin(w http.ResponseWriter, r *http.Request) {
 	l, err := parseFilter(vals, p.Tenant, loc, a.sensorID, false)
 	if err == nil {
 		var total int64
-		if total, err = a.cdrs.CountCDRs(r.Context(), l.q); err == nil {
-			rows, err2 := a.cdrs.SearchCDRs(r.Context(), l.q)
+		if total, err = a.count(r.Context(), p, l.q); err == nil {
+			rows, err2 := a.search(r.Context(), p, l.q)
 			if err = err2; err == nil {
 				var b strings.Builder
 				fmt.Fprintf(&b, "<p>%d CDRs</p>\n<table class=\"cdr\">\n<tr><th>id</th><th>calldate</th><th>caller</th><th>called</th><th>duration</th><th>last SIP response</th><th>MOS</th><th>Call-ID</th><th>PCAP</th></tr>\n", total)

@@ -143,7 +143,7 @@ func (a *API) getVoipCalls(w http.ResponseWriter, r *http.Request, p auth.Princi
 		if customFilter {
 			continue // no CDR carries a custom header
 		}
-		rows, err := a.cdrs.SearchCDRs(r.Context(), q)
+		rows, err := a.search(r.Context(), p, q)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (a *API) listCdrIds(w http.ResponseWriter, r *http.Request, p auth.Principa
 	}
 	q := pbx.CDRSearch{Tenant: p.Tenant, Limit: int(size), Sort: []pbx.CDRSort{{Field: pbx.FID}},
 		Where: []pbx.CDRCond{{{Field: pbx.FID, Op: pbx.OpGe, Value: offset}}}}
-	rows, err := a.cdrs.SearchCDRs(r.Context(), q)
+	rows, err := a.search(r.Context(), p, q)
 	if err != nil {
 		return err
 	}
@@ -311,7 +311,7 @@ func (a *API) cdrsByCallID(ctx context.Context, p auth.Principal, ps params) ([]
 	}
 	q := pbx.CDRSearch{Tenant: p.Tenant, Limit: maxLegs, Sort: []pbx.CDRSort{{Field: pbx.FCallDate}},
 		Where: []pbx.CDRCond{{{Field: pbx.FCallID, Op: pbx.OpEq, Value: cid}, {Field: pbx.FCallIDB, Op: pbx.OpEq, Value: cid}}}}
-	rows, err := a.cdrs.SearchCDRs(ctx, q)
+	rows, err := a.search(ctx, p, q)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +320,7 @@ func (a *API) cdrsByCallID(ctx context.Context, p auth.Principal, ps params) ([]
 	}
 	if interval > 0 {
 		first := rows[0]
-		more, err := a.cdrs.SearchCDRs(ctx, pbx.CDRSearch{Tenant: p.Tenant, Limit: maxLegs, Sort: []pbx.CDRSort{{Field: pbx.FCallDate}},
+		more, err := a.search(ctx, p, pbx.CDRSearch{Tenant: p.Tenant, Limit: maxLegs, Sort: []pbx.CDRSort{{Field: pbx.FCallDate}},
 			From: first.CallDate.Add(-time.Duration(interval) * time.Second), To: first.CallDate.Add(time.Duration(interval) * time.Second),
 			Where: []pbx.CDRCond{{{Field: pbx.FUniqueID, Op: pbx.OpEq, Value: first.UniqueID}}}})
 		if err != nil {
@@ -351,7 +351,7 @@ func (a *API) cdrByParams(ctx context.Context, p auth.Principal, ps params) ([]p
 		if err != nil || id <= 0 {
 			return nil, paramErr("cdrId: a CDR id")
 		}
-		c, err := a.d.CDRs.GetCDR(ctx, p.Tenant, id)
+		c, err := a.getCDR(ctx, p, id)
 		if err != nil {
 			return nil, err
 		}

@@ -32,7 +32,7 @@ func (a *API) listing(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
-	total, err := a.cdrs.CountCDRs(r.Context(), l.q)
+	total, err := a.count(r.Context(), p, l.q)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (a *API) listing(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		writeJSON(w, http.StatusOK, totalReply{Total: strconv.FormatInt(total, 10)})
 		return nil
 	}
-	rows, err := a.cdrs.SearchCDRs(r.Context(), l.q)
+	rows, err := a.search(r.Context(), p, l.q)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (a *API) cdrStats(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	groups, err := a.cdrs.GroupCDRs(r.Context(), l.q, pbx.FLastSIP)
+	groups, err := a.group(r.Context(), p, l.q, pbx.FLastSIP)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func (a *API) cdrOfForm(w http.ResponseWriter, r *http.Request, right string) (a
 	if err != nil || id <= 0 {
 		return p, pbx.CDR{}, paramErr("id: a CDR id is required")
 	}
-	c, err := a.d.CDRs.GetCDR(r.Context(), p.Tenant, id)
+	c, err := a.getCDR(r.Context(), p, id)
 	return p, c, err
 }
 

@@ -119,7 +119,7 @@ func (a *API) reportSummary(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if l.q.To.Before(l.q.From) {
 		return paramErr("datetime_to is before datetime_from")
 	}
-	groups, err := a.cdrs.GroupCDRs(r.Context(), l.q, pbx.FLastSIP)
+	groups, err := a.group(r.Context(), p, l.q, pbx.FLastSIP)
 	if err != nil {
 		return err
 	}

@@ -180,7 +180,7 @@ func (a *API) shareCdr(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	}
 	var legs []pbx.CDR
 	for _, id := range sp.ID {
-		c, err := a.d.CDRs.GetCDR(r.Context(), p.Tenant, id)
+		c, err := a.getCDR(r.Context(), p, id)
 		if err != nil {
 			return err
 		}
