@@ -1,9 +1,11 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,6 +157,19 @@ func TestVoIPmonitorOnTheDemo(t *testing.T) {
 	code, body, _ = vmDo(t, "GET", base+"/php/pcap2text.php?action=getMSC&id="+deref(row["ID"]), cookie, "", "")
 	if code != 200 || !strings.Contains(body, "INVITE sip:1001@") || !strings.Contains(body, `class="arrow"`) || !strings.Contains(body, "&#9664; SIP/2.0 200 OK") {
 		t.Errorf("getMSC: %d %.600s", code, body)
+	}
+	// CDR_stats as clients in the wild send it: a multipart POST with
+	// needColumns, limit -1 and the sensor.
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	for k, v := range map[string]string{"module": "CDR_stats", "group_by": "4", "limit": "-1", "fsensor_id": "1", "fdatefrom": today + " 00:00:00",
+		"needColumns": `["lastSIPresponseNum","cnt_all","duration_all","acd_all","asr_all","mos_all"]`} {
+		_ = mw.WriteField(k, v)
+	}
+	mw.Close()
+	code, body, _ = vmDo(t, "POST", base+"/php/model/sql.php", cookie, mw.FormDataContentType(), mp.String())
+	if code != 200 || !strings.Contains(body, `"lastSIPresponseNum":"486"`) || !strings.Contains(body, `"total":"2"`) {
+		t.Errorf("multipart CDR_stats: %d %s", code, body)
 	}
 	// Without a date, with a stale cookie, with a wrong password.
 	if code, body, _ := vmDo(t, "GET", base+"/php/model/sql.php?task=LISTING&module=CDR&fcaller=2001", cookie, "", ""); code != 400 || !strings.Contains(body, "fdatefrom or fdateto is required") {
