@@ -166,11 +166,13 @@ func TestVoIPmonitorAPIOnTheDemo(t *testing.T) {
 	found := false
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !found; time.Sleep(100 * time.Millisecond) {
 		_, body, _ := vmDo(t, "POST", api, "", "", `{"task": "listActiveCalls", "user": "voipmonitor", "password": "voipmonitor", "params": {"sensorId": "1"}}`)
-		found = strings.Contains(body, `"called":"1002"`) && strings.Contains(body, `"state":"connected"`)
+		found = strings.Contains(body, `"called":"1002"`) && strings.Contains(body, `"state":"connected"`) && strings.Contains(body, `"codec":"PCMU"`) &&
+			strings.Contains(body, `"a_saddr":"127.0.0.1"`) && strings.Contains(body, `"b_payload":"0"`) && strings.Contains(body, `"sipcallerip":"127.0.0.1"`) &&
+			!strings.Contains(body, `"b_received":null`) && !strings.Contains(body, `"a_mos_f1":null`)
 	}
 	<-done
 	if !found {
-		t.Fatal("listActiveCalls never showed the live call")
+		t.Fatal("listActiveCalls never showed the live call with its codec, addresses and quality so far")
 	}
 	// Licence, a wrong password, a user without the rights.
 	if code, body, _ := vmDo(t, "GET", base+"/php/apilicensecheck.php?task=licenseCheck", "", "", ""); code != 200 || body != `{"status":0,"message":"License OK."}`+"\n" {

@@ -215,8 +215,9 @@ func (a *API) listCdrIds(w http.ResponseWriter, r *http.Request, p auth.Principa
 }
 
 // listActiveCalls lists live calls: callRef is the call's id (what
-// handleActiveCall takes). Live codec, addresses and quality are not
-// exposed by the core yet (README: not implemented).
+// handleActiveCall takes), with the codec, SIP and RTP addresses and the
+// quality measured so far (packets, loss, jitter, MOS per direction);
+// those are null when the engine cannot say.
 func (a *API) listActiveCalls(w http.ResponseWriter, p auth.Principal, ps params) error {
 	if v, ok := ps.str("sensorId"); ok && v != "" {
 		n, err := strconv.Atoi(v)
@@ -246,10 +247,33 @@ func (a *API) listActiveCalls(w http.ResponseWriter, p auth.Principal, ps params
 		if len(c.Channels) > 0 {
 			row["callername"] = orNull(c.Channels[0].CallerIDName)
 		}
+		for _, k := range []string{"codec", "sipcallerip", "sipcalledip", "a_ua", "b_ua", "fbasename", "callid_b", "mos_min"} {
+			row[k] = nil
+		}
+		if q, err := a.d.Service.CallQuality(p, c.ID); err == nil {
+			a.liveQuality(row, q)
+		}
 		out.Rows = append(out.Rows, row)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// liveQuality adds what the media path measured so far to an active
+// call's row, in LISTING's column names.
+func (a *API) liveQuality(row cdrRow, q pbx.Quality) {
+	cdr := a.row(pbx.CDR{Codec: q.Codec, SrcIP: q.SrcIP, DstIP: q.DstIP, SrcUserAgent: q.SrcUserAgent, DstUserAgent: q.DstUserAgent,
+		CallID: q.CallID, RTPPacketsAB: q.PacketsAB, RTPPacketsBA: q.PacketsBA, LossAB: q.LossAB, LossBA: q.LossBA,
+		JitterABMillis: q.JitterABMillis, JitterBAMillis: q.JitterBAMillis, MOS: q.MOS, Detail: q.Detail}, time.UTC)
+	for _, k := range []string{"sipcallerip", "sipcalledip", "a_ua", "b_ua", "fbasename", "callid_b", "mos_min"} {
+		row[k] = cdr[k]
+	}
+	row["codec"] = orNull(q.Codec)
+	for _, side := range []string{"a_", "b_"} {
+		for _, k := range []string{"saddr", "sport", "daddr", "dport", "payload", "received", "lost", "maxjitter", "avgjitter", "mos_f1", "mos_f2", "mos_adapt", "packet_loss_perc"} {
+			row[side+k] = cdr[side+k]
+		}
+	}
 }
 
 // handleActiveCall pauses or resumes the recording of a live call

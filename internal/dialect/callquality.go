@@ -1,0 +1,29 @@
+package dialect
+
+import (
+	"fmt"
+
+	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
+)
+
+// CallQuality is what the media path has measured so far on a live call
+// (codec, addresses, packets, loss, jitter, MOS), for monitors' active
+// call lists; restricted roles see their own calls only. It is read
+// through an optional interface of the core (*pbx.Core has it), so test
+// cores need not implement it: without it, ErrNotSupported.
+func (s *Service) CallQuality(p auth.Principal, callID string) (pbx.Quality, error) {
+	if err := need(p, auth.ReadCalls); err != nil {
+		return pbx.Quality{}, err
+	}
+	if err := s.ownCall(p, callID, "see"); err != nil {
+		return pbx.Quality{}, err
+	}
+	lq, ok := s.core.(interface {
+		LiveQuality(tenant, callID string) (pbx.Quality, error)
+	})
+	if !ok {
+		return pbx.Quality{}, fmt.Errorf("call quality: %w", pbx.ErrNotSupported)
+	}
+	return lq.LiveQuality(p.Tenant, callID)
+}
