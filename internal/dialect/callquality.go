@@ -1,6 +1,7 @@
 package dialect
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
@@ -26,4 +27,22 @@ func (s *Service) CallQuality(p auth.Principal, callID string) (pbx.Quality, err
 		return pbx.Quality{}, fmt.Errorf("call quality: %w", pbx.ErrNotSupported)
 	}
 	return lq.LiveQuality(p.Tenant, callID)
+}
+
+// PauseCapture pauses or resumes the audio of a live call's capture
+// (recordings.control; restricted roles: their own calls).
+func (s *Service) PauseCapture(ctx context.Context, p auth.Principal, callID string, paused bool) error {
+	if err := need(p, auth.Record); err != nil {
+		return err
+	}
+	if err := s.ownCall(p, callID, "pause"); err != nil {
+		return err
+	}
+	cp, ok := s.core.(interface {
+		PauseCapture(ctx context.Context, tenant, callID string, paused bool) error
+	})
+	if !ok {
+		return fmt.Errorf("pause capture: %w", pbx.ErrNotSupported)
+	}
+	return cp.PauseCapture(ctx, p.Tenant, callID, paused)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -185,6 +186,73 @@ func TestVoIPmonitorAPIOnTheDemo(t *testing.T) {
 		code, body, _ := vmDo(t, "POST", api, "", "", `{"task": "`+task+`", "user": "2001", "password": "demo", "params": {"startTime": "`+today+`", "cdrId": "`+cdrID+`"}}`)
 		if code != 403 || strings.Contains(body, "RIFF") || !bytes.Contains([]byte(body), []byte("permission denied")) {
 			t.Errorf("%s as a user: %d %.100s", task, code, body)
+		}
+	}
+}
+
+// TestVoIPmonitorPauseCall: handleActiveCall pausecall during a live call
+// (no recording running) pauses its capture's audio: the WAV decoded from
+// the PCAP afterwards has both tones before and after the pause and
+// silence inside it.
+func TestVoIPmonitorPauseCall(t *testing.T) {
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String()
+	api := base + "/php/api.php"
+	p := phone(t, n, "2001")
+	sub := n.Core().Subscribe("MojaCentrala", 1000)
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() { _, _ = p.Call(ctx, "2001", "1002", 4*time.Second) }()
+	var ref string
+	for deadline := time.Now().Add(5 * time.Second); ref == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		_, body, _ := vmDo(t, "POST", api, "", "", `{"task": "listActiveCalls", "user": "voipmonitor", "password": "voipmonitor"}`)
+		var l struct {
+			Rows []map[string]*string `json:"rows"`
+		}
+		if json.Unmarshal([]byte(body), &l) == nil && len(l.Rows) == 1 && deref(l.Rows[0]["state"]) == "connected" {
+			ref = deref(l.Rows[0]["callRef"])
+		}
+	}
+	if ref == "" {
+		t.Fatal("the call never showed as connected")
+	}
+	handle := func(cmd string) {
+		t.Helper()
+		code, body, _ := vmDo(t, "POST", api, "", "", `{"task": "handleActiveCall", "user": "voipmonitor", "password": "voipmonitor", "params": {"sensorId": "1","command":"`+cmd+`","callRef":"`+ref+`"}}`)
+		if code != 200 || !strings.Contains(body, `"capture":true`) || !strings.Contains(body, `"recording":false`) {
+			t.Fatalf("%s: %d %s", cmd, code, body)
+		}
+	}
+	time.Sleep(time.Second)
+	handle("pausecall")
+	time.Sleep(time.Second)
+	handle("unpausecall")
+	cdr := waitCallEnded(t, sub)
+	q := url.Values{"task": {"getVoiceRecording"}, "user": {"voipmonitor"}, "password": {"voipmonitor"},
+		"params": {fmt.Sprintf(`{"cdrId":%d,"stereo":true,"saveaudio_afterconnect":true}`, cdr.ID)}}
+	code, body, _ := vmDo(t, "GET", api+"?"+q.Encode(), "", "", "")
+	if code != 200 || len(body) < 44+4*8000*3 {
+		t.Fatalf("getVoiceRecording: %d %d bytes", code, len(body))
+	}
+	var left, right []int16
+	pcm := []byte(body[44:])
+	for i := 0; i+3 < len(pcm); i += 4 {
+		left = append(left, int16(binary.LittleEndian.Uint16(pcm[i:])))
+		right = append(right, int16(binary.LittleEndian.Uint16(pcm[i+2:])))
+	}
+	sec := func(s []int16, from, to float64) []int16 { return s[int(from*8000):min(len(s), int(to*8000))] }
+	cands := []float64{350, 425, 440, 1000}
+	for _, w := range [][2]float64{{0.2, 0.8}, {2.7, 3.3}} {
+		if fl, fr := media.DominantFrequency(sec(left, w[0], w[1]), 8000, cands), media.DominantFrequency(sec(right, w[0], w[1]), 8000, cands); fl != 1000 || fr != 440 {
+			t.Errorf("%.1f-%.1f s: left %v Hz, right %v Hz", w[0], w[1], fl, fr)
+		}
+	}
+	for name, ch := range map[string][]int16{"left": left, "right": right} {
+		for i, v := range sec(ch, 1.45, 1.85) {
+			if v != 0 {
+				t.Fatalf("%s sample %d of the paused second is %d, want silence", name, i, v)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -276,9 +277,11 @@ func (a *API) liveQuality(row cdrRow, q pbx.Quality) {
 	}
 }
 
-// handleActiveCall pauses or resumes the recording of a live call
-// (pausecall / unpausecall). switchboard pauses its recording; the PCAP
-// capture keeps its RTP (README: deviations).
+// handleActiveCall pauses or resumes a live call (pausecall /
+// unpausecall): its capture keeps RTP headers but not audio (so audio
+// decoded from it is silent there), and its running recording pauses.
+// It answers 404 when the call has neither a captured RTP nor a
+// recording.
 func (a *API) handleActiveCall(w http.ResponseWriter, r *http.Request, p auth.Principal, ps params) error {
 	cmd, _ := ps.str("command")
 	ref, _ := ps.str("callRef")
@@ -301,8 +304,16 @@ func (a *API) handleActiveCall(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
+	captured := true
+	if err := a.d.Service.PauseCapture(r.Context(), p, call.ID, action == "pause"); err != nil {
+		if !errors.Is(err, pbx.ErrNotFound) && !errors.Is(err, pbx.ErrNotSupported) {
+			return err
+		}
+		captured = false
+	}
+	recorded := false
 	recs, _, err := a.d.Service.Recordings(r.Context(), p, pbx.RecordingFilter{CallID: call.ID, Limit: 20})
-	if err != nil {
+	if err != nil && !errors.Is(err, dialect.ErrForbidden) {
 		return err
 	}
 	for _, rec := range recs {
@@ -312,10 +323,13 @@ func (a *API) handleActiveCall(w http.ResponseWriter, r *http.Request, p auth.Pr
 		if _, err := a.d.Service.RecordingAction(r.Context(), p, rec.ID, action); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"success": true, "callRef": call.ID, "command": cmd})
-		return nil
+		recorded = true
 	}
-	return fmt.Errorf("call %s is not being recorded: %w", call.ID, pbx.ErrNotFound)
+	if !captured && !recorded {
+		return fmt.Errorf("call %s has no captured RTP and no recording: %w", call.ID, pbx.ErrNotFound)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "callRef": call.ID, "command": cmd, "capture": captured, "recording": recorded})
+	return nil
 }
 
 // maxLegs bounds the CDRs one Call-ID lookup merges.
