@@ -1,6 +1,7 @@
 package dialect
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -11,11 +12,13 @@ import (
 // mediaEngine reports a fixed live quality for every call.
 type mediaEngine struct{ okEngine }
 
+func (mediaEngine) PauseCapture(context.Context, string, string, bool) error { return nil }
+
 func (mediaEngine) LiveQuality(tenant, callID string) (pbx.Quality, error) {
 	return pbx.Quality{CallID: callID, Codec: "PCMA"}, nil
 }
 
-// TestCallQuality: the right first, then ownership for restricted roles;
+// TestCallQuality (and PauseCapture): the right first, then ownership for restricted roles;
 // an engine without the capability answers ErrNotSupported.
 func TestCallQuality(t *testing.T) {
 	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{Name: "a", Domain: "a.local",
@@ -47,5 +50,19 @@ func TestCallQuality(t *testing.T) {
 	}
 	if _, err := svc.CallQuality(denied, own.ID); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("no right: %v", err)
+	}
+	ctx := context.Background()
+	if err := svc.PauseCapture(ctx, user, own.ID, true); err != nil {
+		t.Fatalf("pause own call: %v", err)
+	}
+	if err := svc.PauseCapture(ctx, user, other.ID, true); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("pause another's call: %v", err)
+	}
+	if err := svc.PauseCapture(ctx, auth.Principal{Tenant: "a", Role: "readonly"}, own.ID, true); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("readonly pauses: %v", err)
+	}
+	core.SetEngine(okEngine{core})
+	if err := svc.PauseCapture(ctx, admin, own.ID, true); !errors.Is(err, pbx.ErrNotSupported) {
+		t.Fatalf("engine without the capability: %v", err)
 	}
 }
