@@ -183,6 +183,23 @@ func TestVoIPmonitorOnTheDemo(t *testing.T) {
 	}
 }
 
+// TestVoIPmonitorBlockedUser: a blocked account with the right password
+// gets 403 and the operator's reason (VoIPmonitor's blocked_reason), a
+// wrong password still the plain 401.
+func TestVoIPmonitorBlockedUser(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Tenants[0].Users = append(c.Tenants[0].Users, config.User{Name: "auditor", Password: "s3cret-pass", Role: "readonly", Disabled: "contract ended"})
+	})
+	base := "http://" + n.HTTPAddr().String()
+	code, body, _ := vmDo(t, "POST", base+"/php/model/sql.php?module=bypass_login&user=auditor&pass=s3cret-pass", "", "", "")
+	if code != 403 || !strings.Contains(body, `"reason":"user is blocked: contract ended"`) {
+		t.Fatalf("blocked: %d %s", code, body)
+	}
+	if code, body, _ := vmDo(t, "POST", base+"/php/api.php", "", "", `{"task":"listCdrIds","user":"auditor","password":"nope"}`); code != 401 || strings.Contains(body, "contract") {
+		t.Fatalf("blocked, wrong password: %d %s", code, body)
+	}
+}
+
 // TestVoIPmonitorUnderAPrefix: the spec's /demo GUI: the cookie is
 // PHPSESSID-demo and the paths answer only under the prefix.
 func TestVoIPmonitorUnderAPrefix(t *testing.T) {

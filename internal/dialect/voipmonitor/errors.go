@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
@@ -42,6 +43,10 @@ func errorReply(err error) (int, string) {
 		return http.StatusBadRequest, "unknown task or module"
 	case errors.Is(err, auth.ErrBadCredentials):
 		return http.StatusUnauthorized, "wrong user or password, or session expired"
+	case errors.Is(err, auth.ErrAccountDisabled):
+		// The password was right; VoIPmonitor shows the operator's
+		// blocked_reason to the user.
+		return http.StatusForbidden, "user is blocked" + blockedReason(err)
 	case errors.Is(err, auth.ErrAddressNotAllowed):
 		return http.StatusUnauthorized, "login from this address is not allowed"
 	case errors.Is(err, auth.ErrLockedOut):
@@ -56,6 +61,20 @@ func errorReply(err error) (int, string) {
 		return http.StatusServiceUnavailable, "service unavailable"
 	}
 	return http.StatusInternalServerError, "internal error"
+}
+
+// blockedReason is ": <reason>" from a disabled account's error, bounded.
+func blockedReason(err error) string {
+	msg := err.Error()
+	i := strings.Index(msg, auth.ErrAccountDisabled.Error()+": ")
+	if i < 0 {
+		return ""
+	}
+	r := msg[i+len(auth.ErrAccountDisabled.Error())+2:]
+	if len(r) > 200 {
+		r = r[:200]
+	}
+	return ": " + r
 }
 
 // errorBody is the JSON of a failure: success false with the reason, in

@@ -27,6 +27,8 @@ func TestErrorReply(t *testing.T) {
 		{wrap(errUnknownTask), 400, "unknown task or module"},
 		{wrap(auth.ErrBadCredentials), 401, "wrong user or password, or session expired"},
 		{wrap(auth.ErrAddressNotAllowed), 401, "login from this address is not allowed"},
+		{wrap(fmt.Errorf("%w: %s", auth.ErrAccountDisabled, "left the company")), 403, "user is blocked: left the company"},
+		{auth.ErrAccountDisabled, 403, "user is blocked"},
 		{wrap(auth.ErrLockedOut), 429, "too many failed logins, try later"},
 		{wrap(dialect.ErrForbidden), 403, "permission denied"},
 		{wrap(pbx.ErrUnknownTenant), 403, "permission denied"},
