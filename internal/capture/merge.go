@@ -250,4 +250,3 @@ func alaw(b byte) int16 {
 	}
 	return int16(-t)
 }
-

@@ -88,7 +88,7 @@ func TestVoIPmonitorOnTheDemo(t *testing.T) {
 	today := time.Now().In(mustZone(t, "Europe/Warsaw")).Format("2006-01-02")
 	code, body, _ := vmDo(t, "POST", base+"/php/model/sql.php?task=LISTING&module=CDR&fdatefrom="+today+"T00:00:00&fcaller=2001", cookie, "", "")
 	var list struct {
-		Total   string              `json:"total"`
+		Total   string               `json:"total"`
 		Results []map[string]*string `json:"results"`
 	}
 	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || list.Total != "2" || len(list.Results) != 2 {

@@ -56,7 +56,7 @@ func TestVoIPmonitorAgainstTheBinary(t *testing.T) {
 	cookie := login.CookieName + "=" + login.SID
 	today := time.Now().Add(-time.Hour).Format("2006-01-02")
 	var list struct {
-		Total   string              `json:"total"`
+		Total   string               `json:"total"`
 		Results []map[string]*string `json:"results"`
 	}
 	deadline := time.Now().Add(10 * time.Second)

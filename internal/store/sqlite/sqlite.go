@@ -212,8 +212,8 @@ func (s *Store) writer() {
 var insertSQL = `INSERT INTO cdr (tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel,
  lastapp, duration, billsec, disposition, uniqueid, endstatus, callid, codec, pdd_ms, last_sip_response,
  hangup_by, src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba,
- jitter_ab_ms, jitter_ba_ms, mos, rated, zone, cost, `+detailCols+`) VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM cdr WHERE tenant = ?1),
- ?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,`+detailMarks+`) RETURNING tenant_id`
+ jitter_ab_ms, jitter_ba_ms, mos, rated, zone, cost, ` + detailCols + `) VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM cdr WHERE tenant = ?1),
+ ?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + detailMarks + `) RETURNING tenant_id`
 
 func micros(t time.Time) int64 {
 	if t.IsZero() {
