@@ -139,6 +139,34 @@ func TestVoIPmonitorAgainstTheBinary(t *testing.T) {
 	if code, _ := api(`{"sensorId": "1","command":"stopcall","callRef":"` + call.ID + `"}`); code != 400 {
 		t.Fatalf("unknown command: %d", code)
 	}
+	// The call ends; its recording (paused for a moment) is what
+	// getVoiceRecording serves now, streamed as recorded.
+	time.Sleep(500 * time.Millisecond)
+	s.delete(t, "/api/v1/calls/"+call.ID, 204)
+	var cdrs cdrPage
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		s.getJSON(t, "/api/v1/cdrs?uniqueid="+call.ID, &cdrs)
+		if cdrs.Total == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CDR for %s", call.ID)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); rec.State != "stopped"; time.Sleep(100 * time.Millisecond) {
+		s.getJSON(t, "/api/v1/recordings/"+rec.ID, &rec)
+		if time.Now().After(deadline) {
+			t.Fatalf("recording not stopped: %+v", rec)
+		}
+	}
+	q.Set("params", fmt.Sprintf(`{"cdrId":%d}`, cdrs.CDRs[0].ID))
+	code, body = s.vm(t, "GET", "/php/api.php?"+q.Encode(), "", "", "")
+	if code != 200 || int64(len(body)) != rec.Size {
+		t.Fatalf("getVoiceRecording of the recorded call: %d, %d bytes, recording %d", code, len(body), rec.Size)
+	}
+	if w, err := media.ParseWAV([]byte(body)); err != nil || media.DominantFrequency(w.Samples[0][:4000], 8000, []float64{350, 425, 440, 1000}) != 440 {
+		t.Fatalf("recorded audio: %v", err)
+	}
 	// auditReason reaches the audit log with who, what and the outcome.
 	var page struct {
 		Entries []struct {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/artifacts"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/capture"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
@@ -423,14 +424,23 @@ func (a *API) getPCAP(w http.ResponseWriter, r *http.Request, p auth.Principal, 
 	if !merge {
 		legs = legs[:1]
 	}
-	return a.servePCAP(w, p, legs, false, zipped)
+	return a.servePCAP(w, r, p, legs, false, zipped)
 }
 
 // servePCAP writes the captures of legs (merged when several) as one
 // PCAP, optionally SIP only or zipped.
-func (a *API) servePCAP(w http.ResponseWriter, p auth.Principal, legs []pbx.CDR, sipOnly, zipped bool) error {
+func (a *API) servePCAP(w http.ResponseWriter, r *http.Request, p auth.Principal, legs []pbx.CDR, sipOnly, zipped bool) error {
 	if a.d.Artifacts == nil {
 		return fmt.Errorf("captures: %w", pbx.ErrNotSupported)
+	}
+	if len(legs) == 1 && !sipOnly && !zipped {
+		// One file as it is: streamed (with Range), not held in memory.
+		f, err := a.d.Artifacts.OpenCapture(p.Tenant, legs[0].UniqueID)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return serveFile(w, r, f, legs[0].UniqueID+".pcap", "application/vnd.tcpdump.pcap")
 	}
 	var files []io.Reader
 	for _, c := range legs {
@@ -453,7 +463,7 @@ func (a *API) servePCAP(w http.ResponseWriter, p auth.Principal, legs []pbx.CDR,
 		if _, err := io.Copy(&data, files[0]); err != nil {
 			return fmt.Errorf("read capture: %w", err)
 		}
-	} else if err := capture.Merge(&data, files, sipOnly); err != nil {
+	} else if err := capture.Merge(&data, files, sipOnly); err != nil { // Merge holds the packets anyway
 		return err
 	}
 	if zipped {
@@ -473,6 +483,18 @@ func (a *API) servePCAP(w http.ResponseWriter, p auth.Principal, legs []pbx.CDR,
 		return nil
 	}
 	serveBytes(w, data.Bytes(), name, "application/vnd.tcpdump.pcap")
+	return nil
+}
+
+// serveFile streams an opened artifact (Range-capable).
+func serveFile(w http.ResponseWriter, r *http.Request, f artifacts.File, name, contentType string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	http.ServeContent(w, r, name, fi.ModTime(), f)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/switchboard-pbx/switchboard/internal/artifacts"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/capture"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
@@ -54,6 +55,9 @@ func (a *API) getVoiceRecording(w http.ResponseWriter, r *http.Request, p auth.P
 	name := c.UniqueID + ".wav"
 	if f, ok := a.recordingOf(r, p, c); ok {
 		defer f.Close()
+		if !zipped { // streamed as it is, with Range
+			return serveFile(w, r, f, name, "audio/x-wav")
+		}
 		var b bytes.Buffer
 		if _, err := io.Copy(&b, io.LimitReader(f, maxWAV)); err != nil {
 			return fmt.Errorf("read recording: %w", err)
@@ -83,7 +87,7 @@ const maxWAV = 2 * 3600 * 8000 * 4
 
 // recordingOf opens the call's finished recording, if it has one the
 // principal may hear.
-func (a *API) recordingOf(r *http.Request, p auth.Principal, c pbx.CDR) (io.ReadCloser, bool) {
+func (a *API) recordingOf(r *http.Request, p auth.Principal, c pbx.CDR) (artifacts.File, bool) {
 	recs, _, err := a.d.Service.Recordings(r.Context(), p, pbx.RecordingFilter{CallID: c.UniqueID, Limit: 10})
 	if err != nil {
 		return nil, false

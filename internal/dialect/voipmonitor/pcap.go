@@ -54,7 +54,7 @@ func (a *API) pcap(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := a.servePCAP(sw, p, []pbx.CDR{c}, sipOnly, false); err != nil {
+	if err := a.servePCAP(sw, r, p, []pbx.CDR{c}, sipOnly, false); err != nil {
 		a.fail(sw, r, err)
 	}
 }

@@ -256,7 +256,7 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 			a.fail(sw, r, dialect.ErrForbidden)
 			return
 		}
-		if err := a.servePCAP(sw, p, legs, mode == shareModeSIP, false); err != nil {
+		if err := a.servePCAP(sw, r, p, legs, mode == shareModeSIP, false); err != nil {
 			a.fail(sw, r, err)
 		}
 		return
