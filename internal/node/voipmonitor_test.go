@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/config"
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // vmDo sends a request with an optional cookie and returns status, body
@@ -197,6 +198,58 @@ func TestVoIPmonitorBlockedUser(t *testing.T) {
 	}
 	if code, body, _ := vmDo(t, "POST", base+"/php/api.php", "", "", `{"task":"listCdrIds","user":"auditor","password":"nope"}`); code != 401 || strings.Contains(body, "contract") {
 		t.Fatalf("blocked, wrong password: %d %s", code, body)
+	}
+}
+
+// TestVoIPmonitorRights: a readonly account (can_cdr, can_play_audio,
+// no can_pcap) lists CDRs but gets the dialect's 403, and no data, from
+// every PCAP and SIP-history route and from RTP shares; a user-role
+// account (no can_cdr) from the CDR filter.
+func TestVoIPmonitorRights(t *testing.T) {
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Tenants[0].Users = append(c.Tenants[0].Users, config.User{Name: "viewer", Password: "viewer-pass", Role: "readonly"})
+	})
+	now := time.Now()
+	if err := n.store.BulkInsert(context.Background(), []pbx.CDR{{Tenant: "MojaCentrala", CallDate: now, EndDate: now, Src: "2001", Dst: "1001",
+		CallID: "rights-call", UniqueID: "1.5"}}); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + n.HTTPAddr().String()
+	login := func(user, pass string) string {
+		_, body, _ := vmDo(t, "POST", base+"/php/model/sql.php?module=bypass_login&user="+user+"&pass="+pass, "", "", "")
+		var l struct{ SID string }
+		_ = json.Unmarshal([]byte(body), &l)
+		return "PHPSESSID=" + l.SID
+	}
+	viewer := login("viewer", "viewer-pass")
+	today := now.In(mustZone(t, "Europe/Warsaw")).Format("2006-01-02")
+	if code, body, _ := vmDo(t, "GET", base+"/php/model/sql.php?task=LISTING&module=CDR&fdatefrom="+today+"&suppress_results=1", viewer, "", ""); code != 200 || !strings.Contains(body, `"total":"1"`) {
+		t.Fatalf("viewer LISTING: %d %s", code, body)
+	}
+	for _, path := range []string{"/php/pcap.php?id=1", "/php/pcap.php?id=1&disable_rtp=1", "/php/pcap2text.php?action=brief_data&id=1", "/php/pcap2text.php?action=getMSC&id=1"} {
+		if code, body, _ := vmDo(t, "GET", base+path, viewer, "", ""); code != 403 || !strings.Contains(body, "permission denied") {
+			t.Errorf("viewer %s: %d %.100s", path, code, body)
+		}
+	}
+	for _, params := range []string{`{"callId":"rights-call"}`, `{"callId":"rights-call","rtp":true}`} {
+		task := "getPCAP"
+		if strings.Contains(params, "rtp") {
+			task = "getShareURL"
+		}
+		code, body, _ := vmDo(t, "POST", base+"/php/api.php", "", "", `{"task":"`+task+`","user":"viewer","password":"viewer-pass","params":`+params+`}`)
+		if code != 403 || !strings.Contains(body, "permission denied") {
+			t.Errorf("viewer %s: %d %.100s", task, code, body)
+		}
+	}
+	f := url.Values{"task": {"shareCdr"}, "params": {`{"type":"share_cdr_show","type2":"rtp","subType":"share_link","id":[1],"emailFields":null}`}}
+	if code, body, _ := vmDo(t, "POST", base+"/php/model/utilities.php", viewer, "application/x-www-form-urlencoded", f.Encode()); code != 403 {
+		t.Errorf("viewer rtp share: %d %s", code, body)
+	}
+	user := login("2001", "demo")
+	for _, path := range []string{"/php/model/sql.php?task=LISTING&module=CDR&fdatefrom=" + today, "/php/model/sql.php?module=CDR_stats&group_by=4", `/admin.php?cdr_filter={fcaller:"2001"}`} {
+		if code, body, _ := vmDo(t, "GET", base+path, user, "", ""); code != 403 || strings.Contains(body, "rights-call") {
+			t.Errorf("user %s: %d %.100s", path, code, body)
+		}
 	}
 }
 
