@@ -253,6 +253,37 @@ func TestVoIPmonitorRights(t *testing.T) {
 	}
 }
 
+// TestVoIPmonitorOpenAPI: with "disable authorization for API usage"
+// (open_api_tenant), requests without credentials act as the configured
+// role of that tenant; credentials presented are still checked; without
+// the option (the default) they are refused.
+func TestVoIPmonitorOpenAPI(t *testing.T) {
+	yes := true
+	n := startDemoWith(t, Options{}, func(c *config.Config) {
+		c.Dialects["voipmonitor"] = config.Dialect{Enabled: &yes, Options: map[string]string{"open_api_tenant": "MojaCentrala"}}
+	})
+	base := "http://" + n.HTTPAddr().String()
+	if code, body, _ := vmDo(t, "POST", base+"/php/api.php", "", "", `{"task":"listCdrIds","params":{"offset":"1","size":"5"}}`); code != 200 || !strings.Contains(body, `"total":"0"`) {
+		t.Fatalf("no credentials: %d %s", code, body)
+	}
+	if code, body, _ := vmDo(t, "GET", base+"/php/model/sql.php?task=LISTING&module=CDR&fdatefrom=2013-05-08", "", "", ""); code != 200 {
+		t.Fatalf("LISTING without a session: %d %s", code, body)
+	}
+	if code, body, _ := vmDo(t, "POST", base+"/php/api.php", "", "", `{"task":"getPCAP","params":{"callId":"x"}}`); code != 403 {
+		t.Fatalf("readonly getPCAP: %d %s", code, body)
+	}
+	if code, _, _ := vmDo(t, "POST", base+"/php/api.php", "", "", `{"task":"listCdrIds","user":"voipmonitor","password":"wrong"}`); code != 401 {
+		t.Fatalf("wrong password: %d", code)
+	}
+	if code, _, _ := vmDo(t, "GET", base+"/php/model/sql.php?task=LISTING&module=CDR&fdatefrom=2013-05-08", "PHPSESSID=stale", "", ""); code != 401 {
+		t.Fatalf("stale session: %d", code)
+	}
+	closed := startDemo(t)
+	if code, _, _ := vmDo(t, "POST", "http://"+closed.HTTPAddr().String()+"/php/api.php", "", "", `{"task":"listCdrIds"}`); code != 401 {
+		t.Fatalf("default, no credentials: %d", code)
+	}
+}
+
 // TestVoIPmonitorUnderAPrefix: the spec's /demo GUI: the cookie is
 // PHPSESSID-demo and the paths answer only under the prefix.
 func TestVoIPmonitorUnderAPrefix(t *testing.T) {

@@ -37,14 +37,21 @@ func (a *API) api(w http.ResponseWriter, r *http.Request) {
 		a.fail(sw, r, err)
 		return
 	}
-	if req.User == "" || req.Password == "" {
+	switch {
+	case req.User == "" && req.Password == "":
+		if p, err = a.anonymous(r, fmt.Errorf("no user or password: %w", auth.ErrBadCredentials)); err != nil {
+			a.fail(sw, r, err)
+			return
+		}
+	case req.User == "" || req.Password == "":
 		a.fail(sw, r, fmt.Errorf("no user or password: %w", auth.ErrBadCredentials))
 		return
-	}
-	if p, err = a.d.Gate.Login(r.Context(), "", req.User, req.Password, dialect.RemoteIP(r)); err != nil {
-		a.log.Info("api login refused", "account", dialect.LogName(req.User), "remote", r.RemoteAddr, "err", err)
-		a.fail(sw, r, err)
-		return
+	default:
+		if p, err = a.d.Gate.Login(r.Context(), "", req.User, req.Password, dialect.RemoteIP(r)); err != nil {
+			a.log.Info("api login refused", "account", dialect.LogName(req.User), "remote", r.RemoteAddr, "err", err)
+			a.fail(sw, r, err)
+			return
+		}
 	}
 	if len(req.Params) > 1 && req.Task != "getVoipCalls" {
 		a.fail(sw, r, paramErr("params: a list is accepted by getVoipCalls only"))

@@ -53,6 +53,9 @@ type API struct {
 	shareTTL time.Duration
 	// reports are the named reports (option report_<name> → filter).
 	reports map[string]url.Values
+	// open, when set, is who requests without credentials act as
+	// (VoIPmonitor's "disable authorization for API usage").
+	open *auth.Principal
 }
 
 var _ dialect.Dialect = (*API)(nil)
@@ -74,7 +77,7 @@ func New(d dialect.Deps) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
-	if err := d.Options.Unknown(append([]string{"sensor_id", "calls_limit", "share_key", "share_ttl"}, reportNames...)...); err != nil {
+	if err := d.Options.Unknown(append([]string{"sensor_id", "calls_limit", "share_key", "share_ttl", "open_api_tenant", "open_api_role"}, reportNames...)...); err != nil {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
 	a := &API{d: d, cdrs: cs, log: d.Logger, now: d.Now, reports: reports}
@@ -88,6 +91,9 @@ func New(d dialect.Deps) (*API, error) {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
 	if a.callsLimit, err = intOption(d.Options, "calls_limit", 0, 0, 1<<30); err != nil {
+		return nil, fmt.Errorf("voipmonitor: %w", err)
+	}
+	if a.open, err = openAPI(d); err != nil {
 		return nil, fmt.Errorf("voipmonitor: %w", err)
 	}
 	if a.shareKey, err = shareKey(d.Options); err != nil {
@@ -212,7 +218,7 @@ func cookiePath(r *http.Request) string { return prefixOf(r) + "/" }
 func (a *API) session(r *http.Request) (auth.Principal, error) {
 	c, err := r.Cookie(cookieName(r))
 	if err != nil || c.Value == "" {
-		return auth.Principal{}, fmt.Errorf("no %s cookie: %w", cookieName(r), auth.ErrBadCredentials)
+		return a.anonymous(r, fmt.Errorf("no %s cookie: %w", cookieName(r), auth.ErrBadCredentials))
 	}
 	p, _, err := a.d.Gate.Check(r.Context(), dialect.Presented{SessionID: c.Value, IP: dialect.RemoteIP(r)})
 	return p, err
