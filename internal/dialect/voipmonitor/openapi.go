@@ -16,7 +16,7 @@ import (
 // tenant (open_api_tenant) it opens; the role (open_api_role, default
 // readonly) bounds what such requests may do. A request that does present
 // credentials is checked as always: a wrong password is still refused.
-// The tenant's address allowlist still applies.
+// An address no tenant's allowlist admits is refused (Gate.MayConnect).
 
 // openPrincipalName names requests without credentials in the audit log.
 const openPrincipalName = "api-without-authorization"
