@@ -113,6 +113,12 @@ func TestVoIPmonitorAPIOnTheDemo(t *testing.T) {
 		!strings.HasPrefix(brief.Results[0]["msg"].(string), "INVITE sip:1001@") || brief.Results[0]["num"] != "1" {
 		t.Fatalf("brief_data: %d %.400s", code, body)
 	}
+	// dns_lookup=1: names in src and dst (this host's /etc/hosts names
+	// 127.0.0.1), addresses kept in srcip and dstip.
+	code, body, _ = vmDo(t, "POST", base+"/php/pcap2text.php?action=brief_data&id="+cdrID+"&dns_lookup=1", cookie, "", "")
+	if code != 200 || !strings.Contains(body, `"srcip":"127.0.0.1"`) || strings.Contains(body, `"src":"127.0.0.1"`) {
+		t.Fatalf("dns_lookup: %d %.300s", code, body)
+	}
 	code, body, _ = vmDo(t, "POST", base+"/php/pcap2text.php?action=brief_data&id="+cdrID+"&ip_not_allowed=127.0.0.0/8", cookie, "", "")
 	if code != 200 || !strings.Contains(body, `"total":0`) || strings.Contains(body, "127.0.0.1") {
 		t.Fatalf("hidden loopback: %d %s", code, body)

@@ -93,9 +93,8 @@ var ipv4InText = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 // pcap2text serves php/pcap2text.php: the call's SIP history as JSON
 // (brief_data), an HTML table (brief) or an HTML ladder diagram (getMSC). ip_not_allowed hides addresses
 // and prefixes: messages from or to them are left out, and the addresses
-// are masked where they appear in the remaining lines. dns_lookup is
-// accepted and not done (addresses are shown): a lookup per address could
-// stall the answer on a slow resolver.
+// are masked where they appear in the remaining lines. dns_lookup=1 shows
+// names in src and dst (bounded lookups, see lookupNames).
 func (a *API) pcap2text(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	p, c, err := a.cdrOfForm(sw, r, auth.ReadPCAP)
@@ -126,6 +125,16 @@ func (a *API) pcap2text(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows := briefRows(msgs, hidden)
+	if v := r.Form.Get("dns_lookup"); v != "" {
+		lookup, err := boolParam("dns_lookup", v)
+		if err != nil {
+			a.fail(sw, r, err)
+			return
+		}
+		if lookup {
+			lookupNames(r.Context(), rows)
+		}
+	}
 	switch action {
 	case "brief_data":
 		writeJSON(sw, http.StatusOK, briefReply{Results: rows, Total: len(rows), Success: true})
@@ -138,7 +147,7 @@ func (a *API) pcap2text(w http.ResponseWriter, r *http.Request) {
 	b.WriteString("<table class=\"sip_history\">\n<tr><th>num</th><th>time</th><th>src</th><th>dst</th><th>protocol</th><th>msg</th></tr>\n")
 	for _, row := range rows {
 		fmt.Fprintf(&b, "<tr><td>%s</td><td>%.6f</td><td>%s:%s</td><td>%s:%s</td><td>%s</td><td>%s</td></tr>\n", row.Num, row.Time,
-			html.EscapeString(row.SrcIP), row.SrcPort, html.EscapeString(row.DstIP), row.DstPort, html.EscapeString(row.Protocol), html.EscapeString(row.Msg))
+			html.EscapeString(row.Src), row.SrcPort, html.EscapeString(row.Dst), row.DstPort, html.EscapeString(row.Protocol), html.EscapeString(row.Msg))
 	}
 	b.WriteString("</table>\n")
 	sw.Header().Set("Content-Type", "text/html; charset=utf-8")
