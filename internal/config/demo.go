@@ -45,11 +45,14 @@ func Demo() *Config {
 		Listen: Listen{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060"},
 		// The vendor dialects whose demo accounts exist above (native is on
 		// by default): the specs' examples (CloudPBX's GET /cdr and
-		// /ws/pbx_MojaCentrala?pbxkey=MyExampleKey, VIPTel's WebSocket at /)
+		// /ws/pbx_MojaCentrala?pbxkey=MyExampleKey, VIPTel's WebSocket at /,
+		// VoIPmonitor's php/model/sql.php?module=bypass_login&user=voipmonitor)
 		// work against the demo as the specs print them; WebTAPI's
 		// /webtapi/webtapi.php with the logins N/demo and admin/admin.
-		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}, "webtapi": {Enabled: &yes}},
-		RTP:      RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
+		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}, "webtapi": {Enabled: &yes},
+			// the spec's reportSummary example runs "test summary": all CDRs
+			"voipmonitor": {Enabled: &yes, Options: map[string]string{"report_test_summary": ""}}},
+		RTP: RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
 		// Prometheus at /metrics with "Authorization: Bearer demo-metrics".
 		Metrics: Metrics{Token: "demo-metrics"},
 		Demo:    true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},

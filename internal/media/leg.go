@@ -193,7 +193,8 @@ func (l *Leg) Stats() Stats {
 	j := l.rx.jitter / 8 // 8 kHz clock: units to ms
 	s := Stats{PacketsRecv: l.rx.received, BytesRecv: l.bytesRecv, PacketsLost: lost, LossFraction: frac,
 		JitterMillis: math.Round(j*100) / 100, RemoteAddr: l.remote,
-		PacketsSent: l.sent.Load(), BytesSent: l.sentBytes.Load()}
+		PacketsSent: l.sent.Load(), BytesSent: l.sentBytes.Load(),
+		MaxJitterMillis: math.Round(l.rx.maxJit/8*100) / 100, LossBursts: l.rx.bursts, DelayBuckets: l.rx.delays}
 	if l.rx.received > 0 { // no packets, no score (not a perfect one)
 		s.MOS = mos(frac, j)
 	}

@@ -599,6 +599,7 @@ func (c *Core) legCDR(cs *callState, dst *Channel, status EndStatus, q Quality, 
 		HangupBy: q.HangupBy, SrcUserAgent: q.SrcUserAgent, DstUserAgent: q.DstUserAgent, SrcIP: q.SrcIP, DstIP: q.DstIP,
 		RTPPacketsAB: q.PacketsAB, RTPPacketsBA: q.PacketsBA, LossAB: q.LossAB, LossBA: q.LossBA,
 		JitterABMillis: q.JitterABMillis, JitterBAMillis: q.JitterBAMillis, MOS: q.MOS,
+		Detail: q.Detail,
 	}
 	if cs.call.Originated {
 		cdr.LastApp = "Originate"

@@ -137,6 +137,7 @@ type Quality struct {
 	JitterABMillis  float64
 	JitterBAMillis  float64
 	MOS             float64
+	Detail          CallDetail
 }
 
 // OriginateRequest is click-to-call: ring From, and when it answers dial To.

@@ -710,6 +710,7 @@ func (c *call) finish() {
 	defer e.untrack(c)
 	c.stopRecordings()
 	q := c.quality()
+	q.Detail = c.detail()
 	for _, l := range []*leg{c.a, c.b} {
 		if l != nil && l.rtp != nil {
 			l.rtp.Close()
