@@ -366,6 +366,9 @@ type Camera struct {
 	StreamURL string `yaml:"stream_url"`
 	Username  string `yaml:"username"`
 	Password  string `yaml:"password"`
+	// Extension binds the camera to a door phone: events of calls from
+	// (or to) that extension carry the camera's id.
+	Extension string `yaml:"extension"`
 }
 
 // CameraDriver is the camera's driver: as configured, else http when it

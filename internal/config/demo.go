@@ -34,7 +34,8 @@ func Demo() *Config {
 	}
 	t.Conferences = []Conference{{Name: "SesjaRady", Number: "8000"}}
 	t.Relays = []Relay{{ID: 17, Name: "Door"}}
-	t.Cameras = []Camera{{ID: 44, Name: "Entrance"}}
+	// Phone 2004 is the entrance's door phone: its calls carry camera 44.
+	t.Cameras = []Camera{{ID: 44, Name: "Entrance", Extension: "2004"}}
 	yes := true
 	c := &Config{
 		Listen: Listen{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060"},

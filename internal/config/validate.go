@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"slices"
 
 	"errors"
 	"fmt"
@@ -613,12 +614,21 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		}
 	}
 	camIDs := map[int]bool{}
+	camExts := map[string]bool{}
 	for j, cm := range t.Cameras {
 		p := strings.TrimSuffix(idx(tp+".cameras", j, ""), ".")
 		if cm.ID <= 0 || camIDs[cm.ID] {
 			e.add(p+".id", "must be a unique positive number")
 		}
 		camIDs[cm.ID] = true
+		if cm.Extension != "" {
+			if !slices.ContainsFunc(t.Extensions, func(x Extension) bool { return x.Number == cm.Extension }) {
+				e.add(p+".extension", "%q is not an extension of this tenant", cm.Extension)
+			} else if camExts[cm.Extension] {
+				e.add(p+".extension", "extension %s has a camera already", cm.Extension)
+			}
+			camExts[cm.Extension] = true
+		}
 		switch cm.CameraDriver() {
 		case "synthetic":
 		case "http":

@@ -42,14 +42,17 @@ type CameraSpec struct {
 	ID     int
 	Name   string
 	Driver CameraDriver
+	// Extension is the door phone the camera is bound to ("": none).
+	Extension string
 }
 
 // Camera is a camera as the APIs list it.
 type Camera struct {
-	Tenant string
-	ID     int
-	Name   string
-	Driver string
+	Tenant    string
+	ID        int
+	Name      string
+	Driver    string
+	Extension string
 }
 
 // Cameras is every tenant's cameras; each live stream is read from its
@@ -89,7 +92,7 @@ func (c *Cameras) List(tenant string) []Camera {
 	var out []Camera
 	for k, x := range c.byKey {
 		if k.tenant == tenant {
-			out = append(out, Camera{Tenant: tenant, ID: k.id, Name: x.spec.Name, Driver: x.spec.Driver.Kind()})
+			out = append(out, Camera{Tenant: tenant, ID: k.id, Name: x.spec.Name, Driver: x.spec.Driver.Kind(), Extension: x.spec.Extension})
 		}
 	}
 	slices.SortFunc(out, func(a, b Camera) int { return a.ID - b.ID })

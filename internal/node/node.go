@@ -128,7 +128,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			}
 		}
 		for _, x := range t.Extensions {
-			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record})
+			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record, Camera: doorCamera(t, x.Number)})
 		}
 		for _, tr := range t.Trunks {
 			if tr.Record {
