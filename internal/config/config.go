@@ -353,6 +353,14 @@ type Relay struct {
 		StatePath  string `yaml:"state_path"`  // dotted JSON path, e.g. relays.0.ison
 		StateRegex string `yaml:"state_regex"` // or a regular expression; its first group is the state
 	} `yaml:"http"`
+	// DTMF opens the door by a code: when an extension talking with one of
+	// DoorPhones (either party may have called) presses Digits, the relay
+	// pulses for Pulse (default 3s). Digits from the door phone itself or
+	// from a trunk never count.
+	DTMF struct {
+		Digits     string   `yaml:"digits"`      // 1-16 of 0-9 * # A-D, e.g. "*1"
+		DoorPhones []string `yaml:"door_phones"` // extensions of this tenant
+	} `yaml:"dtmf"`
 }
 
 // Camera is an IP camera.

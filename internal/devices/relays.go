@@ -182,6 +182,12 @@ func (x *relay) snapshot() Relay {
 // door opener. A negative pulse forces plain on. The recorded state
 // changes only when the device accepted the command.
 func (r *Relays) Set(ctx context.Context, tenant string, id int, on bool, pulse time.Duration) (Relay, error) {
+	return r.set(ctx, tenant, id, on, pulse, "")
+}
+
+// set is Set with who asked in the event's "by" ("": api, or pulse for a
+// pulse).
+func (r *Relays) set(ctx context.Context, tenant string, id int, on bool, pulse time.Duration, by string) (Relay, error) {
 	x, err := r.find(tenant, id)
 	if err != nil {
 		return Relay{}, err
@@ -206,9 +212,11 @@ func (r *Relays) Set(ctx context.Context, tenant string, id int, on bool, pulse 
 	if err := x.spec.Driver.Set(dctx, on); err != nil {
 		return x.snapshot(), fmt.Errorf("relay %d: %w: %v", id, ErrDevice, err)
 	}
-	by := "api"
-	if pulse > 0 {
-		by = "pulse"
+	if by == "" {
+		by = "api"
+		if pulse > 0 {
+			by = "pulse"
+		}
 	}
 	r.changedLocked(x, on, by)
 	x.on, x.known = on, true

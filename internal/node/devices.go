@@ -71,3 +71,16 @@ func doorCamera(t config.Tenant, number string) int {
 	}
 	return 0
 }
+
+// doorTriggers are the relays' DTMF door codes.
+func doorTriggers(cfg *config.Config) []devices.DoorTrigger {
+	var out []devices.DoorTrigger
+	for _, t := range cfg.Tenants {
+		for _, r := range t.Relays {
+			if r.DTMF.Digits != "" {
+				out = append(out, devices.DoorTrigger{Tenant: t.Name, Relay: r.ID, Digits: r.DTMF.Digits, DoorPhones: r.DTMF.DoorPhones})
+			}
+		}
+	}
+	return out
+}

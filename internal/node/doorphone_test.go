@@ -3,12 +3,16 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/switchboard-pbx/switchboard/internal/demobot"
 )
 
 // wsEvents opens the native event stream as admin with a real WebSocket
@@ -112,3 +116,77 @@ func TestDoorPhoneCallCarriesCamera(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestDoorCodeOverSIP: the demo's relay 17 opens with *1 pressed (RFC 4733
+// over real RTP) by an extension that called the door phone 2004: the
+// native WebSocket shows relay.state 1 by dtmf, then 0 by pulse after the
+// default 3 s, and the audit log has the entry. The same code pressed by
+// the door phone itself, calling 2001, opens nothing.
+func TestDoorCodeOverSIP(t *testing.T) {
+	n := startDemo(t)
+	next := wsEvents(t, n)
+	p := phone(t, n, "2004", "2001")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	callErr := make(chan error, 2)
+	call := func(from, to string) {
+		res, err := p.CallWith(ctx, from, to, 1500*time.Millisecond, demobot.CallOptions{SendDigits: "*1"})
+		if err == nil && !res.Answered {
+			err = fmt.Errorf("%s -> %s not answered: %+v", from, to, res)
+		}
+		callErr <- err
+	}
+	// relayOrEnd reads events until call.ended, collecting relay states
+	// and the digits the PBX saw.
+	relayOrEnd := func(stopAt string, want int) (relays []string, digits string) {
+		t.Helper()
+		for {
+			ev, _ := next(ctx)
+			switch ev["type"] {
+			case "relay.state":
+				data, _ := ev["data"].(map[string]any)
+				relays = append(relays, fmt.Sprint(data["relay"], "=", data["state"], "/", data["by"]))
+			case "channel.dtmf":
+				d, _ := ev["digit"].(string)
+				digits += d
+			}
+			if ev["type"] == stopAt && len(relays) >= want {
+				return relays, digits
+			}
+		}
+	}
+
+	go call("2004", "2001") // the door phone presses the code: nothing opens
+	if relays, digits := relayOrEnd("call.ended", 0); len(relays) != 0 || digits != "*1" {
+		t.Fatalf("the door phone's own code: relays %v, digits %q", relays, digits)
+	}
+	if err := <-callErr; err != nil {
+		t.Fatal(err)
+	}
+	go call("2001", "2004")
+	relays, digits := relayOrEnd("relay.state", 2)
+	if err := <-callErr; err != nil {
+		t.Fatal(err)
+	}
+	if digits != "*1" || len(relays) != 2 || relays[0] != "17=1/dtmf" || relays[1] != "17=0/pulse" {
+		t.Fatalf("operator's code: relays %v, digits %q", relays, digits)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr().String()+"/api/v1/audit?action=DTMF", nil)
+		req.SetBasicAuth("admin", "admin")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(b), `"principal":"2001"`) && strings.Contains(string(b), `"target":"relay 17"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit entry: %s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -65,6 +65,7 @@ type Node struct {
 	arts   *artifacts.Store
 	relays *devices.Relays
 	camRec *devices.Recorder
+	doors  *devices.DoorTriggers
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -315,6 +316,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if n.relays, err = buildRelays(cfg, n.store, n.core, n.log); err != nil {
 		return nil, err
 	}
+	if n.doors, err = devices.StartDoorTriggers(n.core, n.relays, n.audit, doorTriggers(cfg), n.log); err != nil {
+		return nil, err
+	}
 	cameras, err := buildCameras(cfg)
 	if err != nil {
 		return nil, err
@@ -539,6 +543,9 @@ func (n *Node) Close(ctx context.Context) error {
 		errs = append(errs, n.closeDialects(ctx))
 		if n.camRec != nil {
 			errs = append(errs, n.camRec.Close()) // recordings end with complete files
+		}
+		if n.doors != nil {
+			n.doors.Close() // before the relays: no code opens a door any more
 		}
 		if n.relays != nil {
 			errs = append(errs, n.relays.Close()) // pending door pulses switch off
