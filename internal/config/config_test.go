@@ -20,7 +20,8 @@ func TestExampleParsesAndIsProductionReady(t *testing.T) {
 		t.Fatalf("example refused: %v", err)
 	}
 	tn := c.Tenant("Acme")
-	if tn == nil || len(tn.Extensions) != 2 || tn.Queues[0].RingTimeout.Seconds() != 20 || tn.Trunks[0].Prefix != "0" {
+	if tn == nil || len(tn.Extensions) != 3 || tn.Queues[0].RingTimeout.Seconds() != 20 || tn.Trunks[0].Prefix != "0" ||
+		tn.Cameras[0].Extension != "190" || tn.Relays[0].DTMF.Digits != "*1" {
 		t.Fatalf("parsed %+v", tn)
 	}
 	if c.Database.Path != "data/switchboard.db" || c.RTP.Drain.Seconds() != 5 {

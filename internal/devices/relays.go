@@ -1,11 +1,13 @@
-// Package devices holds the PBX's non-telephone objects: door relays
-// (and, later, cameras). A door-phone call comes in, the operator sees who
-// it is and opens the door: switchboard models the relay like an
-// extension, per tenant, switched and read through one place, with an
-// event on every change through the core's event stream (so the event
-// log, replay and webhooks carry it) and drivers for the hardware people
-// actually have. Node builds it; dialects reach it through
-// internal/dialect's Service, which checks the rights.
+// Package devices holds the PBX's non-telephone objects: door relays and
+// cameras. A door-phone call comes in, the operator sees who it is and
+// opens the door: switchboard models the relay and the camera like an
+// extension, per tenant, reached through one place, with an event on
+// every relay change through the core's event stream (so the event log,
+// replay and webhooks carry it) and drivers for the hardware people
+// actually have. It also records cameras into the artifacts store
+// (Recorder) and opens doors by a DTMF code (DoorTriggers). Node builds
+// it; dialects reach it through internal/dialect's Service, which checks
+// the rights.
 package devices
 
 import (
