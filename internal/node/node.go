@@ -323,7 +323,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err != nil {
 		return nil, err
 	}
-	n.camRec = devices.NewRecorder(cameras, n.arts, n.log)
+	n.camRec = devices.NewRecorder(cameras, n.arts, n.core, n.log)
 	deps := dialect.Deps{
 		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCameraRecorder(n.camRec, n.arts).WithCallerIDs(tenantCallerIDs(cfg)),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
