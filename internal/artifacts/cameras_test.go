@@ -3,6 +3,7 @@ package artifacts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,4 +113,29 @@ func TestRetentionSweepsCameraFiles(t *testing.T) {
 	if len(deleted) != 1 || filepath.Base(deleted[0]) != name {
 		t.Fatalf("deleted %v", deleted)
 	}
+}
+
+// FuzzParseCameraName: a name from a client is either refused or one that
+// stays a single safe file name of ours, whose parts read back the same.
+func FuzzParseCameraName(f *testing.F) {
+	for _, s := range []string{"cam44-20261202T110000.000Z-0123abcd.jpg", "cam1-20261202T110000.000Z-0123abcd.mjpeg",
+		"../cam44-20261202T110000.000Z-0123abcd.jpg", "cam44-20261202T110000.000Z-0123abcd.jpg/..", "cam0-x.jpg", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		cf, err := ParseCameraName(name)
+		if err != nil {
+			return
+		}
+		if !plainName(name) || filepath.Base(name) != name || cf.Camera <= 0 || (cf.Kind != CameraRecording && cf.Kind != CameraPicture) {
+			t.Fatalf("accepted %q as %+v", name, cf)
+		}
+		again := fmt.Sprintf("cam%d-%s-%s", cf.Camera, cf.Created.UTC().Format(cameraTimeLayout), name[len(name)-len("0123abcd.jpg"):])
+		if cf.Kind == CameraRecording {
+			again = fmt.Sprintf("cam%d-%s-%s", cf.Camera, cf.Created.UTC().Format(cameraTimeLayout), name[len(name)-len("0123abcd.mjpeg"):])
+		}
+		if again != name {
+			t.Fatalf("%q reads back as %q", name, again)
+		}
+	})
 }

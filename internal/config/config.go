@@ -456,6 +456,14 @@ type Relay struct {
 		StatePath  string `yaml:"state_path"`  // dotted JSON path, e.g. relays.0.ison
 		StateRegex string `yaml:"state_regex"` // or a regular expression; its first group is the state
 	} `yaml:"http"`
+	// DTMF opens the door by a code: when an extension talking with one of
+	// DoorPhones (either party may have called) presses Digits, the relay
+	// pulses for Pulse (default 3s). Digits from the door phone itself or
+	// from a trunk never count.
+	DTMF struct {
+		Digits     string   `yaml:"digits"`      // 1-16 of 0-9 * # A-D, e.g. "*1"
+		DoorPhones []string `yaml:"door_phones"` // extensions of this tenant
+	} `yaml:"dtmf"`
 }
 
 // Camera is an IP camera.
@@ -469,6 +477,9 @@ type Camera struct {
 	StreamURL string `yaml:"stream_url"`
 	Username  string `yaml:"username"`
 	Password  string `yaml:"password"`
+	// Extension binds the camera to a door phone: events of calls from
+	// (or to) that extension carry the camera's id.
+	Extension string `yaml:"extension"`
 }
 
 // CameraDriver is the camera's driver: as configured, else http when it

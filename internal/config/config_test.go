@@ -20,7 +20,8 @@ func TestExampleParsesAndIsProductionReady(t *testing.T) {
 		t.Fatalf("example refused: %v", err)
 	}
 	tn := c.Tenant("Acme")
-	if tn == nil || len(tn.Extensions) != 2 || tn.Queues[0].RingTimeout.Seconds() != 20 || tn.Trunks[0].Prefix != "0" {
+	if tn == nil || len(tn.Extensions) != 3 || tn.Queues[0].RingTimeout.Seconds() != 20 || tn.Trunks[0].Prefix != "0" ||
+		tn.Cameras[0].Extension != "190" || tn.Relays[0].DTMF.Digits != "*1" {
 		t.Fatalf("parsed %+v", tn)
 	}
 	if c.Database.Path != "data/switchboard.db" || c.RTP.Drain.Seconds() != 5 {
@@ -84,6 +85,8 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			[]string{"tenants[0].trunks[0].billing_increment: must be whole seconds", `tenants[0].trunks[0].rates[1].prefix: "0048" is listed twice`,
 				"tenants[0].trunks[0].rates[1].zone: required", "tenants[0].trunks[0].rates[1].per_minute: must be 0 to 1000000",
 				`tenants[0].trunks[0].rates[2].prefix: "+1" must be up to 20 digits`}},
+		{"camera door phone", base + "    cameras:\n      - {id: 1, extension: \"999\"}\n      - {id: 2, extension: \"100\"}\n      - {id: 3, extension: \"100\"}\n",
+			[]string{`tenants[0].cameras[0].extension: "999" is not an extension of this tenant`, "tenants[0].cameras[2].extension: extension 100 has a camera already"}},
 		{"dialect options", "dialects:\n  viptel:\n    options:\n      login_timeout: \"a\\tb\"\n      Bad-Name: x\n      long: \"" + strings.Repeat("x", MaxDialectOptionLen+1) + "\"\n" + base,
 			[]string{"dialects.viptel.options.login_timeout: must be printable text", `dialects.viptel.options: "Bad-Name" is not an option name`,
 				"dialects.viptel.options.long: must be printable text of at most 1024 bytes"}},

@@ -33,8 +33,11 @@ func Demo() *Config {
 		{Name: "Kolejka1", Number: "7000", Members: []string{"101"}},
 	}
 	t.Conferences = []Conference{{Name: "SesjaRady", Number: "8000"}}
-	t.Relays = []Relay{{ID: 17, Name: "Door"}}
-	t.Cameras = []Camera{{ID: 44, Name: "Entrance"}}
+	door := Relay{ID: 17, Name: "Door"}
+	door.DTMF.Digits, door.DTMF.DoorPhones = "*1", []string{"2004"} // talking with the door phone, press *1
+	t.Relays = []Relay{door}
+	// Phone 2004 is the entrance's door phone: its calls carry camera 44.
+	t.Cameras = []Camera{{ID: 44, Name: "Entrance", Extension: "2004"}}
 	// Text messages through the simulated gateway: a number ending in 13
 	// ends UNDELIVERED, one ending in 66 is REJECTED, every other is
 	// DELIVERED about 3 s after it was sent, for 9 grosze.

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"slices"
 
 	"errors"
 	"fmt"
@@ -620,6 +621,19 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		if r.Pulse < 0 || r.Pulse > time.Minute {
 			e.add(p+".pulse", "must be between 0 and 1m")
 		}
+		if r.DTMF.Digits != "" || len(r.DTMF.DoorPhones) > 0 {
+			if d := r.DTMF.Digits; d == "" || len(d) > 16 || strings.Trim(d, "0123456789*#ABCD") != "" {
+				e.add(p+".dtmf.digits", "%q must be 1-16 of 0-9 * # A-D", d)
+			}
+			if len(r.DTMF.DoorPhones) == 0 {
+				e.add(p+".dtmf.door_phones", "name the door phones' extensions")
+			}
+			for k, x := range r.DTMF.DoorPhones {
+				if !slices.ContainsFunc(t.Extensions, func(ex Extension) bool { return ex.Number == x }) {
+					e.add(fmt.Sprintf("%s.dtmf.door_phones[%d]", p, k), "%q is not an extension of this tenant", x)
+				}
+			}
+		}
 		switch r.Driver {
 		case "", "virtual":
 		case "modbus":
@@ -646,12 +660,21 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		}
 	}
 	camIDs := map[int]bool{}
+	camExts := map[string]bool{}
 	for j, cm := range t.Cameras {
 		p := strings.TrimSuffix(idx(tp+".cameras", j, ""), ".")
 		if cm.ID <= 0 || camIDs[cm.ID] {
 			e.add(p+".id", "must be a unique positive number")
 		}
 		camIDs[cm.ID] = true
+		if cm.Extension != "" {
+			if !slices.ContainsFunc(t.Extensions, func(x Extension) bool { return x.Number == cm.Extension }) {
+				e.add(p+".extension", "%q is not an extension of this tenant", cm.Extension)
+			} else if camExts[cm.Extension] {
+				e.add(p+".extension", "extension %s has a camera already", cm.Extension)
+			}
+			camExts[cm.Extension] = true
+		}
 		switch cm.CameraDriver() {
 		case "synthetic":
 		case "http":

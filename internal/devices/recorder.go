@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -30,6 +31,16 @@ const MaxRecording = time.Hour
 // served with that content type and ffmpeg reads it as mpjpeg.
 const RecordingBoundary = "switchboardframe"
 
+// Events of camera files, published through the core's event stream.
+const (
+	// EvCameraRecording: a recording started or stopped (data: camera,
+	// name, state started|stopped, and on stop frames and reason: stop,
+	// limit, shutdown or error).
+	EvCameraRecording pbx.EventType = "camera.recording"
+	// EvCameraPicture: a picture was saved (data: camera, name).
+	EvCameraPicture pbx.EventType = "camera.picture"
+)
+
 // firstFrameTimeout is how long a recording waits for the camera's first
 // frame before the start is refused as a device error.
 const firstFrameTimeout = deviceTimeout
@@ -45,6 +56,7 @@ type CameraStore interface {
 type Recorder struct {
 	cams  *Cameras
 	files CameraStore
+	pub   Publisher // nil: no events
 	log   *slog.Logger
 	now   func() time.Time
 	// firstFrame is how long Start waits for the camera's first frame.
@@ -60,18 +72,19 @@ type Recorder struct {
 }
 
 type recording struct {
-	name string // set when the first frame is written (under Recorder.mu)
-	stop context.CancelFunc
-	done chan struct{}
+	name    string // set when the first frame is written (under Recorder.mu)
+	stop    context.CancelFunc
+	done    chan struct{}
+	stopped bool // Stop asked for the end (under Recorder.mu)
 }
 
-// NewRecorder builds the recorder; log may be nil.
-func NewRecorder(cams *Cameras, files CameraStore, log *slog.Logger) *Recorder {
+// NewRecorder builds the recorder; pub (the core) and log may be nil.
+func NewRecorder(cams *Cameras, files CameraStore, pub Publisher, log *slog.Logger) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Recorder{cams: cams, files: files, log: log.With("component", "camera_recorder"), now: time.Now,
+	return &Recorder{cams: cams, files: files, pub: pub, log: log.With("component", "camera_recorder"), now: time.Now,
 		firstFrame: firstFrameTimeout, ctx: ctx, cancel: cancel, active: map[relayKey]*recording{}}
 }
 
@@ -171,6 +184,7 @@ func (r *Recorder) run(ctx context.Context, k relayKey, rec *recording, res chan
 				return err
 			}
 			res <- started{name: name}
+			r.publish(k.tenant, EvCameraRecording, map[string]string{"camera": strconv.Itoa(k.id), "name": name, "state": "started"})
 		}
 		return nil
 	})
@@ -194,11 +208,33 @@ func (r *Recorder) run(ctx context.Context, k relayKey, rec *recording, res chan
 		errs = append(errs, werr, w.Flush())
 	}
 	errs = append(errs, f.Close())
-	if err := errors.Join(errs...); err != nil {
-		r.log.Warn("camera recording ended early", "tenant", k.tenant, "camera", k.id, "file", name, "frames", n, "err", err)
+	r.mu.Lock()
+	reason := "limit"
+	switch {
+	case rec.stopped:
+		reason = "stop"
+	case r.ctx.Err() != nil:
+		reason = "shutdown"
+	}
+	r.mu.Unlock()
+	ferr := errors.Join(errs...)
+	if ferr != nil {
+		reason = "error"
+		r.log.Warn("camera recording ended early", "tenant", k.tenant, "camera", k.id, "file", name, "frames", n, "err", ferr)
+	} else {
+		r.log.Info("camera recording saved", "tenant", k.tenant, "camera", k.id, "file", name, "frames", n)
+	}
+	r.publish(k.tenant, EvCameraRecording, map[string]string{"camera": strconv.Itoa(k.id), "name": name, "state": "stopped",
+		"frames": strconv.Itoa(n), "reason": reason})
+}
+
+func (r *Recorder) publish(tenant string, typ pbx.EventType, data map[string]string) {
+	if r.pub == nil {
 		return
 	}
-	r.log.Info("camera recording saved", "tenant", k.tenant, "camera", k.id, "file", name, "frames", n)
+	if err := r.pub.Publish(tenant, pbx.Event{Type: typ, Data: data}); err != nil && !errors.Is(err, pbx.ErrShuttingDown) {
+		r.log.Warn("camera event not published", "type", string(typ), "err", err)
+	}
 }
 
 // Stop ends camera id's recording and returns its file's name once the
@@ -213,6 +249,9 @@ func (r *Recorder) Stop(ctx context.Context, tenant string, id int) (string, err
 	if rec == nil {
 		return "", fmt.Errorf("camera %d is not recording: %w", id, pbx.ErrNotFound)
 	}
+	r.mu.Lock()
+	rec.stopped = true
+	r.mu.Unlock()
 	rec.stop()
 	select {
 	case <-rec.done:
@@ -256,6 +295,7 @@ func (r *Recorder) Picture(ctx context.Context, tenant string, id int) (string, 
 	if err := errors.Join(werr, f.Close()); err != nil {
 		return "", fmt.Errorf("camera %d picture %s: %w", id, name, err)
 	}
+	r.publish(tenant, EvCameraPicture, map[string]string{"camera": strconv.Itoa(id), "name": name})
 	return name, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,23 +48,24 @@ func readRecording(t *testing.T, store *artifacts.Store, tenant, name string) in
 	}
 }
 
-func newTestRecorder(t *testing.T, specs ...CameraSpec) (*Recorder, *artifacts.Store) {
+func newTestRecorder(t *testing.T, specs ...CameraSpec) (*Recorder, *artifacts.Store, *events) {
 	t.Helper()
 	cams, err := NewCameras(specs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := artifacts.New(t.TempDir(), "")
-	r := NewRecorder(cams, store, nil)
+	evs := &events{}
+	r := NewRecorder(cams, store, evs, nil)
 	t.Cleanup(func() { r.Close() })
-	return r, store
+	return r, store, evs
 }
 
 // TestRecordAndStop: a recording runs until stopped, its file holds
 // complete JPEG frames, and a camera records once at a time; a picture
 // is one JPEG.
 func TestRecordAndStop(t *testing.T) {
-	r, store := newTestRecorder(t, CameraSpec{Tenant: "acme", ID: 44, Name: "door", Driver: Synthetic{Width: 64, Height: 48, FPS: 25}})
+	r, store, evs := newTestRecorder(t, CameraSpec{Tenant: "acme", ID: 44, Name: "door", Driver: Synthetic{Width: 64, Height: 48, FPS: 25}})
 	ctx := context.Background()
 	name, err := r.Start(ctx, "acme", 44, 0)
 	if err != nil {
@@ -86,6 +88,9 @@ func TestRecordAndStop(t *testing.T) {
 	if _, err := r.Stop(ctx, "acme", 44); !errors.Is(err, pbx.ErrNotFound) {
 		t.Fatalf("stop again: %v", err)
 	}
+	if got := evs.camera(); len(got) != 2 || got[0] != "camera.recording 44 "+name+" started" || got[1] != "camera.recording 44 "+name+" stopped stop" {
+		t.Fatalf("events: %v", got)
+	}
 	pic, err := r.Picture(ctx, "acme", 44)
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +103,9 @@ func TestRecordAndStop(t *testing.T) {
 		t.Fatalf("picture is not a JPEG: %v", err)
 	}
 	f.Close()
+	if got := evs.camera(); len(got) != 3 || got[2] != "camera.picture 44 "+pic {
+		t.Fatalf("events: %v", got)
+	}
 	for _, tc := range []struct {
 		tenant string
 		id     int
@@ -121,7 +129,7 @@ func TestRecordAndStop(t *testing.T) {
 // TestRecordingEndsAtMax: a recording for a set length ends by itself
 // with a complete file; Close ends running ones the same way.
 func TestRecordingEndsAtMax(t *testing.T) {
-	r, store := newTestRecorder(t,
+	r, store, evs := newTestRecorder(t,
 		CameraSpec{Tenant: "acme", ID: 1, Driver: Synthetic{Width: 32, Height: 24, FPS: 25}},
 		CameraSpec{Tenant: "acme", ID: 2, Driver: Synthetic{Width: 32, Height: 24, FPS: 25}})
 	ctx := context.Background()
@@ -150,6 +158,10 @@ func TestRecordingEndsAtMax(t *testing.T) {
 	if n := readRecording(t, store, "acme", long); n < 2 {
 		t.Fatalf("recording ended by close: %d frames", n)
 	}
+	got := strings.Join(evs.camera(), "; ")
+	if !strings.Contains(got, "camera.recording 1 "+short+" stopped limit") || !strings.Contains(got, "camera.recording 2 "+long+" stopped shutdown") {
+		t.Fatalf("events: %s", got)
+	}
 	if _, err := r.Start(ctx, "acme", 1, 0); !errors.Is(err, pbx.ErrShuttingDown) {
 		t.Fatalf("start after close: %v", err)
 	}
@@ -166,7 +178,7 @@ func TestRecordingSilentCamera(t *testing.T) {
 	}))
 	defer silent.Close()
 	stalling, _ := mjpegServer(t, true)
-	r, store := newTestRecorder(t,
+	r, store, _ := newTestRecorder(t,
 		CameraSpec{Tenant: "acme", ID: 1, Driver: &HTTPCamera{StreamURL: silent.URL}},
 		CameraSpec{Tenant: "acme", ID: 2, Driver: &HTTPCamera{StreamURL: stalling.URL + "/stream", Username: "cam", Password: "pw", StallTimeout: 300 * time.Millisecond}})
 	r.firstFrame = 300 * time.Millisecond
@@ -196,4 +208,17 @@ func TestRecordingSilentCamera(t *testing.T) {
 	if n := readRecording(t, store, "acme", name); n < 1 || n > 2 {
 		t.Fatalf("stalled camera: %d frames, want those it sent", n)
 	}
+}
+
+// camera renders the camera events published so far.
+func (e *events) camera() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.es {
+		if ev.Type == EvCameraRecording || ev.Type == EvCameraPicture {
+			out = append(out, strings.TrimSpace(strings.Join([]string{string(ev.Type), ev.Data["camera"], ev.Data["name"], ev.Data["state"], ev.Data["reason"]}, " ")))
+		}
+	}
+	return out
 }

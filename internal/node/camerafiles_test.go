@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"mime"
@@ -56,6 +57,7 @@ func TestDemoCameraRecording(t *testing.T) {
 		return m
 	}
 
+	next := wsEvents(t, n)
 	rec := jsonOf(do("POST", "/api/v1/cameras/44/recording", "admin", "admin", `{"max_seconds":30}`), 201)
 	name, _ := rec["name"].(string)
 	if !strings.HasPrefix(name, "cam44-") || !strings.HasSuffix(name, ".mjpeg") {
@@ -71,6 +73,20 @@ func TestDemoCameraRecording(t *testing.T) {
 		t.Fatalf("stop: %v", stop)
 	}
 	jsonOf(do("DELETE", "/api/v1/cameras/44/recording", "admin", "admin", ""), 404)
+	var seen []string
+	for len(seen) < 2 {
+		ev, _ := next(context.Background())
+		if ev["type"] == "camera.recording" {
+			data, _ := ev["data"].(map[string]any)
+			if data["name"] != name || data["camera"] != "44" {
+				t.Fatalf("camera.recording event %v", ev)
+			}
+			seen = append(seen, fmt.Sprint(data["state"], "/", data["reason"]))
+		}
+	}
+	if seen[0] != "started/<nil>" || seen[1] != "stopped/stop" {
+		t.Fatalf("camera.recording events %v", seen)
+	}
 
 	res := do("GET", "/api/v1/camera-files/"+name, "2001", "demo", "")
 	mt, params, err := mime.ParseMediaType(res.Header.Get("Content-Type"))

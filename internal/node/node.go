@@ -70,6 +70,7 @@ type Node struct {
 	camRec *devices.Recorder
 	sms    *sms.Outbox
 	svc    *dialect.Service
+	doors  *devices.DoorTriggers
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -137,7 +138,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			}
 		}
 		for _, x := range t.Extensions {
-			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record})
+			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record, Camera: doorCamera(t, x.Number)})
 		}
 		for _, tr := range t.Trunks {
 			if tr.Record {
@@ -333,11 +334,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if n.relays, err = buildRelays(cfg, n.store, n.core, n.log); err != nil {
 		return nil, err
 	}
+	if n.doors, err = devices.StartDoorTriggers(n.core, n.relays, n.audit, doorTriggers(cfg), n.log); err != nil {
+		return nil, err
+	}
 	cameras, err := buildCameras(cfg)
 	if err != nil {
 		return nil, err
 	}
-	n.camRec = devices.NewRecorder(cameras, n.arts, n.log)
+	n.camRec = devices.NewRecorder(cameras, n.arts, n.core, n.log)
 	if n.sms, err = buildSMS(cfg, n.store, n.store, n.core, n.eng, n.log); err != nil {
 		return nil, err
 	}
@@ -592,6 +596,9 @@ func (n *Node) Close(ctx context.Context) error {
 		errs = append(errs, n.closeMetrics(ctx))
 		if n.camRec != nil {
 			errs = append(errs, n.camRec.Close()) // recordings end with complete files
+		}
+		if n.doors != nil {
+			n.doors.Close() // before the relays: no code opens a door any more
 		}
 		if n.relays != nil {
 			errs = append(errs, n.relays.Close()) // pending door pulses switch off

@@ -99,6 +99,7 @@ type extState struct {
 	channels     map[string]*Channel // live channels of this extension, by unique id
 	state        DeviceState
 	record       bool // always record this extension's calls
+	camera       int  // the camera at this door phone; 0: none
 }
 
 type callState struct {
@@ -184,7 +185,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 			if _, dup := ts.exts[e.Number]; dup {
 				return nil, fmt.Errorf("pbx: tenant %q: extension %q defined twice", t.Name, e.Number)
 			}
-			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable, record: e.Record}
+			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable, record: e.Record, camera: e.Camera}
 		}
 		c.tenants[t.Name] = ts
 	}
@@ -356,6 +357,7 @@ func (c *Core) NewCall(tenant, from, to string, originated bool, first ChannelSp
 	ch := c.newChannelLocked(t, "", first)
 	ch.CallID = ch.UniqueID
 	cs := &callState{call: Call{ID: ch.UniqueID, Tenant: tenant, From: from, To: to, Created: ch.Created, Originated: originated}, channels: []*Channel{ch}}
+	cs.call.Camera = t.doorCamera(first, to)
 	t.calls[cs.call.ID] = cs
 	c.publishLocked(tenant, Event{Type: EvCallNew, Call: cs.snapshot()})
 	c.attachChannelLocked(t, ch)
@@ -825,7 +827,39 @@ func (c *Core) publishChannelLocked(t *tenantState, typ EventType, ch *Channel, 
 
 func (c *Core) publishLocked(tenant string, e Event) {
 	e.Time = c.now()
+	if e.Camera == 0 {
+		e.Camera = c.eventCameraLocked(tenant, e)
+	}
 	c.bus.Publish(tenant, e)
+}
+
+// doorCamera is the camera a new call carries: the calling extension's,
+// else the dialled extension's (an operator calling the door phone).
+func (t *tenantState) doorCamera(first ChannelSpec, to string) int {
+	if e := t.exts[first.Exten]; e != nil && !first.IsTrunk && e.camera != 0 {
+		return e.camera
+	}
+	if e := t.exts[to]; e != nil {
+		return e.camera
+	}
+	return 0
+}
+
+// eventCameraLocked is the camera of the call an event is about: from
+// the call itself, or from the live call of its channel.
+func (c *Core) eventCameraLocked(tenant string, e Event) int {
+	if e.Call != nil {
+		return e.Call.Camera
+	}
+	if e.Channel == nil || e.Channel.CallID == "" {
+		return 0
+	}
+	if t := c.tenants[tenant]; t != nil {
+		if cs := t.calls[e.Channel.CallID]; cs != nil {
+			return cs.call.Camera
+		}
+	}
+	return 0
 }
 
 // ---- Service: queries and commands for API adapters ----

@@ -79,6 +79,9 @@ type Event struct {
 	// Data carries the facts of events that are not about calls (relays,
 	// cameras, SMS, system), published with Core.Publish.
 	Data map[string]string
+	// Camera is, on every call and channel event of a call from or to a
+	// door phone with a camera, that camera's id (see Call.Camera).
+	Camera int
 }
 
 // StoredEvent is an event as the durable event log keeps it: the JSON of

@@ -30,6 +30,10 @@ type ExtensionEntry struct {
 	Number string
 	Name   string
 	Record bool // always record this extension's calls
+	// Camera is the id of the camera at this extension (a door phone's):
+	// events of its calls carry it, so an operator's screen shows who
+	// is at the door. 0: none.
+	Camera int
 }
 
 // Direction of a channel as seen from switchboard.
@@ -84,6 +88,9 @@ type Call struct {
 	// bill only the leg that was live.
 	LegStart   time.Time
 	LegChannel string
+	// Camera is the camera of the door phone that placed (or, failing
+	// that, was dialled by) this call; 0: none.
+	Camera int
 }
 
 // CallDirection classifies a whole call.

@@ -30,6 +30,7 @@ type wireEvent struct {
 	Caller     *wireQueueCaller  `json:"caller,omitempty"`
 	Data       map[string]string `json:"data,omitempty"`
 	Pickup     bool              `json:"pickup,omitempty"`
+	Camera     int               `json:"camera,omitempty"` // the door phone's camera, on events of its calls
 	Quality    *wireQuality      `json:"quality,omitempty"`
 }
 
@@ -78,6 +79,7 @@ type wireCall struct {
 	Created    time.Time     `json:"created"`
 	Answered   time.Time     `json:"answered,omitzero"`
 	Originated bool          `json:"originated"`
+	Camera     int           `json:"camera,omitempty"` // the door phone's camera
 }
 
 type wireCDR struct {
@@ -222,6 +224,7 @@ func toWireEvent(x pbx.Event) wireEvent {
 		Caller:     ptr(x.Caller, toWireQueueCaller),
 		Data:       x.Data,
 		Pickup:     x.Pickup,
+		Camera:     x.Camera,
 		Quality:    ptr(x.Quality, func(q pbx.QualityAlarm) wireQuality { return wireQuality(q) }),
 	}
 }
@@ -267,6 +270,7 @@ func toWireCall(x pbx.Call) wireCall {
 		Created:    x.Created,
 		Answered:   x.Answered,
 		Originated: x.Originated,
+		Camera:     x.Camera,
 	}
 }
 
