@@ -28,6 +28,9 @@ type Leg struct {
 	port  int
 	conn  *net.UDPConn
 	local netip.AddrPort
+	// dropEvery > 0 drops every nth generated audio packet after
+	// numbering it (a lossy link: fault injection for tests and demos).
+	dropEvery atomic.Int32
 
 	mu         sync.Mutex
 	remote     netip.AddrPort
@@ -184,6 +187,11 @@ func (l *Leg) AddTap(f func(pcm []int16)) (remove func()) {
 		l.taps.Store(&next)
 	}
 }
+
+// DropGenerated makes the leg lose every nth audio packet it generates
+// (tones, music, mixes) as a lossy network would: numbered, never sent.
+// 0 stops it. Relayed packets are not affected.
+func (l *Leg) DropGenerated(n int) { l.dropEvery.Store(int32(max(n, 0))) }
 
 // Stats returns the leg's counters.
 func (l *Leg) Stats() Stats {

@@ -450,3 +450,46 @@ func TestQualityAlarmOneWayAudio(t *testing.T) {
 		t.Fatalf("recovery %+v", cleared.Quality)
 	}
 }
+
+// TestQualityAlarmLoss: a phone whose audio loses 5 % of its packets on
+// the way (every 20th dropped) raises a loss alarm for its channel.
+func TestQualityAlarmLoss(t *testing.T) {
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, nil, func(c *Config) {
+		c.RTPTimeout = 0
+		for i := range c.Tenants {
+			c.Tenants[i].Alarms = media.AlarmThresholds{Window: 2 * time.Second, OneWayAfter: time.Minute}
+		}
+	})
+	r.phones(t, 50*time.Millisecond, "101")
+	p := newTestPhone(t, r, "100", "udp")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := p.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	pc.rtp.DropGenerated(20)
+	go func() { _ = pc.rtp.PlayTone(ctx, 440) }()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-r.sub.C():
+			q := e.Event.Quality
+			if e.Event.Type != pbx.EvCallQuality || q == nil || !q.Raised {
+				continue
+			}
+			if e.Event.Channel == nil || e.Event.Channel.Exten != "100" {
+				t.Fatalf("alarm on %+v, want 100's channel", e.Event.Channel)
+			}
+			if q.Kind == "loss" {
+				if q.Value < 0.03 || q.Value > 0.07 || q.Threshold != 0.02 {
+					t.Fatalf("loss alarm %+v, want about 5 %% over 2 %%", q)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no loss alarm for 5 % loss")
+		}
+	}
+}
