@@ -176,8 +176,21 @@ func (l *Limiter) Reserve(ctx context.Context, ip netip.Addr, account string) (*
 		l.mu.Lock()
 		now := l.now()
 		if err := l.lockedLocked(ip, account, now); err != nil {
+			if !l.backoffPendingLocked(ip, account, now) {
+				l.mu.Unlock()
+				return nil, err
+			}
+			// The account's backoff was taken by attempts still in flight,
+			// not by failures: wait for their verdict (a burst of right
+			// logins from a new address must not lock itself out).
+			wake := l.wake
 			l.mu.Unlock()
-			return nil, err
+			select {
+			case <-wake:
+				continue
+			case <-ctx.Done():
+				return nil, &LockedOutError{RetryAfter: inflightRetry}
+			}
 		}
 		pair, byIP := l.pairLocked(account, ip, now), l.ipLocked(ip, now)
 		full := pair.failed+pair.inflight >= l.max || (byIP != nil && byIP.failed+byIP.inflight >= l.max)
@@ -324,6 +337,23 @@ func (l *Limiter) lockedLocked(ip netip.Addr, account string, now time.Time) err
 		return &LockedOutError{RetryAfter: until.Sub(now)}
 	}
 	return nil
+}
+
+// backoffPendingLocked tells whether only the account backoff refuses
+// ip, and only because of attempts in flight (its failures alone are
+// below the backoff threshold): their outcome decides.
+func (l *Limiter) backoffPendingLocked(ip netip.Addr, account string, now time.Time) bool {
+	if account == "" {
+		return false
+	}
+	if s := l.byIP[ip]; ip.IsValid() && s != nil && now.Before(s.lockedUntil) {
+		return false
+	}
+	if s := l.byPair[pairKey{account, ip}]; s != nil && now.Before(s.lockedUntil) {
+		return false
+	}
+	a := l.byID[account]
+	return a != nil && a.inflight > 0 && a.failed < l.accountAfter
 }
 
 // Failed records a failed attempt made without a reservation (an API key)

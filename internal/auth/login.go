@@ -185,6 +185,16 @@ func (d *Directory) login(ctx context.Context, at LoginAttempt, checkAllow bool)
 	if err != nil {
 		return Principal{}, err
 	}
+	// While this attempt waited for a slot, a concurrent one with the
+	// same password may have verified it: then it costs no hash (a
+	// dashboard opening many streams at once hashes its password a few
+	// times, not once per stream).
+	if cand != nil || ldapTenant != "" {
+		if p, ok := d.cached(ck, cand, ldapTenant, name); ok {
+			res.Succeed()
+			return allow(p)
+		}
+	}
 	if cand == nil && ldapTenant != "" {
 		p, err := d.checkLDAP(ldapTenant, name, at.Password, ck)
 		switch {

@@ -283,3 +283,35 @@ func TestLoginChallengeSharesTheLoginPath(t *testing.T) {
 		t.Fatal("a challenge login used the argon2id pool")
 	}
 }
+
+// TestConcurrentRightLoginsAllSucceed: a dashboard opening 50 streams at
+// once with the right password from a new address is not locked out by
+// its own logins still in flight, and the password is hashed only a few
+// times (the first success serves the rest from the verified cache).
+func TestConcurrentRightLoginsAllSucceed(t *testing.T) {
+	d := testDirectory(t)
+	ip := netip.MustParseAddr("192.0.2.50")
+	before := d.Verifications()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, 50)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := d.Login(context.Background(), LoginAttempt{Name: "admin", Password: "admin-pass-1", IP: ip}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a right login failed: %v", err)
+	}
+	if v := d.Verifications() - before; v > DefaultMaxFailures {
+		t.Errorf("%d hashes for 50 logins with one password", v)
+	}
+}
