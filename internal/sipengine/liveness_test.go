@@ -408,21 +408,7 @@ func FuzzSessionNegotiation(f *testing.F) {
 // bridged call raises a one_way call.quality alarm for its channel after
 // the tenant's one_way_after, and a recovery when its audio is back.
 func TestQualityAlarmOneWayAudio(t *testing.T) {
-	r := newRigWith(t, 5*time.Second, pbx.Options{}, nil, func(c *Config) {
-		c.RTPTimeout = 0
-		for i := range c.Tenants {
-			c.Tenants[i].Alarms = media.AlarmThresholds{OneWayAfter: 2 * time.Second, Window: 2 * time.Second}
-		}
-	})
-	r.phones(t, 50*time.Millisecond, "101")
-	p := newTestPhone(t, r, "100", "udp")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pc, err := p.dial(ctx, "101")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.waitEvent(t, pbx.EvCallAnswered)
+	ctx, r, pc := alarmCall(t, media.AlarmThresholds{OneWayAfter: 2 * time.Second, Window: 2 * time.Second})
 	talk, stopTalk := context.WithTimeout(ctx, 1500*time.Millisecond)
 	_ = pc.rtp.PlayTone(talk, 440)
 	stopTalk()
@@ -454,21 +440,7 @@ func TestQualityAlarmOneWayAudio(t *testing.T) {
 // TestQualityAlarmLoss: a phone whose audio loses 5 % of its packets on
 // the way (every 20th dropped) raises a loss alarm for its channel.
 func TestQualityAlarmLoss(t *testing.T) {
-	r := newRigWith(t, 5*time.Second, pbx.Options{}, nil, func(c *Config) {
-		c.RTPTimeout = 0
-		for i := range c.Tenants {
-			c.Tenants[i].Alarms = media.AlarmThresholds{Window: 2 * time.Second, OneWayAfter: time.Minute}
-		}
-	})
-	r.phones(t, 50*time.Millisecond, "101")
-	p := newTestPhone(t, r, "100", "udp")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pc, err := p.dial(ctx, "101")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.waitEvent(t, pbx.EvCallAnswered)
+	ctx, r, pc := alarmCall(t, media.AlarmThresholds{Window: 2 * time.Second, OneWayAfter: time.Minute})
 	pc.rtp.DropGenerated(20)
 	go func() { _ = pc.rtp.PlayTone(ctx, 440) }()
 	deadline := time.After(10 * time.Second)
@@ -492,4 +464,26 @@ func TestQualityAlarmLoss(t *testing.T) {
 			t.Fatal("no loss alarm for 5 % loss")
 		}
 	}
+}
+
+// alarmCall is an answered call 100 -> 101 in a rig whose tenants use th
+// for quality alarms (no RTP timeout); the context lasts the test.
+func alarmCall(t *testing.T, th media.AlarmThresholds) (context.Context, *rig, *phoneCall) {
+	t.Helper()
+	r := newRigWith(t, 5*time.Second, pbx.Options{}, nil, func(c *Config) {
+		c.RTPTimeout = 0
+		for i := range c.Tenants {
+			c.Tenants[i].Alarms = th
+		}
+	})
+	r.phones(t, 50*time.Millisecond, "101")
+	p := newTestPhone(t, r, "100", "udp")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	pc, err := p.dial(ctx, "101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitEvent(t, pbx.EvCallAnswered)
+	return ctx, r, pc
 }
