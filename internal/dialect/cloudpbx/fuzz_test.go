@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // FuzzDateRange: any query string either parses to a range of whole
@@ -72,14 +74,14 @@ func FuzzSMSJSON(f *testing.F) {
 	})
 }
 
-// FuzzDialParams: validNumber and uniqueIDOK never accept a path
+// FuzzDialParams: the numbers /dial accepts (pbx.ValidNumber) and uniqueIDOK never accept a path
 // separator, a dot-dot or a NUL.
 func FuzzDialParams(f *testing.F) {
 	for _, s := range []string{"101", "+48221234567", "*72#", "../etc", "1639563902.75", "..", "a/b", "\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, ok := range []bool{validNumber(s), uniqueIDOK(s)} {
+		for _, ok := range []bool{pbx.ValidNumber(s), uniqueIDOK(s)} {
 			if ok && (containsAny(s, "/\\\x00") || s == ".." || s == ".") {
 				t.Fatalf("accepted %q", s)
 			}

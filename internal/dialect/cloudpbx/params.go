@@ -105,23 +105,6 @@ func oneValue(q url.Values, k string) (string, error) {
 	return vs[0], nil
 }
 
-// validNumber: what /dial accepts as cpa and cpb, a dialable string (digits,
-// '+' first, '*' and '#').
-func validNumber(s string) bool {
-	if s == "" || len(s) > maxNumberLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9', c == '*', c == '#':
-		case c == '+' && i == 0 && len(s) > 1:
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // smsRequest is a parsed /sendSMS.
 type smsRequest struct {

@@ -150,7 +150,7 @@ func (a *API) dial(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	q := r.URL.Query()
 	cpa, err1 := oneValue(q, "cpa")
 	cpb, err2 := oneValue(q, "cpb")
-	if err := errors.Join(err1, err2); err != nil || !validNumber(cpa) || !validNumber(cpb) {
+	if err := errors.Join(err1, err2); err != nil || !pbx.ValidNumber(cpa) || !pbx.ValidNumber(cpb) {
 		writeText(w, http.StatusInternalServerError, msgActionError)
 		return
 	}

@@ -58,7 +58,7 @@ func (c *call) src() (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("src: none given and the account has no extension: %w", errParam)
 	}
-	if !number(s) {
+	if !pbx.ValidNumber(s) {
 		return "", fmt.Errorf("src %q: %w", clip(s), errParam)
 	}
 	if c.p.Restricted() && !dialect.Owns(c.p, s) {
@@ -70,7 +70,7 @@ func (c *call) src() (string, error) {
 // dst is a required dialable number parameter (dst by default).
 func (c *call) numberParam(name string) (string, error) {
 	s := c.req.p.get(name)
-	if !number(s) {
+	if !pbx.ValidNumber(s) {
 		return "", fmt.Errorf("%s %q: %w", name, clip(s), errParam)
 	}
 	return s, nil
@@ -468,7 +468,7 @@ func (a *API) monitor(c *call) error {
 		return err
 	}
 	dst := c.req.p.get("dst")
-	if dst != "" && !number(dst) {
+	if dst != "" && !pbx.ValidNumber(dst) {
 		return fmt.Errorf("dst %q: %w", clip(dst), errParam)
 	}
 	c.target = ch + ">" + dst

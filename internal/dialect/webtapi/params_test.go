@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // TestParseParams: the query and the body merge as PHP's $_REQUEST;
@@ -68,12 +70,12 @@ func TestParseParams(t *testing.T) {
 // TestValidators: what the action parameters accept.
 func TestValidators(t *testing.T) {
 	for _, s := range []string{"1004", "+48221234567", "*45", "#1"} {
-		if !number(s) {
-			t.Errorf("number(%q) false", s)
+		if !pbx.ValidNumber(s) {
+			t.Errorf("pbx.ValidNumber(%q) false", s)
 		}
 	}
 	for _, s := range []string{"", "+", "10 04", "1004'", "1004;DROP", "1+1", strings.Repeat("1", 33), "1004\x00"} {
-		if number(s) {
+		if pbx.ValidNumber(s) {
 			t.Errorf("number(%q) true", s)
 		}
 	}

@@ -102,7 +102,7 @@ func (c *call) agentSrc() (string, error) {
 	if s == "" {
 		s = c.p.Extension
 	}
-	if !number(s) {
+	if !pbx.ValidNumber(s) {
 		return "", fmt.Errorf("src %q: %w", clip(s), errParam)
 	}
 	return s, nil
@@ -216,7 +216,7 @@ func (a *API) queueCallerDel(c *call) error {
 		return err
 	}
 	dst := c.req.p.get("dst")
-	if _, has := c.req.p["dst"]; has && !number(dst) {
+	if _, has := c.req.p["dst"]; has && !pbx.ValidNumber(dst) {
 		return fmt.Errorf("dst %q: %w", clip(dst), errParam)
 	}
 	c.target = name + ":" + ch + ">" + dst

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
 // Bounds on what one request may carry. The spec's requests have at most
@@ -180,23 +182,6 @@ func clip(s string) string {
 // Validators for the values the actions take. Each refuses rather than
 // rewrites, so what reaches the core is exactly what the client sent.
 
-// number: a dialable number (digits, '*', '#', a leading '+'), as the core
-// accepts for originate and redirect targets.
-func number(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9', c == '*', c == '#':
-		case c == '+' && i == 0 && len(s) > 1:
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // channelName: a channel name ("SIP/1004-0000001a"), a channel unique id
 // ("1358704647.94") or a call id; letters, digits and "/-_.@:" only, at
@@ -263,7 +248,7 @@ func numberList(s string, max int) ([]string, bool) {
 	out := make([]string, 0, len(parts))
 	for _, x := range parts {
 		x = strings.TrimSpace(x)
-		if !number(x) || seen[x] {
+		if !pbx.ValidNumber(x) || seen[x] {
 			return nil, false
 		}
 		seen[x] = true
