@@ -14,7 +14,6 @@ const (
 	maxRecordings = 5000  // "at most 5000 recordings"
 	maxSMSBody    = 1024  // characters
 	maxRangeDays  = 366   // our bound on datestart..datestop
-	maxNumberLen  = 32
 )
 
 // dateRange is datestart..datestop as an instant range [from, to) in the
@@ -104,7 +103,6 @@ func oneValue(q url.Values, k string) (string, error) {
 	}
 	return vs[0], nil
 }
-
 
 // smsRequest is a parsed /sendSMS.
 type smsRequest struct {
