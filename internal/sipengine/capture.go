@@ -37,16 +37,19 @@ type wireTracer struct {
 	engines map[*Engine]struct{}
 }
 
-var (
-	tracerOnce sync.Once
-	tracer     = &wireTracer{engines: map[*Engine]struct{}{}}
-)
+// tracer is sipgo's one process-wide hook for raw messages (sipgo offers
+// no per-transport one). It is installed before any transport can run:
+// switching sip.SIPDebug on later raced with the readers of engines
+// already serving. With no capturing engine registered it costs a read
+// lock per message.
+var tracer = &wireTracer{engines: map[*Engine]struct{}{}}
+
+func init() {
+	sip.SIPDebugTracer(tracer)
+	sip.SIPDebug = true
+}
 
 func (w *wireTracer) add(e *Engine) {
-	tracerOnce.Do(func() {
-		sip.SIPDebugTracer(w)
-		sip.SIPDebug = true
-	})
 	w.mu.Lock()
 	w.engines[e] = struct{}{}
 	w.mu.Unlock()
