@@ -102,6 +102,24 @@ func (s *syncBuffer) String() string {
 
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
+	// Ports are picked free and released before the binary binds them, so
+	// another process may take one meanwhile: then start again on others.
+	for attempt := 1; ; attempt++ {
+		s, busy := launch(t, dataDir, extra...)
+		if s != nil {
+			s.waitRegistered(t, "12", "13", "1001", "1003", "1004")
+			return s
+		}
+		if !busy || attempt == 3 {
+			t.Fatalf("switchboard did not start after %d attempts: ports kept being taken", attempt)
+		}
+	}
+}
+
+// launch starts the binary once; a nil server with busy set means a port
+// was taken before the binary could bind it.
+func launch(t *testing.T, dataDir string, extra ...string) (*server, bool) {
+	t.Helper()
 	s := &server{t: t, dataDir: dataDir, logs: &syncBuffer{}, exited: make(chan struct{})}
 	s.http = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s.sip = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -112,12 +130,6 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 		t.Fatal(err)
 	}
 	go func() { _ = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("switchboard output:\n%s", s.logs.String())
-		}
-	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := http.Get("http://" + s.http + "/healthz")
@@ -129,16 +141,26 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 		}
 		select {
 		case <-s.exited:
+			if strings.Contains(s.logs.String(), "address already in use") {
+				t.Logf("a port was taken before switchboard bound it; starting again:\n%s", s.logs.String())
+				return nil, true
+			}
 			t.Fatalf("switchboard exited during start:\n%s", s.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
+			s.stop()
 			t.Fatalf("switchboard not healthy after 30 s:\n%s", s.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.waitRegistered(t, "12", "13", "1001", "1003", "1004")
-	return s
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("switchboard output:\n%s", s.logs.String())
+		}
+	})
+	return s, false
 }
 
 // waitRegistered waits until the demo bots exts have registered: /healthz
