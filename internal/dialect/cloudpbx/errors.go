@@ -39,9 +39,11 @@ func errorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, errParameter), errors.Is(err, pbx.ErrInvalidArgument), errors.Is(err, store.ErrInvalidFilter):
 		return http.StatusBadRequest, msgParameterMissing
-	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrAddressNotAllowed):
+	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrAddressNotAllowed), errors.Is(err, auth.ErrAccountDisabled):
 		return http.StatusUnauthorized, msgUnauthorized
-	case errors.Is(err, auth.ErrLockedOut):
+	case errors.Is(err, auth.ErrLockedOut), errors.Is(err, pbx.ErrLimit):
+		// A configured limit (originates or SMS a minute, live calls) is
+		// the client's to retry later, as a lockout is.
 		return http.StatusTooManyRequests, msgTooMany
 	case errors.Is(err, dialect.ErrForbidden), errors.Is(err, pbx.ErrUnknownTenant):
 		return http.StatusForbidden, msgForbidden
