@@ -173,6 +173,15 @@ func TestVisibleEvent(t *testing.T) {
 	if !EventsFiltered(user) || EventsFiltered(auth.Principal{Role: "admin"}) {
 		t.Fatal("EventsFiltered")
 	}
+	// call.new carries only the caller's channel: the called extension
+	// sees it (it is about to ring), a third one does not.
+	ringing := pbx.Event{Type: pbx.EvCallNew, Call: &pbx.Call{ID: "2", From: "1002", To: "1001", Channels: []pbx.Channel{{Exten: "1002"}}}}
+	if _, ok := VisibleEvent(user, ringing); !ok {
+		t.Fatal("the called extension misses call.new")
+	}
+	if _, ok := VisibleEvent(auth.Principal{Role: "user", Extension: "1003"}, ringing); ok {
+		t.Fatal("a third extension sees the call")
+	}
 }
 
 // TestOutboundCallerIDs: a click-to-call may present only a number
