@@ -24,10 +24,10 @@ import (
 
 // wtCall is a live call as the native API shows it.
 type wtCall struct {
-	ID         string `json:"id"`
-	From       string `json:"from"`
-	To         string `json:"to"`
-	Originated bool   `json:"originated"`
+	ID         string   `json:"id"`
+	From       string   `json:"from"`
+	To         string   `json:"to"`
+	Originated bool     `json:"originated"`
 	Channels   []wtChan `json:"channels"`
 }
 
