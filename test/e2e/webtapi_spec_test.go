@@ -312,7 +312,9 @@ func TestWebTAPISpecExamplesAgainstTheBinary(t *testing.T) {
 	})
 
 	step("4 call_hangup", func(t *testing.T) {
-		w.action(t, u1004, "action=call&dst=1001")
+		if got := w.action(t, u1004, "action=call&dst=1001"); got != "1" {
+			t.Fatalf("call: %q", got)
+		}
 		c := w.waitCall(t, "1004", "1001")
 		ch, _ := c.channel(t, "1004")
 		w.replay(t, 4, u1004, "1", "SIP/1004-00000010", ch)
@@ -345,7 +347,9 @@ func TestWebTAPISpecExamplesAgainstTheBinary(t *testing.T) {
 	var live wtCall
 	var liveCh string
 	step("6-7 call_list and call_list_all", func(t *testing.T) {
-		w.action(t, u1004, "action=call&dst=1001")
+		if got := w.action(t, u1004, "action=call&dst=1001"); got != "1" {
+			t.Fatalf("call: %q", got)
+		}
 		live = w.waitCall(t, "1004", "1001")
 		liveCh, _ = live.channel(t, "1004")
 		for i, sid := range map[int]string{6: u1004, 7: admin} {
@@ -585,11 +589,14 @@ func TestWebTAPISpecExamplesAgainstTheBinary(t *testing.T) {
 	})
 
 	step("24 chan_play_dtmf", func(t *testing.T) {
-		w.action(t, u1004, "action=call&dst=2001") // 2001 answers by itself
+		if got := w.action(t, u1004, "action=call&dst=2001"); got != "1" { // 2001 answers by itself
+			t.Fatalf("call: %q", got)
+		}
 		w.waitCall(t, "1004", "2001")
+		before := len(phone.out.String())
 		w.replay(t, 24, u1004, "1")
 		until(t, "2001 to hear 1234", func() bool {
-			out := phone.out.String()
+			out := phone.out.String()[before:]
 			i1 := strings.Index(out, "received event: '1' (end=1)")
 			i2 := strings.Index(out, "received event: '2' (end=1)")
 			i3 := strings.Index(out, "received event: '3' (end=1)")
