@@ -247,8 +247,9 @@ func conciseLine(t *testing.T, line string, c wtCall, ext, peer, exten string) {
 // bots' 440 Hz tone, a conference holds its three stations, agents join
 // and leave the queue, queue lists show a baresip caller served or
 // waiting, the picture is a complete JPEG, digits reach the far phone,
-// a monitor call spies, relay 17 switches. The camera actions the spec
-// gives no example of (stream, record, save) follow docs/webtapi.md.
+// a monitor call spies, relay 17 switches. The actions the spec names
+// without an example (camera stream, record and save; q_shift_caller,
+// q_caller_del) are driven with docs/webtapi.md's parameters.
 func TestWebTAPISpecExamplesAgainstTheBinary(t *testing.T) {
 	needTool(t, "baresip", "baresip")
 	raw, err := os.ReadFile("../../internal/dialect/webtapi/testdata/spec/requests.txt")
@@ -546,32 +547,63 @@ func TestWebTAPISpecExamplesAgainstTheBinary(t *testing.T) {
 	})
 
 	step("21 q_waiting_list", func(t *testing.T) {
+		// Kolejka1's only agent paused: 2001, then a second phone, 2002,
+		// wait in it.
+		phone2 := startBaresip(t, s, "2002", "udp")
 		s.postJSON(t, "/api/v1/queues/Kolejka1/members/101/pause", `{"paused":true,"reason":"test"}`, 200, nil)
 		defer s.postJSON(t, "/api/v1/queues/Kolejka1/members/101/pause", `{"paused":false}`, 200, nil)
-		closed := strings.Count(phone.out.String(), "session closed")
+		type qcall struct {
+			Position int    `json:"position"`
+			Channel  string `json:"channel"`
+			UniqueID string `json:"uniqueid"`
+		}
+		waiting := func(n int) []qcall {
+			var qc struct {
+				Calls []qcall `json:"calls"`
+			}
+			until(t, fmt.Sprintf("%d waiting in Kolejka1", n), func() bool {
+				s.getJSON(t, "/api/v1/queues/Kolejka1/calls", &qc)
+				return len(qc.Calls) == n
+			})
+			slices.SortFunc(qc.Calls, func(a, b qcall) int { return a.Position - b.Position })
+			return qc.Calls
+		}
+		closed := strings.Count(phone2.out.String(), "session closed")
 		phone.cmd("/dial 7000")
-		var qc struct {
-			Calls []struct {
-				Channel  string `json:"channel"`
-				UniqueID string `json:"uniqueid"`
-			} `json:"calls"`
-		}
-		until(t, "2001 waiting in Kolejka1", func() bool {
-			s.getJSON(t, "/api/v1/queues/Kolejka1/calls", &qc)
-			return len(qc.Calls) == 1
-		})
+		waiting(1)
+		phone2.cmd("/dial 7000")
+		qc := waiting(2)
 		got := w.replay(t, 21, admin, "")
-		f := strings.Split(strings.TrimSuffix(got, "\n"), "!")
-		if strings.Count(got, "\n") != 1 || len(f) != 7 || f[0] != "Kolejka1" || f[1] != "1" || f[2] != qc.Calls[0].Channel || f[3] != "2001" || f[6] != qc.Calls[0].UniqueID {
-			t.Fatalf("q_waiting_list %q for %+v", got, qc.Calls[0])
+		lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+		if len(lines) != 2 || !strings.HasSuffix(got, "\n") {
+			t.Fatalf("q_waiting_list %q", got)
 		}
-		// q_caller_del (no example in the spec; docs/webtapi.md): the
-		// waiting caller is hung up.
-		if got := w.action(t, admin, "action=q_caller_del&q_name=Kolejka1&chan="+url.QueryEscape(f[2])); got != "1" {
+		for k, who := range []string{"2001", "2002"} {
+			f := strings.Split(lines[k], "!")
+			if len(f) != 7 || f[0] != "Kolejka1" || f[1] != fmt.Sprint(k+1) || f[2] != qc[k].Channel || !strings.HasPrefix(f[2], "SIP/"+who+"-") ||
+				f[3] != who || f[6] != qc[k].UniqueID {
+				t.Fatalf("q_waiting_list line %d %q for %+v", k, lines[k], qc[k])
+			}
+		}
+		// q_shift_caller and q_caller_del (no examples in the spec;
+		// parameters of docs/webtapi.md): 2002 moves to the head of the
+		// line, then is hung up.
+		second := qc[1].Channel
+		if got := w.action(t, admin, "action=q_shift_caller&q_name=Kolejka1&chan="+url.QueryEscape(second)+"&pos=1"); got != "1" {
+			t.Fatalf("q_shift_caller: %q", got)
+		}
+		if qc := waiting(2); qc[0].Channel != second || qc[0].Position != 1 {
+			t.Fatalf("after the shift %+v", qc)
+		}
+		if got := w.action(t, admin, "action=q_caller_del&q_name=Kolejka1&chan="+url.QueryEscape(second)); got != "1" {
 			t.Fatalf("q_caller_del: %q", got)
 		}
-		until(t, "the caller to be gone", func() bool { return len(w.calls(t)) == 0 })
-		until(t, "2001's call to be closed", func() bool { return strings.Count(phone.out.String(), "session closed") > closed })
+		if qc := waiting(1); qc[0].Channel == second {
+			t.Fatalf("after the removal %+v", qc)
+		}
+		until(t, "2002's call to be closed", func() bool { return strings.Count(phone2.out.String(), "session closed") > closed })
+		phone.cmd("/hangup")
+		until(t, "no calls", func() bool { return len(w.calls(t)) == 0 })
 	})
 
 	step("22-23 cameras", func(t *testing.T) {
