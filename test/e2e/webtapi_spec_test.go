@@ -66,7 +66,6 @@ func (c wtCall) channel(t *testing.T, ext string) (name, uniqueid string) {
 // wtSpec replays the WebTAPI spec's request examples against one running
 // binary.
 type wtSpec struct {
-	t        *testing.T
 	s        *server
 	base     string
 	examples []string
@@ -257,7 +256,7 @@ func TestWebTAPISpecExamplesAgainstTheBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServer(t, t.TempDir())
-	w := &wtSpec{t: t, s: s, examples: strings.Split(strings.TrimSpace(string(raw)), "\n")}
+	w := &wtSpec{s: s, examples: strings.Split(strings.TrimSpace(string(raw)), "\n")}
 	w.done = make([]bool, len(w.examples))
 	if len(w.examples) != 28 {
 		t.Fatalf("%d examples in requests.txt, the spec has 28", len(w.examples))
