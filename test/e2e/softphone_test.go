@@ -94,7 +94,7 @@ module_app menu.so
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a bound, not a lifetime: the cleanup quits it
 	cmd := exec.CommandContext(ctx, bin, "-f", dir)
 	b := &baresip{t: t, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = b.out, b.out
