@@ -58,8 +58,8 @@ func TestServing(t *testing.T) {
 	// Every asset the page names, and every module those import.
 	seen := map[string]bool{}
 	queue := regexp.MustCompile(`(?:src|href)="(/panel/[^"]+)"`).FindAllStringSubmatch(page, -1)
-	if len(queue) != 2 {
-		t.Fatalf("page names %d assets, want the stylesheet and app.js", len(queue))
+	if len(queue) != 3 {
+		t.Fatalf("page names %d assets, want the icon, the stylesheet and app.js", len(queue))
 	}
 	imports := regexp.MustCompile(`from '\./([a-z]+\.js)'`)
 	for len(queue) > 0 {
@@ -70,7 +70,7 @@ func TestServing(t *testing.T) {
 		}
 		seen[p] = true
 		res, body := get(t, srv, "GET", p, nil)
-		want := map[bool]string{true: "text/javascript; charset=utf-8", false: "text/css; charset=utf-8"}[strings.HasSuffix(p, ".js")]
+		want := contentTypes[p[strings.LastIndex(p, "."):]]
 		if res.StatusCode != 200 || res.Header.Get("Content-Type") != want {
 			t.Fatalf("GET %s: %d %q", p, res.StatusCode, res.Header.Get("Content-Type"))
 		}

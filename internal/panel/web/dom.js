@@ -12,7 +12,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (v === true) el.setAttribute(k, '');
     else el.setAttribute(k, v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
@@ -24,7 +24,7 @@ const svgNS = 'http://www.w3.org/2000/svg';
 export function svg(tag, attrs = {}, ...children) {
   const el = document.createElementNS(svgNS, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null) continue;
     el.append(c instanceof Node ? c : String(c));
   }

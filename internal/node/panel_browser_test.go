@@ -1,0 +1,408 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium for a test, or skips it when none is
+// installed (CI installs Debian's chromium, so there it runs). Console
+// errors, uncaught exceptions and browser log errors (CSP violations,
+// failed loads) fail the test.
+func browser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	var exe string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			exe = p
+			break
+		}
+	}
+	if exe == "" {
+		t.Skip("no chromium binary found (apt-get install chromium)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000), chromedp.Flag("headless", "new"))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
+	var mu sync.Mutex
+	var problems []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				problems = append(problems, "console.error: "+strings.Join(parts, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+e.ExceptionDetails.Error())
+		case *log.EventEntryAdded:
+			if e.Entry.Level == log.LevelError {
+				problems = append(problems, "log: "+e.Entry.Text+" "+e.Entry.URL)
+			}
+		}
+	})
+	if err := chromedp.Run(ctx, log.Enable(), runtime.Enable()); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
+	}
+}
+
+// screenshot saves the page as an artefact: in $SWITCHBOARD_ARTIFACTS
+// when set (CI keeps that directory), else in the test's temp dir.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SWITCHBOARD_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	t.Logf("screenshot: %s", p)
+}
+
+// step runs browser actions and fails the test with a screenshot when
+// they do not complete.
+func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, actions...); err != nil {
+		screenshot(t, ctx, "failed-"+strings.ReplaceAll(name, " ", "-"))
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+func apiJSON(t *testing.T, n *Node, method, path, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+n.HTTPAddr().String()+path, strings.NewReader(body))
+	req.SetBasicAuth("admin", "admin")
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+// TestPanelBrowser drives the panel in headless Chromium against the demo
+// node: log in as admin, watch a real SIP call between two demo bots
+// (placed through the API) turn their tiles from idle to in use, hang it
+// up from the tile and see them idle again, open the door, then find the
+// call in the CDR browser and open its page.
+func TestPanelBrowser(t *testing.T) {
+	ctx, problems := browser(t)
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String() + "/"
+
+	step(t, ctx, "login",
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-user`, "admin", chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, "admin", chromedp.ByQuery),
+		chromedp.Click(`#login-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#conn-state[data-state="live"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-2001[data-state="unavailable"]`, chromedp.ByQuery), // no phone registered
+	)
+	screenshot(t, ctx, "switchboard-idle")
+
+	var call struct {
+		ID string `json:"id"`
+	}
+	if code := apiJSON(t, n, "POST", "/api/v1/calls", `{"from":"42","to":"43"}`, &call); code != http.StatusCreated {
+		t.Fatalf("originate: %d", code)
+	}
+	var peer string
+	step(t, ctx, "call shows",
+		chromedp.WaitVisible(`#tile-42[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.Text(`#tile-42 .peer`, &peer, chromedp.ByQuery),
+	)
+	if !strings.Contains(peer, "43") {
+		t.Errorf("tile 42 talks to %q, want 43", peer)
+	}
+	screenshot(t, ctx, "switchboard-call")
+
+	step(t, ctx, "hang up",
+		chromedp.Click(`#tile-42`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#act-hangup`, chromedp.ByQuery),
+		chromedp.Click(`#act-hangup`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="idle"]`, chromedp.ByQuery),
+	)
+	var live []json.RawMessage
+	if apiJSON(t, n, "GET", "/api/v1/calls", "", &live); len(live) != 0 {
+		t.Errorf("calls after hang up: %s", live)
+	}
+
+	step(t, ctx, "door",
+		chromedp.WaitVisible(`#camera-44[src^="blob:"]`, chromedp.ByQuery),
+		chromedp.Click(`#open-17`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//p[@id="sb-status"][contains(., "open Door: done")]`, chromedp.BySearch),
+	)
+	var audit struct {
+		Entries []struct {
+			Action, Target string
+			Status         int
+		} `json:"entries"`
+	}
+	apiJSON(t, n, "GET", "/api/v1/audit", "", &audit)
+	opened := false
+	for _, e := range audit.Entries {
+		opened = opened || (e.Target == "/api/v1/relays/17" && e.Status == 200)
+	}
+	if !opened {
+		t.Errorf("the audit log has no relay 17 switch: %+v", audit.Entries)
+	}
+
+	step(t, ctx, "cdr browser",
+		chromedp.Click(`a[href="#/cdrs"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#f-number`, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-number`, "42", chromedp.ByQuery),
+		chromedp.Click(`#cdr-search`, chromedp.ByQuery),
+		chromedp.WaitVisible(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q]`, call.ID), chromedp.ByQuery),
+	)
+	screenshot(t, ctx, "cdr-list")
+	step(t, ctx, "cdr page",
+		chromedp.Click(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q] a`, call.ID), chromedp.ByQuery),
+		chromedp.WaitVisible(`#cdr-detail dl.facts`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#recordings`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#sip-ladder text.host`, chromedp.ByQuery),
+	)
+	var hosts int
+	step(t, ctx, "ladder hosts", chromedp.Evaluate(`document.querySelectorAll('#sip-ladder text.host').length`, &hosts))
+	if hosts < 2 {
+		t.Errorf("the SIP ladder names %d addresses, want both ends", hosts)
+	}
+	screenshot(t, ctx, "cdr-page")
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestPanelBrowserRights: a user (12/demo, role user) sees no CDR view
+// and no spy action, and a hand-typed URL of a view it may not use says
+// so instead of failing.
+func TestPanelBrowserRights(t *testing.T) {
+	ctx, problems := browser(t)
+	n := startDemo(t)
+	var cdrHidden, spy bool
+	step(t, ctx, "user login",
+		chromedp.Navigate("http://"+n.HTTPAddr().String()+"/"),
+		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-user`, "12", chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, "demo", chromedp.ByQuery),
+		chromedp.Click(`#login-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-13[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('a[href="#/cdrs"]').hidden`, &cdrHidden),
+		chromedp.Click(`#tile-13`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#act-call`, chromedp.ByQuery),
+		chromedp.Evaluate(`!!document.querySelector('#act-spy')`, &spy),
+	)
+	if !cdrHidden || spy {
+		t.Errorf("user 12 sees the CDR link (%v) or the spy action (%v)", !cdrHidden, spy)
+	}
+	var my string
+	step(t, ctx, "own extension", chromedp.Value(`#my-ext`, &my, chromedp.ByQuery))
+	if my != "12" {
+		t.Errorf("my extension %q, want the user's own 12", my)
+	}
+	step(t, ctx, "refused view",
+		chromedp.Navigate("http://"+n.HTTPAddr().String()+"/#/cdrs"),
+		chromedp.WaitVisible(`//main[@id="view"]/p[contains(., "may not open this view")]`, chromedp.BySearch),
+	)
+	screenshot(t, ctx, "user-refused-view")
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// cutProxy forwards TCP to a node and can drop every connection at once
+// and refuse new ones, as a laptop going to sleep does.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool
+	wg     sync.WaitGroup
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.cut(); p.wg.Wait() })
+	return p
+}
+
+func (p *cutProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); _, _ = io.Copy(up, c); up.Close() }()
+		go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *cutProxy) setDown(down bool) {
+	p.mu.Lock()
+	p.down = down
+	p.mu.Unlock()
+	if down {
+		p.cut()
+	}
+}
+
+// TestPanelBrowserReplay: the connection drops (the laptop sleeps), a call
+// starts meanwhile, and when the network is back the panel reconnects
+// with since=N and shows the call from the replayed events.
+func TestPanelBrowserReplay(t *testing.T) {
+	ctx, problems := browser(t)
+	n := startDemo(t)
+	proxy := newCutProxy(t, n.HTTPAddr().String())
+	var mu sync.Mutex
+	var wsURLs []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventWebSocketCreated); ok {
+			mu.Lock()
+			wsURLs = append(wsURLs, e.URL)
+			mu.Unlock()
+		}
+	})
+	step(t, ctx, "login", network.Enable(),
+		chromedp.Navigate("http://"+proxy.ln.Addr().String()+"/"),
+		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-user`, "admin", chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, "admin", chromedp.ByQuery),
+		chromedp.Click(`#login-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#conn-state[data-state="live"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery),
+	)
+	// An event so the page has a sequence number to resume from.
+	var first struct{ ID string }
+	if code := apiJSON(t, n, "POST", "/api/v1/calls", `{"from":"12","to":"13"}`, &first); code != http.StatusCreated {
+		t.Fatalf("originate: %d", code)
+	}
+	step(t, ctx, "first call", chromedp.WaitVisible(`#tile-12[data-state="inuse"]`, chromedp.ByQuery))
+	if code := apiJSON(t, n, "DELETE", "/api/v1/calls/"+first.ID, "", nil); code != http.StatusNoContent {
+		t.Fatalf("hang up: %d", code)
+	}
+	step(t, ctx, "first call ends", chromedp.WaitVisible(`#tile-12[data-state="idle"]`, chromedp.ByQuery))
+
+	proxy.setDown(true)
+	step(t, ctx, "offline", chromedp.WaitVisible(`#conn-state[data-state="reconnecting"]`, chromedp.ByQuery))
+	if code := apiJSON(t, n, "POST", "/api/v1/calls", `{"from":"42","to":"43"}`, nil); code != http.StatusCreated {
+		t.Fatalf("originate: %d", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var x struct{ State int }
+		apiJSON(t, n, "GET", "/api/v1/extensions/42", "", &x)
+		if x.State == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the call did not connect while the panel was offline")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	proxy.setDown(false)
+	step(t, ctx, "back online",
+		chromedp.WaitVisible(`#conn-state[data-state="live"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-42[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="inuse"]`, chromedp.ByQuery),
+	)
+	mu.Lock()
+	urls := append([]string(nil), wsURLs...)
+	mu.Unlock()
+	if len(urls) < 2 || !strings.Contains(urls[len(urls)-1], "since=") {
+		t.Errorf("the reconnect did not resume with since=N: %q", urls)
+	}
+	if p := problems(); len(p) > 0 {
+		// A dropped connection logs failed reconnect attempts: those are
+		// expected here; anything else is not.
+		var other []string
+		for _, s := range p {
+			if !strings.Contains(s, "ERR_CONNECTION") && !strings.Contains(s, "WebSocket") && !strings.Contains(s, "ERR_EMPTY_RESPONSE") {
+				other = append(other, s)
+			}
+		}
+		if len(other) > 0 {
+			t.Fatalf("browser reported problems:\n%s", strings.Join(other, "\n"))
+		}
+	}
+}
