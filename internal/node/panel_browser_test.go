@@ -38,7 +38,8 @@ func browser(t *testing.T) (context.Context, func() []string) {
 		t.Skip("no chromium binary found (apt-get install chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000), chromedp.Flag("headless", "new"))
+		chromedp.DisableGPU, chromedp.WindowSize(1400, 1000), chromedp.Flag("headless", "new"),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 120*time.Second)
@@ -74,6 +75,9 @@ func browser(t *testing.T) (context.Context, func() []string) {
 		return append([]string(nil), problems...)
 	}
 }
+
+// awaitPromise makes Evaluate wait for the promise an expression returns.
+func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 
 // screenshot saves the page as an artefact: in $SWITCHBOARD_ARTIFACTS
 // when set (CI keeps that directory), else in the test's temp dir.
@@ -196,6 +200,35 @@ func TestPanelBrowser(t *testing.T) {
 		t.Errorf("the audit log has no relay 17 switch: %+v", audit.Entries)
 	}
 
+	// A second call, recorded and transferred from the UI: 43's tile
+	// records it, then sends its partner (42) to 101.
+	var second struct {
+		ID string `json:"id"`
+	}
+	if code := apiJSON(t, n, "POST", "/api/v1/calls", `{"from":"42","to":"43"}`, &second); code != http.StatusCreated {
+		t.Fatalf("originate: %d", code)
+	}
+	step(t, ctx, "record and transfer",
+		chromedp.WaitVisible(`#tile-43[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.Click(`#tile-43`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#act-record`, chromedp.ByQuery),
+		chromedp.Click(`#act-record`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//p[@id="sb-status"][contains(., "record: done")]`, chromedp.BySearch),
+		chromedp.SendKeys(`#transfer-to`, "101", chromedp.ByQuery),
+		chromedp.Click(`#act-transfer`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-101[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-42[data-state="inuse"]`, chromedp.ByQuery),
+	)
+	screenshot(t, ctx, "switchboard-transferred")
+	step(t, ctx, "hang up the transferred call",
+		chromedp.Click(`#tile-101`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#act-hangup`, chromedp.ByQuery),
+		chromedp.Click(`#act-hangup`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-101[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery),
+	)
+
 	step(t, ctx, "cdr browser",
 		chromedp.Click(`a[href="#/cdrs"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#f-number`, chromedp.ByQuery),
@@ -216,6 +249,59 @@ func TestPanelBrowser(t *testing.T) {
 		t.Errorf("the SIP ladder names %d addresses, want both ends", hosts)
 	}
 	screenshot(t, ctx, "cdr-page")
+
+	// The recorded call's page plays its recording.
+	var playing bool
+	step(t, ctx, "recording",
+		chromedp.Navigate(base+"#/cdrs?number=101"), // the transfer's destination is the CDR's dst
+		chromedp.WaitVisible(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q] a`, second.ID), chromedp.ByQuery),
+		chromedp.Click(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q] a`, second.ID), chromedp.ByQuery),
+		chromedp.WaitVisible(`#recordings audio[src^="blob:"]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('#recordings audio').duration > 0`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`document.querySelector('#recordings audio').play().then(() => true)`, &playing, awaitPromise),
+	)
+	if !playing {
+		t.Error("the recording did not play")
+	}
+	screenshot(t, ctx, "cdr-recording")
+
+	var calls string
+	step(t, ctx, "queues and dashboard",
+		chromedp.Click(`a[href="#/queues"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#queue-VMX tr[data-agent="1001"]`, chromedp.ByQuery),
+		chromedp.Click(`a[href="#/dashboard"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#chart-hourly rect`, chromedp.ByQuery),
+		chromedp.Text(`#kpi-calls strong`, &calls, chromedp.ByQuery),
+	)
+	if calls != "2" { // the two calls of this test, within the last hour
+		t.Errorf("dashboard counts %q calls, want 2", calls)
+	}
+	screenshot(t, ctx, "dashboard")
+
+	// The modules' pure functions, run in the browser that runs them.
+	var got string
+	step(t, ctx, "module functions", chromedp.Evaluate(`(async () => {
+		const base = document.querySelector('script[type="module"]').src.replace(/app\.js$/, '');
+		const c = await import(base + 'cdrs.js');
+		const d = await import(base + 'dashboard.js');
+		const now = Date.parse('2026-01-02T12:00:00Z');
+		const s = d.summarize([
+			{ calldate: '2026-01-02T11:30:00Z', disposition: 'ANSWERED', billsec: 60, mos: 4.2 },
+			{ calldate: '2026-01-02T11:40:00Z', disposition: 'ANSWERED', billsec: 30, mos: 3.1 },
+			{ calldate: '2026-01-02T10:10:00Z', disposition: 'BUSY', billsec: 0, mos: 0 },
+			{ calldate: '2025-12-30T10:10:00Z', disposition: 'ANSWERED', billsec: 999, mos: 1 },
+		], now);
+		return JSON.stringify({
+			csv: c.toCSV([{ a: '=1+2', b: 'x,"y"' }]),
+			query: c.apiQuery({ to: '2026-12-31', number: ' 42 ', disposition: '' }).toString(),
+			total: s.total, asr: s.asr, acd: s.acd, last: s.buckets[23].answered, prev: s.buckets[22].other, mos: s.mos,
+		});
+	})()`, &got, awaitPromise))
+	want := `{"csv":"a,b\r\n'=1+2,\"x,\"\"y\"\"\"\r\n","query":"to=2027-01-01&number=42","total":3,"asr":0.6666666666666666,"acd":45,"last":2,"prev":1,"mos":[0,0,1,0,1]}`
+	if got != want {
+		t.Errorf("module functions:\n got %s\nwant %s", got, want)
+	}
+
 	if p := problems(); len(p) > 0 {
 		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}

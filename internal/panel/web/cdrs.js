@@ -29,7 +29,7 @@ function csvCell(v) {
   const s = v === undefined || v === null ? '' : String(v);
   // A leading = + - @ would be a formula to a spreadsheet: quote it away.
   const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\n\r']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function toCSV(rows) {
