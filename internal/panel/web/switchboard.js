@@ -99,7 +99,15 @@ export function switchboardView(root, { live }) {
   const status = h('p', { class: 'status', role: 'status', id: 'sb-status' });
   const myExt = h('input', { id: 'my-ext', size: 6, value: localStorage.getItem('sb.myext') || me.extension || '', 'aria-label': 'My extension' });
   myExt.addEventListener('change', () => localStorage.setItem('sb.myext', myExt.value.trim()));
-  const tiles = h('div', { class: 'tiles', id: 'tiles', role: 'list' });
+  const tiles = h('div', {
+    class: 'tiles', id: 'tiles', role: 'group', 'aria-label': 'Extensions',
+    onclick: (ev) => {
+      const t = ev.target.closest('.tile');
+      if (!t) return;
+      selected = selected === t.dataset.number ? null : t.dataset.number;
+      render();
+    },
+  });
   const drawer = h('aside', { class: 'drawer', id: 'drawer', 'aria-label': 'Extension actions', hidden: true });
   const doors = h('section', { class: 'doors', id: 'doors', 'aria-label': 'Door phones' });
   root.append(
@@ -144,11 +152,10 @@ export function switchboardView(root, { live }) {
       since = t ? (Date.now() - Date.parse(t)) / 1000 : 0;
     }
     return h('button', {
-      type: 'button', class: 'tile', role: 'listitem', id: `tile-${x.number}`,
+      type: 'button', class: 'tile', id: `tile-${x.number}`,
       dataset: { state: st, number: x.number },
       'aria-pressed': selected === x.number ? 'true' : 'false',
       'aria-label': `${x.number} ${x.name}: ${label}${who ? `, with ${who}` : ''}`,
-      onclick: () => { selected = selected === x.number ? null : x.number; render(); },
     },
     h('span', { class: 'num' }, x.number),
     h('span', { class: 'name' }, x.name),
@@ -209,11 +216,36 @@ export function switchboardView(root, { live }) {
     return out;
   }
 
+  // Tiles are updated in place, keyed by number: an element that is
+  // being clicked or has the keyboard focus is never swapped under the
+  // user when an event arrives.
+  const shown = new Map();
+  let drawerKey = '';
   function render() {
     const list = [...model.exts.values()].sort((a, b) => a.number.localeCompare(b.number, undefined, { numeric: true }));
-    tiles.replaceChildren(...list.map(tile));
+    const order = [];
+    for (const x of list) {
+      const fresh = tile(x);
+      let el = shown.get(x.number);
+      if (!el) {
+        el = fresh;
+        shown.set(x.number, el);
+      } else {
+        for (const a of [...el.attributes]) if (!fresh.hasAttribute(a.name)) el.removeAttribute(a.name);
+        for (const a of [...fresh.attributes]) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
+        el.replaceChildren(...fresh.childNodes);
+      }
+      order.push(el);
+    }
+    for (const [number, el] of shown) if (!model.exts.has(number)) { el.remove(); shown.delete(number); }
+    if (order.some((el, i) => tiles.children[i] !== el) || tiles.children.length !== order.length) tiles.replaceChildren(...order);
     const x = selected && model.exts.get(selected);
     drawer.hidden = !x;
+    // The actions are rebuilt only when what they act on changed.
+    const leg = x && model.legOf(x.number);
+    const key = x ? JSON.stringify([x.number, x.state, leg?.call.id, leg?.mine.uniqueid, leg?.mine.state, leg?.other?.uniqueid]) : '';
+    if (key === drawerKey) return;
+    drawerKey = key;
     if (x) {
       // Keep what the user is typing when the state changes under it.
       const focused = document.activeElement?.id;
