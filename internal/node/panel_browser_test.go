@@ -161,7 +161,8 @@ func TestPanelBrowser(t *testing.T) {
 	step(t, ctx, "call shows",
 		chromedp.WaitVisible(`#tile-42[data-state="inuse"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#tile-43[data-state="inuse"]`, chromedp.ByQuery),
-		chromedp.Text(`#tile-42 .peer`, &peer, chromedp.ByQuery),
+		// Read in one go: the tile's contents are replaced on every event.
+		chromedp.Evaluate(`document.querySelector('#tile-42 .peer')?.textContent ?? ''`, &peer),
 	)
 	if !strings.Contains(peer, "43") {
 		t.Errorf("tile 42 talks to %q, want 43", peer)
@@ -265,16 +266,73 @@ func TestPanelBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "cdr-recording")
 
-	var calls string
-	step(t, ctx, "queues and dashboard",
+	// Queues: with both agents paused a caller waits; the panel shows the
+	// pause reasons and the caller, removes the caller and unpauses an agent.
+	for _, agent := range []string{"1001", "1002"} {
+		if code := apiJSON(t, n, "POST", "/api/v1/queues/VMX/members/"+agent+"/pause", `{"paused":true,"reason":"lunch"}`, nil); code != 200 {
+			t.Fatalf("pause %s: %d", agent, code)
+		}
+	}
+	// A real SIP phone (2001) dials the queue and waits.
+	caller := phone(t, n, "2001")
+	cctx, stopCaller := context.WithCancel(context.Background())
+	var callerDone sync.WaitGroup
+	callerDone.Add(1)
+	go func() {
+		defer callerDone.Done()
+		_, _ = caller.Call(cctx, "2001", "7777", 30*time.Second)
+	}()
+	defer callerDone.Wait()
+	defer stopCaller()
+	step(t, ctx, "queue",
 		chromedp.Click(`a[href="#/queues"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#queue-VMX tr[data-agent="1001"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//tr[@data-agent="1001"]/td[contains(., "paused: lunch")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`//section[@id="queue-VMX"]//td[starts-with(., "2001 ")]`, chromedp.BySearch),
+	)
+	screenshot(t, ctx, "queue-waiting")
+	step(t, ctx, "queue actions",
+		// Clicked from the page: a queue event may rebuild the table
+		// between a query and a click from outside.
+		chromedp.Evaluate(`document.querySelector('#queue-VMX button.danger').click()`, nil),
+		chromedp.WaitVisible(`//section[@id="queue-VMX"]//p[.="Nobody is waiting."]`, chromedp.BySearch),
+		chromedp.Evaluate(`document.querySelector('#queue-VMX tr[data-agent="1001"] button').click()`, nil),
+		chromedp.WaitVisible(`#queue-VMX tr[data-agent="1001"] input`, chromedp.ByQuery), // the pause form again
+	)
+	var waiting struct {
+		Calls []json.RawMessage `json:"calls"`
+	}
+	if apiJSON(t, n, "GET", "/api/v1/queues/VMX/calls", "", &waiting); len(waiting.Calls) != 0 {
+		t.Errorf("callers after Remove: %s", waiting.Calls)
+	}
+	var members struct {
+		Queues []struct {
+			Name    string
+			Members []struct {
+				Number string
+				Paused bool
+			}
+		}
+	}
+	apiJSON(t, n, "GET", "/api/v1/queues", "", &members)
+	for _, q := range members.Queues {
+		for _, m := range q.Members {
+			if q.Name == "VMX" && m.Paused != (m.Number == "1002") {
+				t.Errorf("VMX member %s paused=%v after unpausing 1001 from the panel", m.Number, m.Paused)
+			}
+		}
+	}
+
+	var calls string
+	step(t, ctx, "dashboard",
 		chromedp.Click(`a[href="#/dashboard"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#chart-hourly rect`, chromedp.ByQuery),
-		chromedp.Text(`#kpi-calls strong`, &calls, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#kpi-calls strong').textContent`, &calls),
 	)
-	if calls != "2" { // the two calls of this test, within the last hour
-		t.Errorf("dashboard counts %q calls, want 2", calls)
+	if calls != "3" { // the three calls of this test (one to the queue), within the last hour
+		t.Errorf("dashboard counts %q calls, want 3", calls)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}
 	screenshot(t, ctx, "dashboard")
 

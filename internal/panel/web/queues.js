@@ -2,7 +2,13 @@
 // agents with status and pause reason, and today's service level.
 import { api, can } from './api.js';
 import { h, duration, message } from './dom.js';
-import { stateOf } from './switchboard.js';
+
+// Queue member status (Asterisk's values): label and colour class.
+const memberStates = {
+  0: ['unknown', 'unavailable'], 1: ['free', 'idle'], 2: ['in use', 'inuse'], 3: ['busy', 'inuse'],
+  4: ['invalid', 'unavailable'], 5: ['unavailable', 'unavailable'], 6: ['ringing', 'ringing'],
+  7: ['ringing, in use', 'inuse'], 8: ['on hold', 'hold'],
+};
 
 export function queuesView(root, { live }) {
   const status = h('p', { class: 'status', role: 'status' });
@@ -57,7 +63,7 @@ export function queuesView(root, { live }) {
             const reason = h('input', { size: 10, 'aria-label': `Pause reason for ${m.number}`, placeholder: 'reason' });
             return h('tr', { dataset: { agent: m.number } },
               h('td', {}, `${m.number} ${m.name}`),
-              h('td', { dataset: { state: stateOf({ state: m.status, registered: true })[0] } }, stateOf({ state: m.status, registered: true })[1]),
+              h('td', { dataset: { state: (memberStates[m.status] || memberStates[0])[1] } }, (memberStates[m.status] || memberStates[0])[0]),
               h('td', {}, String(m.calls_taken)),
               h('td', {}, m.paused ? `paused${m.reason ? `: ${m.reason}` : ''}` : ''),
               h('td', {}, can('calls.control') ? (m.paused
