@@ -253,6 +253,7 @@ func TestPanelBrowser(t *testing.T) {
 
 	// The recorded call's page plays its recording.
 	var playing bool
+	var waveCols int
 	step(t, ctx, "recording",
 		chromedp.Navigate(base+"#/cdrs?number=101"), // the transfer's destination is the CDR's dst
 		chromedp.WaitVisible(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q] a`, second.ID), chromedp.ByQuery),
@@ -260,9 +261,14 @@ func TestPanelBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#recordings audio[src^="blob:"]`, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelector('#recordings audio').duration > 0`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Evaluate(`document.querySelector('#recordings audio').play().then(() => true)`, &playing, awaitPromise),
+		chromedp.WaitVisible(`#recordings svg.wave path`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#recordings svg.wave path').getAttribute('d').split('M').length - 1`, &waveCols),
 	)
 	if !playing {
 		t.Error("the recording did not play")
+	}
+	if waveCols < 100 {
+		t.Errorf("the waveform has %d columns", waveCols)
 	}
 	screenshot(t, ctx, "cdr-recording")
 
@@ -349,13 +355,20 @@ func TestPanelBrowser(t *testing.T) {
 			{ calldate: '2026-01-02T10:10:00Z', disposition: 'BUSY', billsec: 0, mos: 0 },
 			{ calldate: '2025-12-30T10:10:00Z', disposition: 'ANSWERED', billsec: 999, mos: 1 },
 		], now);
+		const wav = new ArrayBuffer(52), v = new DataView(wav);
+		const put = (o, str) => [...str].forEach((ch, i) => v.setUint8(o + i, ch.charCodeAt(0)));
+		put(0, 'RIFF'); v.setUint32(4, 44, true); put(8, 'WAVE'); put(12, 'fmt '); v.setUint32(16, 16, true);
+		v.setUint16(20, 1, true); v.setUint16(22, 1, true); v.setUint32(24, 8000, true); v.setUint32(28, 16000, true);
+		v.setUint16(32, 2, true); v.setUint16(34, 16, true); put(36, 'data'); v.setUint32(40, 8, true);
+		[0, 16384, -32768, 32767].forEach((x, i) => v.setInt16(44 + i * 2, x, true));
 		return JSON.stringify({
+			peaks: c.peaks(wav, 2), bad: c.peaks(new ArrayBuffer(7), 2),
 			csv: c.toCSV([{ a: '=1+2', b: 'x,"y"' }]),
 			query: c.apiQuery({ to: '2026-12-31', number: ' 42 ', disposition: '' }).toString(),
 			total: s.total, asr: s.asr, acd: s.acd, last: s.buckets[23].answered, prev: s.buckets[22].other, mos: s.mos,
 		});
 	})()`, &got, awaitPromise))
-	want := `{"csv":"a,b\r\n'=1+2,\"x,\"\"y\"\"\"\r\n","query":"to=2027-01-01&number=42","total":3,"asr":0.6666666666666666,"acd":45,"last":2,"prev":1,"mos":[0,0,1,0,1]}`
+	want := `{"peaks":[[0,0.5],[-1,0.999969482421875]],"bad":[],"csv":"a,b\r\n'=1+2,\"x,\"\"y\"\"\"\r\n","query":"to=2027-01-01&number=42","total":3,"asr":0.6666666666666666,"acd":45,"last":2,"prev":1,"mos":[0,0,1,0,1]}`
 	if got != want {
 		t.Errorf("module functions:\n got %s\nwant %s", got, want)
 	}

@@ -197,10 +197,11 @@ export function cdrDetailView(root, { match }) {
         if (!can('recordings.download')) continue;
         const audio = h('audio', { controls: true, preload: 'metadata', 'aria-label': `Recording ${r.id}` });
         try {
-          const url = URL.createObjectURL(await blob(`/recordings/${encodeURIComponent(r.id)}/audio`));
+          const data = await blob(`/recordings/${encodeURIComponent(r.id)}/audio`);
+          const url = URL.createObjectURL(data);
           urls.push(url);
           audio.src = url;
-          row.append(audio, h('a', { href: url, download: r.file }, 'Download WAV'));
+          row.append(waveform(await data.arrayBuffer(), audio), audio, h('a', { href: url, download: r.file }, 'Download WAV'));
         } catch (err) {
           row.append(h('p', { class: 'error' }, message(err)));
         }
@@ -248,4 +249,62 @@ export function ladder(messages) {
         svg('text', { x: (x1 + x2) / 2, y: y - 5, 'text-anchor': 'middle' }, `${m.method || m.status} ${m.status ? m.line.replace(/^SIP\/2\.0 \d+ /, '') : ''}`.trim()),
         svg('text', { x: 4, y: y + 4, class: 'time' }, `+${((Date.parse(m.time) - t0) / 1000).toFixed(3)}s`));
     }));
+}
+
+/**
+ * The peaks of a 16-bit PCM WAV file: for each of n columns the lowest
+ * and highest sample (all channels), scaled to -1..1. Anything else (a
+ * truncated file, another encoding) gives an empty list.
+ */
+export function peaks(buf, n) {
+  const v = new DataView(buf);
+  const tag = (o) => String.fromCharCode(v.getUint8(o), v.getUint8(o + 1), v.getUint8(o + 2), v.getUint8(o + 3));
+  if (buf.byteLength < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') return [];
+  let bits = 0, data = -1, size = 0;
+  for (let o = 12; o + 8 <= buf.byteLength;) {
+    const id = tag(o), len = v.getUint32(o + 4, true);
+    if (id === 'fmt ' && o + 24 <= buf.byteLength) {
+      if (v.getUint16(o + 8, true) !== 1) return []; // not PCM
+      bits = v.getUint16(o + 22, true);
+    } else if (id === 'data') {
+      data = o + 8;
+      size = Math.min(len, buf.byteLength - data);
+      break;
+    }
+    o += 8 + len + (len % 2);
+  }
+  if (bits !== 16 || data < 0) return [];
+  const samples = Math.floor(size / 2);
+  const per = Math.max(1, Math.ceil(samples / n));
+  const out = [];
+  for (let i = 0; i < samples; i += per) {
+    let lo = 0, hi = 0;
+    for (let j = i; j < Math.min(i + per, samples); j++) {
+      const s = v.getInt16(data + j * 2, true);
+      if (s < lo) lo = s;
+      if (s > hi) hi = s;
+    }
+    out.push([lo / 32768, hi / 32768]);
+  }
+  return out;
+}
+
+/** The recording's waveform; a click seeks the player there. */
+function waveform(buf, audio) {
+  const w = 600, ht = 80;
+  const p = peaks(buf, w);
+  const d = p.map(([lo, hi], x) => `M${x} ${(ht / 2 - hi * ht / 2).toFixed(1)}V${(ht / 2 - lo * ht / 2 + 0.5).toFixed(1)}`).join('');
+  const head = svg('line', { x1: 0, y1: 0, x2: 0, y2: ht, class: 'head' });
+  const el = svg('svg', { class: 'wave', viewBox: `0 0 ${w} ${ht}`, width: w, height: ht, role: 'img', 'aria-label': 'Waveform: click to seek' },
+    svg('path', { d }), head);
+  el.addEventListener('click', (ev) => {
+    const r = el.getBoundingClientRect();
+    if (audio.duration) audio.currentTime = ((ev.clientX - r.left) / r.width) * audio.duration;
+  });
+  audio.addEventListener('timeupdate', () => {
+    const x = audio.duration ? (audio.currentTime / audio.duration) * w : 0;
+    head.setAttribute('x1', x);
+    head.setAttribute('x2', x);
+  });
+  return el;
 }
