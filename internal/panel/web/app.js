@@ -28,7 +28,9 @@ class Live {
   /** sub: {event(e), resync()}; returns the unsubscribe function. */
   subscribe(sub) {
     this.subs.add(sub);
-    if (this.state === 'live') sub.resync?.();
+    // While the first connection opens, its open loads every view; later
+    // (live, or reconnecting after a drop) a new view loads at once.
+    if (this.state !== 'connecting') sub.resync?.();
     return () => this.subs.delete(sub);
   }
 }
