@@ -361,14 +361,28 @@ func TestPanelBrowser(t *testing.T) {
 		v.setUint16(20, 1, true); v.setUint16(22, 1, true); v.setUint32(24, 8000, true); v.setUint32(28, 16000, true);
 		v.setUint16(32, 2, true); v.setUint16(34, 16, true); put(36, 'data'); v.setUint32(40, 8, true);
 		[0, 16384, -32768, 32767].forEach((x, i) => v.setInt16(44 + i * 2, x, true));
+		// The live model: events that arrive while a snapshot loads are
+		// applied after it; a hangup removes the leg.
+		const sb = await import(base + 'switchboard.js');
+		const m = new sb.Model();
+		m.loading = true;
+		m.apply({ type: 'extension.state', extension: { number: '42', state: 1 } });
+		m.apply({ type: 'channel.new', channel: { uniqueid: 'a', call_id: 'c1', peer: '42', trunk: false, state: 'up' } });
+		m.apply({ type: 'channel.new', channel: { uniqueid: 'b', call_id: 'c1', peer: '43', trunk: false, state: 'up' } });
+		m.load([{ number: '42', state: 0 }, { number: '43', state: 0 }], []);
+		const during = [m.exts.get('42').state, m.legOf('42')?.other?.peer, m.legOf('43')?.other?.peer];
+		m.apply({ type: 'channel.hangup', channel: { uniqueid: 'b', call_id: 'c1', peer: '43' } });
+		m.apply({ type: 'call.ended', call: { id: 'c1' } });
+		const after = [m.legOf('42'), m.calls.size, sb.stateOf({ state: 16 })[0], sb.stateOf({ state: 99, registered: false })[0]];
 		return JSON.stringify({
+			model: [during, after],
 			peaks: c.peaks(wav, 2), bad: c.peaks(new ArrayBuffer(7), 2),
 			csv: c.toCSV([{ a: '=1+2', b: 'x,"y"' }]),
 			query: c.apiQuery({ to: '2026-12-31', number: ' 42 ', disposition: '' }).toString(),
 			total: s.total, asr: s.asr, acd: s.acd, last: s.buckets[23].answered, prev: s.buckets[22].other, mos: s.mos,
 		});
 	})()`, &got, awaitPromise))
-	want := `{"peaks":[[0,0.5],[-1,0.999969482421875]],"bad":[],"csv":"a,b\r\n'=1+2,\"x,\"\"y\"\"\"\r\n","query":"to=2027-01-01&number=42","total":3,"asr":0.6666666666666666,"acd":45,"last":2,"prev":1,"mos":[0,0,1,0,1]}`
+	want := `{"model":[[1,"43","42"],[null,0,"hold","unavailable"]],"peaks":[[0,0.5],[-1,0.999969482421875]],"bad":[],"csv":"a,b\r\n'=1+2,\"x,\"\"y\"\"\"\r\n","query":"to=2027-01-01&number=42","total":3,"asr":0.6666666666666666,"acd":45,"last":2,"prev":1,"mos":[0,0,1,0,1]}`
 	if got != want {
 		t.Errorf("module functions:\n got %s\nwant %s", got, want)
 	}
