@@ -26,10 +26,19 @@ export class Model {
     this.calls = new Map();
     this.loading = false;
     this.pending = [];
+    // What the next render must redraw: every tile, or these numbers.
+    this.all = true;
+    this.dirty = new Set();
+  }
+
+  /** Marks the tiles of every party of a call for redrawing. */
+  touchCall(call) {
+    for (const c of call?.channels || []) if (!c.trunk) this.dirty.add(c.peer);
   }
 
   load(exts, calls) {
     this.legs = null;
+    this.all = true;
     this.exts = new Map(exts.map((x) => [x.number, x]));
     this.calls = new Map(calls.map((c) => [c.id, c]));
     const pending = this.pending;
@@ -43,17 +52,28 @@ export class Model {
     this.legs = null;
     switch (e.type) {
       case 'extension.state':
-        if (e.extension) this.exts.set(e.extension.number, { ...this.exts.get(e.extension.number), ...e.extension });
+        if (!e.extension) break;
+        if (!this.exts.has(e.extension.number)) this.all = true; // a new tile
+        this.exts.set(e.extension.number, { ...this.exts.get(e.extension.number), ...e.extension });
+        this.dirty.add(e.extension.number);
         break;
       case 'call.new': case 'call.answered':
-        if (e.call) this.calls.set(e.call.id, e.call);
+        if (!e.call) break;
+        this.touchCall(this.calls.get(e.call.id));
+        this.calls.set(e.call.id, e.call);
+        this.touchCall(e.call);
         break;
       case 'call.ended':
-        if (e.call) this.calls.delete(e.call.id);
+        if (!e.call) break;
+        this.touchCall(this.calls.get(e.call.id));
+        this.touchCall(e.call);
+        this.calls.delete(e.call.id);
         break;
       case 'channel.new': case 'channel.state': {
         const ch = e.channel;
         if (!ch) break;
+        this.touchCall(this.calls.get(ch.call_id));
+        this.dirty.add(ch.peer);
         let call = this.calls.get(ch.call_id);
         if (!call) {
           call = { id: ch.call_id, channels: [], created: ch.created };
@@ -68,6 +88,7 @@ export class Model {
         const ch = e.channel;
         const call = ch && this.calls.get(ch.call_id);
         if (!call) break;
+        this.touchCall(call);
         call.channels = (call.channels || []).filter((c) => c.uniqueid !== ch.uniqueid);
         if (call.channels.length === 0) this.calls.delete(call.id);
         break;
@@ -113,7 +134,9 @@ export function switchboardView(root, { live }) {
     onclick: (ev) => {
       const t = ev.target.closest('.tile');
       if (!t) return;
+      if (selected) model.dirty.add(selected);
       selected = selected === t.dataset.number ? null : t.dataset.number;
+      model.dirty.add(t.dataset.number);
       render();
     },
   });
@@ -231,9 +254,7 @@ export function switchboardView(root, { live }) {
   const shown = new Map();
   let drawerKey = '';
   function render() {
-    const list = [...model.exts.values()].sort((a, b) => a.number.localeCompare(b.number, undefined, { numeric: true }));
-    const order = [];
-    for (const x of list) {
+    const update = (x) => {
       const fresh = tile(x);
       let el = shown.get(x.number);
       if (!el) {
@@ -244,10 +265,23 @@ export function switchboardView(root, { live }) {
         for (const a of [...fresh.attributes]) if (el.getAttribute(a.name) !== a.value) el.setAttribute(a.name, a.value);
         el.replaceChildren(...fresh.childNodes);
       }
-      order.push(el);
+      return el;
+    };
+    if (model.all) {
+      // Every tile, in number order (a snapshot, or a new extension).
+      const list = [...model.exts.values()].sort((a, b) => a.number.localeCompare(b.number, undefined, { numeric: true }));
+      const order = list.map(update);
+      for (const [number, el] of shown) if (!model.exts.has(number)) { el.remove(); shown.delete(number); }
+      if (order.some((el, i) => tiles.children[i] !== el) || tiles.children.length !== order.length) tiles.replaceChildren(...order);
+    } else {
+      // Only the tiles the events touched: one event costs one tile, not 500.
+      for (const number of model.dirty) {
+        const x = model.exts.get(number);
+        if (x && shown.has(number)) update(x);
+      }
     }
-    for (const [number, el] of shown) if (!model.exts.has(number)) { el.remove(); shown.delete(number); }
-    if (order.some((el, i) => tiles.children[i] !== el) || tiles.children.length !== order.length) tiles.replaceChildren(...order);
+    model.all = false;
+    model.dirty.clear();
     const x = selected && model.exts.get(selected);
     drawer.hidden = !x;
     // The actions are rebuilt only when what they act on changed.
