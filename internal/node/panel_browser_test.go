@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // browser starts headless Chromium for a test, or skips it when none is
@@ -73,6 +74,27 @@ func browser(t *testing.T) (context.Context, func() []string) {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), problems...)
+	}
+}
+
+// labelled fails the test when a form control on the page has no label
+// (a <label for>, or aria-label): screen readers could not name it.
+func labelled(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	var got struct {
+		Shown int
+		Bare  []string
+	}
+	step(t, ctx, "labels "+where, chromedp.Evaluate(`(() => {
+		const shown = [...document.querySelectorAll('input, select, textarea')].filter((el) => el.offsetParent !== null);
+		return { shown: shown.length, bare: shown.filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+			.map((el) => el.id || el.name || el.outerHTML) };
+	})()`, &got))
+	if got.Shown == 0 {
+		t.Errorf("%s: no form controls shown", where)
+	}
+	if len(got.Bare) > 0 {
+		t.Errorf("%s: form controls without a label: %v", where, got.Bare)
 	}
 }
 
@@ -168,10 +190,14 @@ func TestPanelBrowser(t *testing.T) {
 		t.Errorf("tile 42 talks to %q, want 43", peer)
 	}
 	screenshot(t, ctx, "switchboard-call")
+	labelled(t, ctx, "switchboard")
 
 	step(t, ctx, "hang up",
 		chromedp.Click(`#tile-42`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#act-hangup`, chromedp.ByQuery),
+	)
+	labelled(t, ctx, "switchboard actions")
+	step(t, ctx, "hang up click",
 		chromedp.Click(`#act-hangup`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#tile-43[data-state="idle"]`, chromedp.ByQuery),
@@ -238,6 +264,7 @@ func TestPanelBrowser(t *testing.T) {
 		chromedp.WaitVisible(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q]`, call.ID), chromedp.ByQuery),
 	)
 	screenshot(t, ctx, "cdr-list")
+	labelled(t, ctx, "CDR browser")
 	step(t, ctx, "cdr page",
 		chromedp.Click(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q] a`, call.ID), chromedp.ByQuery),
 		chromedp.WaitVisible(`#cdr-detail dl.facts`, chromedp.ByQuery),
@@ -296,6 +323,7 @@ func TestPanelBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//section[@id="queue-VMX"]//td[starts-with(., "2001 ")]`, chromedp.BySearch),
 	)
 	screenshot(t, ctx, "queue-waiting")
+	labelled(t, ctx, "queues")
 	step(t, ctx, "queue actions",
 		// Clicked from the page: a queue event may rebuild the table
 		// between a query and a click from outside.
@@ -403,11 +431,11 @@ func TestPanelBrowserRights(t *testing.T) {
 		chromedp.Navigate("http://"+n.HTTPAddr().String()+"/"),
 		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
 		chromedp.SendKeys(`#login-user`, "12", chromedp.ByQuery),
-		chromedp.SendKeys(`#login-password`, "demo", chromedp.ByQuery),
-		chromedp.Click(`#login-submit`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, "demo"+kb.Enter, chromedp.ByQuery), // the keyboard alone logs in
 		chromedp.WaitVisible(`#tile-13[data-state="idle"]`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelector('a[href="#/cdrs"]').hidden`, &cdrHidden),
-		chromedp.Click(`#tile-13`, chromedp.ByQuery),
+		chromedp.Focus(`#tile-13`, chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Enter), // tiles are buttons: Enter opens the actions
 		chromedp.WaitVisible(`#act-call`, chromedp.ByQuery),
 		chromedp.Evaluate(`!!document.querySelector('#act-spy')`, &spy),
 	)
