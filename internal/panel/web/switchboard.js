@@ -158,7 +158,11 @@ export function switchboardView(root, { live }) {
     }
   };
 
+  // Only the latest snapshot counts: an older one answering late could
+  // be older than events already applied.
+  let generation = 0;
   async function resync() {
+    const mine = ++generation;
     model.loading = true;
     model.pending = [];
     try {
@@ -166,8 +170,10 @@ export function switchboardView(root, { live }) {
         api('GET', '/extensions'),
         can('calls.read') ? api('GET', '/calls') : [],
       ]);
+      if (mine !== generation) return;
       model.load(exts || [], calls || []);
     } catch (err) {
+      if (mine !== generation) return;
       model.loading = false;
       say(`loading: ${message(err)}`, true);
     }
