@@ -331,6 +331,14 @@ func TestPanelBrowser(t *testing.T) {
 		chromedp.WaitVisible(`//section[@id="queue-VMX"]//p[.="Nobody is waiting."]`, chromedp.BySearch),
 		chromedp.Evaluate(`document.querySelector('#queue-VMX tr[data-agent="1001"] button').click()`, nil),
 		chromedp.WaitVisible(`#queue-VMX tr[data-agent="1001"] input`, chromedp.ByQuery), // the pause form again
+		// Pause 1001 again, with a reason typed in.
+		chromedp.Evaluate(`(() => {
+			const input = document.querySelector('#queue-VMX tr[data-agent="1001"] input');
+			input.value = 'coffee';
+			input.dispatchEvent(new Event('input'));
+			document.querySelector('#queue-VMX tr[data-agent="1001"] button').click();
+		})()`, nil),
+		chromedp.WaitVisible(`//tr[@data-agent="1001"]/td[contains(., "paused: coffee")]`, chromedp.BySearch),
 	)
 	var waiting struct {
 		Calls []json.RawMessage `json:"calls"`
@@ -342,16 +350,16 @@ func TestPanelBrowser(t *testing.T) {
 		Queues []struct {
 			Name    string
 			Members []struct {
-				Number string
-				Paused bool
+				Number, Reason string
+				Paused         bool
 			}
 		}
 	}
 	apiJSON(t, n, "GET", "/api/v1/queues", "", &members)
 	for _, q := range members.Queues {
 		for _, m := range q.Members {
-			if q.Name == "VMX" && m.Paused != (m.Number == "1002") {
-				t.Errorf("VMX member %s paused=%v after unpausing 1001 from the panel", m.Number, m.Paused)
+			if q.Name == "VMX" && (!m.Paused || m.Number == "1001" && m.Reason != "coffee") {
+				t.Errorf("VMX member %s paused=%v reason %q after the panel unpaused 1001 and paused it for coffee", m.Number, m.Paused, m.Reason)
 			}
 		}
 	}

@@ -19,8 +19,11 @@ export function queuesView(root, { live }) {
     try { await f(); say(`${label}: done`); await load(); } catch (err) { say(`${label}: ${message(err)}`, true); }
   };
   let stopped = false;
+  let generation = 0; // only the latest load is shown
+  const reasons = new Map(); // typed pause reasons survive reloads
 
   async function load() {
+    const mine = ++generation;
     try {
       const { queues = [] } = await api('GET', '/queues');
       const callers = await Promise.all(queues.map((q) => api('GET', `/queues/${encodeURIComponent(q.name)}/calls`).then((r) => r.calls || [])));
@@ -30,7 +33,7 @@ export function queuesView(root, { live }) {
         const s = await api('GET', `/queues/stats?from=${today}`).catch(() => null);
         stats = new Map((s?.queues || []).map((x) => [x.queue, x]));
       }
-      if (!stopped) render(queues, callers, stats);
+      if (!stopped && mine === generation) render(queues, callers, stats);
     } catch (err) {
       say(`loading: ${message(err)}`, true);
     }
@@ -60,7 +63,9 @@ export function queuesView(root, { live }) {
         h('table', {},
           h('thead', {}, h('tr', {}, h('th', {}, 'Agent'), h('th', {}, 'Status'), h('th', {}, 'Calls'), h('th', {}, 'Paused'), h('th', {}, ''))),
           h('tbody', {}, (q.members || []).map((m) => {
-            const reason = h('input', { size: 10, 'aria-label': `Pause reason for ${m.number}`, placeholder: 'reason' });
+            const key = `${q.name}/${m.number}`;
+            const reason = h('input', { size: 10, 'aria-label': `Pause reason for ${m.number}`, placeholder: 'reason', value: reasons.get(key) || '' });
+            reason.addEventListener('input', () => reasons.set(key, reason.value));
             return h('tr', { dataset: { agent: m.number } },
               h('td', {}, `${m.number} ${m.name}`),
               h('td', { dataset: { state: (memberStates[m.status] || memberStates[0])[1] } }, (memberStates[m.status] || memberStates[0])[0]),
@@ -68,7 +73,7 @@ export function queuesView(root, { live }) {
               h('td', {}, m.paused ? `paused${m.reason ? `: ${m.reason}` : ''}` : ''),
               h('td', {}, can('calls.control') ? (m.paused
                 ? h('button', { type: 'button', onclick: () => act('unpause', () => api('POST', `/queues/${qn}/members/${encodeURIComponent(m.number)}/pause`, { paused: false })) }, 'Unpause')
-                : [reason, h('button', { type: 'button', onclick: () => act('pause', () => api('POST', `/queues/${qn}/members/${encodeURIComponent(m.number)}/pause`, { paused: true, reason: reason.value.trim() })) }, 'Pause')]) : null));
+                : [reason, h('button', { type: 'button', onclick: () => { reasons.delete(key); act('pause', () => api('POST', `/queues/${qn}/members/${encodeURIComponent(m.number)}/pause`, { paused: true, reason: reason.value.trim() })); } }, 'Pause')]) : null));
           }))));
     }));
   }
