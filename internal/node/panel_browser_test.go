@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -265,6 +266,25 @@ func TestPanelBrowser(t *testing.T) {
 	)
 	screenshot(t, ctx, "cdr-list")
 	labelled(t, ctx, "CDR browser")
+
+	// Export CSV saves every matching row.
+	downloads := t.TempDir()
+	step(t, ctx, "csv export",
+		cdpbrowser.SetDownloadBehavior(cdpbrowser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads),
+		chromedp.Click(`#cdr-csv`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//p[@id="cdr-status"][contains(., "Exported")]`, chromedp.BySearch),
+	)
+	var csv []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if b, err := os.ReadFile(filepath.Join(downloads, "cdrs.csv")); err == nil && len(b) > 0 {
+			csv = b
+			break
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\r\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "id,tenant,calldate,") || !strings.Contains(string(csv), call.ID) {
+		t.Errorf("cdrs.csv: %q", csv)
+	}
 	step(t, ctx, "cdr page",
 		chromedp.Click(fmt.Sprintf(`#cdr-table tbody tr[data-uniqueid=%q] a`, call.ID), chromedp.ByQuery),
 		chromedp.WaitVisible(`#cdr-detail dl.facts`, chromedp.ByQuery),
