@@ -2,9 +2,14 @@
 # SIPp load harness. Prints, from one run on this machine:
 #   1. the SIPp-to-SIPp loopback ceiling: uac -> uas directly, offered
 #      MAXRATE calls/s for 10 s (what SIPp itself manages here);
+#   k. the anchor: Kamailio (Debian's kamailio, the minimal stateful proxy
+#      of bench/kamailio.cfg.tmpl) between the same uac and uas, offered
+#      rising rates for 10 s each: its highest clean rate and its CPU
+#      microseconds per call (skipped with a note when not installed);
 #   2. switchboard (uac as a carrier trunk -> switchboard B2BUA ->
 #      extension 1001 = SIPp uas) offered rising rates for 10 s each: the
-#      highest rate with no failed call, and its ratio to the ceiling;
+#      highest rate with no failed call, its CPU microseconds per call,
+#      and its ratios to the ceiling and to Kamailio's clean rate;
 #   3. switchboard sustaining RATE call setups+teardowns/s for SECS seconds;
 #   4. RTP_CALLS concurrent G.711 calls relayed for RTP_HOLD seconds on a
 #      fresh switchboard (uac plays g711a.pcap, uas echoes): loss from
@@ -17,14 +22,15 @@
 # default; CAPTURE=false or CAPTURE_RTP=false in the environment measure
 # without it.
 # Usage: bench/run.sh [RATE] [SECS] [RTP_CALLS] [RTP_HOLD] [MAXRATE] [SECTIONS]
-#   SECTIONS: which sections to run, default "12345" (e.g. "5" for recording only).
+#   SECTIONS: which sections to run, default "1k2345" (e.g. "k2" for the
+#   side-by-side call rates only, "5" for recording only).
 set -euo pipefail
 RATE=${1:-1000}
 SECS=${2:-60}
 RTP_CALLS=${3:-800}
 RTP_HOLD=${4:-60}
 MAXRATE=${5:-20000}
-SECTIONS=${6:-12345}
+SECTIONS=${6:-1k2345}
 on() { [[ "$SECTIONS" == *"$1"* ]]; }
 cd "$(dirname "$0")/.."
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester"; exit 1; }
@@ -57,6 +63,36 @@ run_uac() { # label target rate total extra-args...
   echo "$ok" > "$W/last_ok"
 }
 
+# cpu_ticks PID... : user+system clock ticks the processes used so far.
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+TICK=$(getconf CLK_TCK)
+read -r -a STEPS <<<"${BENCH_STEPS:-1000 1500 2000 2500 3000 4000 5000 6000 8000}" # BENCH_STEPS="200 400" for a quick trial
+# clean_rate LABEL TARGET PIDS-COMMAND: offers each rate of STEPS for 10 s
+# until calls fail; sets BEST (highest rate with no failed call) and
+# BEST_US (CPU microseconds per call of the processes PIDS-COMMAND prints,
+# at that rate).
+clean_rate() {
+  local label=$1 target=$2 pidcmd=$3 step ok t0 t1 us
+  BEST=0 BEST_US=0
+  for step in "${STEPS[@]}"; do
+    t0=$(cpu_ticks $($pidcmd))
+    run_uac "$label offered $step/s" "$target" "$step" $((step * 10))
+    t1=$(cpu_ticks $($pidcmd))
+    ok=$(cat "$W/last_ok")
+    us=$(awk -v d=$((t1 - t0)) -v k="$TICK" -v n="$ok" 'BEGIN{ if (n>0) printf "%.0f", d*1e6/k/n; else print 0 }')
+    echo "    CPU: ${us} us per call"
+    [ "$ok" -lt $((step * 10)) ] && break
+    BEST=$step BEST_US=$us
+    sleep 35 # let the burst's transactions expire (64*T1) before the next step
+  done
+}
+
 CEIL=0
 if on 1; then
 echo "== 1. ceiling: SIPp uac -> SIPp uas, offered ${MAXRATE} calls/s for 10 s"
@@ -66,6 +102,30 @@ sleep 1
 run_uac "sipp -> sipp" 127.0.0.1:$UAS "$MAXRATE" $((MAXRATE * 10))
 CEIL=$(cat "$W/last_ok")
 kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
+fi
+
+KAM_BEST=0 KAM_US=0
+if on k; then
+echo "== k. anchor: Kamailio stateful proxy (bench/kamailio.cfg.tmpl) between the same SIPp uac and uas"
+if command -v kamailio >/dev/null; then
+  KAM=15090
+  sed -e "s/@PORT@/$KAM/; s/@UAS@/$UAS/; s/@CHILDREN@/$(nproc)/" bench/kamailio.cfg.tmpl > "$W/kamailio.cfg"
+  kamailio -f "$W/kamailio.cfg" -DD -E -m 512 -M 32 >"$W/kamailio.log" 2>&1 &
+  KAMPID=$!
+  sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
+  UASPID=$!
+  # Ready when its workers are up (the socket alone opens earlier).
+  for _ in $(seq 100); do grep -q "Listening on" "$W/kamailio.log" 2>/dev/null && break; sleep 0.1; done
+  sleep 2
+  kam_pids() { pgrep -f "$W/kamailio.cfg"; }
+  clean_rate "kamailio" 127.0.0.1:$KAM kam_pids
+  KAM_BEST=$BEST KAM_US=$BEST_US
+  echo "kamailio: highest offered rate with no failed call: ${KAM_BEST} calls/s, ${KAM_US} us CPU per call"
+  kill $UASPID $KAMPID 2>/dev/null || true; wait $UASPID $KAMPID 2>/dev/null || true
+  sleep 35
+else
+  echo "kamailio not installed (apt-get install kamailio): no anchor, ratios to it are skipped"
+fi
 fi
 
 write_config() { # file trunk-record
@@ -109,16 +169,11 @@ register_uas
 sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
 UASPID=$!
 sleep 1
-BEST=0
-for step in 1000 1500 2000 2500 3000 4000 5000; do
-  run_uac "offered $step/s" 127.0.0.1:$SB_SIP "$step" $((step * 10))
-  ok=$(cat "$W/last_ok")
-  [ "$ok" -lt $((step * 10)) ] && break
-  BEST=$step
-  sleep 35 # let the burst's transactions expire (64*T1) before the next step
-done
-echo "highest offered rate with no failed call: ${BEST} calls/s; SIPp-to-SIPp ceiling: ${CEIL} calls in 10 s"
+sb_pids() { echo "$SBPID"; }
+clean_rate "switchboard" 127.0.0.1:$SB_SIP sb_pids
+echo "switchboard: highest offered rate with no failed call: ${BEST} calls/s, ${BEST_US} us CPU per call; SIPp-to-SIPp ceiling: ${CEIL} calls in 10 s"
 awk -v a="$BEST" -v b="$CEIL" 'BEGIN{ if (b>0) printf "ratio switchboard/ceiling: %.3f\n", a*10/b }'
+awk -v a="$BEST" -v k="$KAM_BEST" -v ua="$BEST_US" -v uk="$KAM_US" 'BEGIN{ if (k>0) printf "ratio switchboard/kamailio clean rate: %.3f (issue 17 wants >= 0.5); CPU per call switchboard/kamailio: %.2f\n", a/k, (uk>0 ? ua/uk : 0) }'
 sleep 35
 kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
 fi

@@ -1,5 +1,6 @@
-// Package artifacts owns the files calls leave behind: recordings (WAV)
-// and per-call captures (PCAP). It alone builds their paths, creates their
+// Package artifacts owns the files calls and cameras leave behind:
+// recordings (WAV), per-call captures (PCAP) and the cameras' recordings
+// (MJPEG) and pictures (JPEG). It alone builds their paths, creates their
 // directories, opens them for ranged serving and sweeps them by age and
 // size, so the core and the API dialects do no file I/O and no name a
 // client sends ever becomes a path unchecked. Node builds it; the core
@@ -174,20 +175,21 @@ type Policy struct {
 	MaxBytes int64
 }
 
-// RunRetention sweeps recordings and captures every interval until ctx
+// RunRetention sweeps recordings (with the cameras' recordings and
+// pictures, under the same policy) and captures every interval until ctx
 // ends, oldest first, never following symlinks or leaving its directory.
 // It blocks; run it on a goroutine the caller owns.
 func (s *Store) RunRetention(ctx context.Context, every time.Duration, recordings, captures Policy, onDelete func(path string)) {
 	var rs []capture.Retention
 	for _, r := range []struct {
 		dir string
-		ext string
+		ext []string
 		p   Policy
-	}{{s.recDir, ".wav", recordings}, {s.capDir, ".pcap", captures}} {
+	}{{s.recDir, []string{".wav", ".mjpeg", ".jpg"}, recordings}, {s.capDir, []string{".pcap"}, captures}} {
 		if r.dir == "" || (r.p.MaxAge == 0 && r.p.MaxBytes == 0) {
 			continue
 		}
-		rs = append(rs, capture.Retention{Dir: r.dir, Exts: []string{r.ext}, MaxAge: r.p.MaxAge, MaxBytes: r.p.MaxBytes, OnDelete: onDelete})
+		rs = append(rs, capture.Retention{Dir: r.dir, Exts: r.ext, MaxAge: r.p.MaxAge, MaxBytes: r.p.MaxBytes, OnDelete: onDelete})
 	}
 	if len(rs) == 0 {
 		return

@@ -368,17 +368,20 @@ const (
 	// SuperviseQueues reorders and removes waiting callers and manages
 	// other agents' membership.
 	SuperviseQueues = "queues.supervise"
-	SendSMS         = "sms.send"
-	SwitchRelays    = "relays.switch"
-	ViewCameras     = "cameras.view"
-	ReadSensors     = "sensors.read"
+	// SendSMS sends text messages; ReadSMS reads the tenant's messages
+	// (restricted roles, user and agent, only their own).
+	SendSMS      = "sms.send"
+	ReadSMS      = "sms.read"
+	SwitchRelays = "relays.switch"
+	ViewCameras  = "cameras.view"
+	ReadSensors  = "sensors.read"
 	// Admin manages the tenant's accounts and integrations.
 	Admin = "admin"
 )
 
 // AllRights lists every right, for validating configured roles.
 var AllRights = []string{ReadDirectory, ReadCalls, ControlCalls, ReadCDRs, ReadEvents, Record, ReadRecordings, PlayRecordings,
-	DownloadRecordings, ReadPCAP, ListenCalls, SuperviseQueues, SendSMS, SwitchRelays, ViewCameras, ReadSensors, Admin}
+	DownloadRecordings, ReadPCAP, ListenCalls, SuperviseQueues, SendSMS, ReadSMS, SwitchRelays, ViewCameras, ReadSensors, Admin}
 
 func set(rs ...string) map[string]bool {
 	m := map[string]bool{}
@@ -393,10 +396,10 @@ func set(rs ...string) map[string]bool {
 var rights = map[string]map[string]bool{
 	"admin": set(AllRights...),
 	"supervisor": set(ReadDirectory, ReadCalls, ControlCalls, ReadCDRs, ReadEvents, Record, ReadRecordings, PlayRecordings,
-		DownloadRecordings, ReadPCAP, ListenCalls, SuperviseQueues, SendSMS, SwitchRelays, ViewCameras, ReadSensors),
-	"agent":    set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS),
-	"user":     set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS, SwitchRelays, ViewCameras),
-	"readonly": set(ReadDirectory, ReadCalls, ReadCDRs, ReadEvents, ReadRecordings, PlayRecordings, DownloadRecordings, ReadSensors),
+		DownloadRecordings, ReadPCAP, ListenCalls, SuperviseQueues, SendSMS, ReadSMS, SwitchRelays, ViewCameras, ReadSensors),
+	"agent":    set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS, ReadSMS),
+	"user":     set(ReadDirectory, ReadCalls, ControlCalls, ReadEvents, Record, SendSMS, ReadSMS, SwitchRelays, ViewCameras),
+	"readonly": set(ReadDirectory, ReadCalls, ReadCDRs, ReadEvents, ReadRecordings, PlayRecordings, DownloadRecordings, ReadSensors, ReadSMS),
 }
 
 // RoleRights returns a built-in role's rights (a copy).

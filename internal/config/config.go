@@ -40,6 +40,9 @@ type Config struct {
 	SIPSecurity SIPSecurity `yaml:"sip_security"`
 	// Metrics serves Prometheus metrics (off unless configured).
 	Metrics Metrics `yaml:"metrics"`
+	// SMS is the text-message gateway of every tenant that has no sms:
+	// block of its own (absent: no SMS).
+	SMS *SMS `yaml:"sms"`
 
 	name string         // file name for messages
 	pos  map[string]pos // field path -> position
@@ -53,6 +56,19 @@ type Config struct {
 type Metrics struct {
 	Token  string `yaml:"token"`
 	Listen string `yaml:"listen"`
+}
+
+// QualityAlarms are a tenant's thresholds for call.quality events, each
+// judged over a sliding window of what a party sends; zero values take
+// the defaults (MOS 3.5, loss 2 %, jitter 40 ms, one-way audio after 4 s,
+// window 5 s).
+type QualityAlarms struct {
+	Disabled       bool          `yaml:"disabled"`
+	MinMOS         float64       `yaml:"min_mos"`
+	MaxLossPercent float64       `yaml:"max_loss_percent"`
+	MaxJitterMs    float64       `yaml:"max_jitter_ms"`
+	OneWayAfter    time.Duration `yaml:"one_way_after"`
+	Window         time.Duration `yaml:"window"`
 }
 
 // Listen holds the sockets.
@@ -78,6 +94,15 @@ type RTP struct {
 	PortMin int           `yaml:"port_min"` // even; default 10000
 	PortMax int           `yaml:"port_max"` // default 20000
 	Drain   time.Duration `yaml:"drain"`    // rest before a port is reused; default 5s
+	// Timeout ends a bridged call when a party sent no RTP for this long
+	// (a lost BYE); not while a party holds. Default 60s; 0 disables.
+	Timeout *time.Duration `yaml:"timeout"`
+	// SessionExpires is the SIP session timer interval (RFC 4028) asked
+	// of phones and trunks and the most granted to them; default 30m, 0
+	// disables session timers. MinSE is the smallest interval accepted
+	// (a phone asking less gets 422); default 90s, the RFC's minimum.
+	SessionExpires *time.Duration `yaml:"session_expires"`
+	MinSE          time.Duration  `yaml:"min_se"`
 }
 
 // Database selects the store.
@@ -200,6 +225,10 @@ type Limits struct {
 	// and per API user or key (default 60).
 	OriginatesPerMinuteTenant int `yaml:"originates_per_minute_tenant"`
 	OriginatesPerMinuteUser   int `yaml:"originates_per_minute_user"`
+	// SMSPerMinute bounds text messages sent per tenant (default 300) and
+	// per API user or key (default 60): every message costs money.
+	SMSPerMinuteTenant int `yaml:"sms_per_minute_tenant"`
+	SMSPerMinuteUser   int `yaml:"sms_per_minute_user"`
 	// StreamsPerUser bounds the event WebSocket connections one API user
 	// or key holds open (default 20).
 	StreamsPerUser int `yaml:"streams_per_user"`
@@ -239,6 +268,68 @@ type Tenant struct {
 	// Roles defines roles beyond the built-in ones: a base role's rights
 	// plus and minus some.
 	Roles []Role `yaml:"roles"`
+	// SMS is the tenant's text-message gateway, replacing the top-level
+	// sms: block for it; driver "off" gives the tenant none.
+	SMS *SMS `yaml:"sms"`
+	// QualityAlarms tunes the live call.quality alarms (on by default).
+	QualityAlarms QualityAlarms `yaml:"quality_alarms"`
+}
+
+// SMS configures text messages (internal/sms): the driver that hands
+// them to a gateway, the sender and the retry schedule.
+type SMS struct {
+	Driver string `yaml:"driver"` // sim, http, sip; off: none
+	From   string `yaml:"from"`   // sender number or name (up to 32 characters)
+	// MaxAttempts hand-overs before a message FAILS (default 5); a
+	// transient failure retries after RetryInitial, doubling up to
+	// RetryMax (defaults 2s and 5m).
+	MaxAttempts  int           `yaml:"max_attempts"`
+	RetryInitial time.Duration `yaml:"retry_initial"`
+	RetryMax     time.Duration `yaml:"retry_max"`
+	// ReportTimeout: a message the gateway accepted that long without a
+	// delivery report ends UNKNOWN (default 48h).
+	ReportTimeout time.Duration `yaml:"report_timeout"`
+	// RateTrunk names the trunk whose rates (per_message) price messages
+	// in the CDR when the gateway gives no cost; default: the sip
+	// driver's trunk.
+	RateTrunk string `yaml:"rate_trunk"`
+	Sim       struct {
+		SendDelay      time.Duration `yaml:"send_delay"`      // ACCEPTED -> SENT, default 1s
+		DeliverDelay   time.Duration `yaml:"deliver_delay"`   // SENT -> DELIVERED, default 2s
+		FailSuffixes   []string      `yaml:"fail_suffixes"`   // numbers ending so end UNDELIVERED
+		RejectSuffixes []string      `yaml:"reject_suffixes"` // numbers ending so are REJECTED
+		Cost           int64         `yaml:"cost"`            // grosze per message; 0: none
+	} `yaml:"sim"`
+	HTTP struct {
+		URL         string        `yaml:"url"`          // {{id}} {{to}} {{from}} {{body}} are filled in
+		Method      string        `yaml:"method"`       // default POST
+		Body        string        `yaml:"body"`         // template, escaped for content_type
+		ContentType string        `yaml:"content_type"` // default application/json
+		AuthHeader  string        `yaml:"auth_header"`  // e.g. Authorization
+		AuthValue   string        `yaml:"auth_value"`   // e.g. "Bearer ..."
+		RefPath     string        `yaml:"ref_path"`     // dotted JSON path of the gateway's id in its answer
+		Timeout     time.Duration `yaml:"timeout"`      // per request, default 10s
+		// CallbackSecret authenticates the gateway's delivery reports
+		// (POST /sms/status/{tenant}); at least 16 characters.
+		CallbackSecret string `yaml:"callback_secret"`
+	} `yaml:"http"`
+	SIP struct {
+		Trunk   string        `yaml:"trunk"`   // one of the tenant's trunks
+		Timeout time.Duration `yaml:"timeout"` // per MESSAGE, default 32s
+	} `yaml:"sip"`
+}
+
+// TenantSMS is the SMS configuration a tenant uses: its own, else the
+// top-level one; nil when it has none.
+func (c *Config) TenantSMS(t Tenant) *SMS {
+	s := t.SMS
+	if s == nil {
+		s = c.SMS
+	}
+	if s == nil || s.Driver == "" || s.Driver == "off" {
+		return nil
+	}
+	return s
 }
 
 // Role is a configured role.
@@ -365,6 +456,14 @@ type Relay struct {
 		StatePath  string `yaml:"state_path"`  // dotted JSON path, e.g. relays.0.ison
 		StateRegex string `yaml:"state_regex"` // or a regular expression; its first group is the state
 	} `yaml:"http"`
+	// DTMF opens the door by a code: when an extension talking with one of
+	// DoorPhones (either party may have called) presses Digits, the relay
+	// pulses for Pulse (default 3s). Digits from the door phone itself or
+	// from a trunk never count.
+	DTMF struct {
+		Digits     string   `yaml:"digits"`      // 1-16 of 0-9 * # A-D, e.g. "*1"
+		DoorPhones []string `yaml:"door_phones"` // extensions of this tenant
+	} `yaml:"dtmf"`
 }
 
 // Camera is an IP camera.
@@ -378,6 +477,9 @@ type Camera struct {
 	StreamURL string `yaml:"stream_url"`
 	Username  string `yaml:"username"`
 	Password  string `yaml:"password"`
+	// Extension binds the camera to a door phone: events of calls from
+	// (or to) that extension carry the camera's id.
+	Extension string `yaml:"extension"`
 }
 
 // CameraDriver is the camera's driver: as configured, else http when it
@@ -425,6 +527,9 @@ type Rate struct {
 	Prefix    string  `yaml:"prefix"`
 	Zone      string  `yaml:"zone"`
 	PerMinute float64 `yaml:"per_minute"`
+	// PerMessage prices a text message sent to the prefix (grosze,
+	// rounded up), for SMS whose gateway gives no cost.
+	PerMessage float64 `yaml:"per_message"`
 }
 
 type pos struct{ line, col int }

@@ -20,7 +20,8 @@ func TestExampleParsesAndIsProductionReady(t *testing.T) {
 		t.Fatalf("example refused: %v", err)
 	}
 	tn := c.Tenant("Acme")
-	if tn == nil || len(tn.Extensions) != 2 || tn.Queues[0].RingTimeout.Seconds() != 20 || tn.Trunks[0].Prefix != "0" {
+	if tn == nil || len(tn.Extensions) != 3 || tn.Queues[0].RingTimeout.Seconds() != 20 || tn.Trunks[0].Prefix != "0" ||
+		tn.Cameras[0].Extension != "190" || tn.Relays[0].DTMF.Digits != "*1" {
 		t.Fatalf("parsed %+v", tn)
 	}
 	if c.Database.Path != "data/switchboard.db" || c.RTP.Drain.Seconds() != 5 {
@@ -58,6 +59,9 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
         members: ["999"]
 `, []string{"t.yaml:9:19: tenants[0].queues[0].strategy", `t.yaml:10:19: tenants[0].queues[0].members[0]: "999" is not an extension`}},
 		{"odd rtp port", "rtp:\n  port_min: 10001\n  port_max: 20000\n" + base, []string{"t.yaml:2:13: rtp.port_min: 10001 must be even"}},
+		{"session liveness", "rtp:\n  timeout: 500ms\n  session_expires: 60s\n" + base,
+			[]string{"t.yaml:2:12: rtp.timeout: 500ms: must be 0 (off) or at least 1s", "rtp.session_expires: 1m0s: must be 0 (off) or at least min_se (1m30s)"}},
+		{"min_se below the RFC", "rtp:\n  min_se: 30s\n" + base, []string{"rtp.min_se: 30s: RFC 4028 allows no less than 90s"}},
 		{"postgres not yet", "database:\n  driver: postgres\n" + base, []string{"database.driver: postgres is not yet supported"}},
 		{"wildcard needs advertise", "listen:\n  sip: 0.0.0.0:5060\n" + base, []string{"listen.advertise_ip: required"}},
 		{"trunk address", base + "    trunks:\n      - name: x\n", []string{"t.yaml:7:9: tenants[0].trunks[0].address: required"}},
@@ -81,6 +85,8 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			[]string{"tenants[0].trunks[0].billing_increment: must be whole seconds", `tenants[0].trunks[0].rates[1].prefix: "0048" is listed twice`,
 				"tenants[0].trunks[0].rates[1].zone: required", "tenants[0].trunks[0].rates[1].per_minute: must be 0 to 1000000",
 				`tenants[0].trunks[0].rates[2].prefix: "+1" must be up to 20 digits`}},
+		{"camera door phone", base + "    cameras:\n      - {id: 1, extension: \"999\"}\n      - {id: 2, extension: \"100\"}\n      - {id: 3, extension: \"100\"}\n",
+			[]string{`tenants[0].cameras[0].extension: "999" is not an extension of this tenant`, "tenants[0].cameras[2].extension: extension 100 has a camera already"}},
 		{"dialect options", "dialects:\n  viptel:\n    options:\n      login_timeout: \"a\\tb\"\n      Bad-Name: x\n      long: \"" + strings.Repeat("x", MaxDialectOptionLen+1) + "\"\n" + base,
 			[]string{"dialects.viptel.options.login_timeout: must be printable text", `dialects.viptel.options: "Bad-Name" is not an option name`,
 				"dialects.viptel.options.long: must be printable text of at most 1024 bytes"}},
@@ -212,5 +218,91 @@ func TestTrunkRatesParse(t *testing.T) {
 	tr := c.Tenants[0].Trunks[0]
 	if tr.BillingIncrement != 30*time.Second || len(tr.Rates) != 2 || tr.Rates[0] != (Rate{Prefix: "0048", Zone: "Polska", PerMinute: 12.5}) {
 		t.Fatalf("trunk %+v", tr)
+	}
+}
+
+// TestSMSConfig: the top-level sms: block applies to tenants without
+// their own; a tenant's block replaces it ("off" turns SMS off); every
+// driver's settings are checked, all problems at once.
+func TestSMSConfig(t *testing.T) {
+	good := `sms:
+  driver: http
+  from: Acme
+  http:
+    url: "https://gw.example/send?to={{to}}"
+    auth_header: Authorization
+    auth_value: "Bearer x"
+    callback_secret: "0123456789abcdef"
+  rate_trunk: out
+tenants:
+  - name: A
+    trunks:
+      - {name: out, address: "192.0.2.1:5060", transport: udp, rates: [{prefix: "48", zone: PL, per_minute: 10, per_message: 9}]}
+  - name: B
+    sms: {driver: sip, sip: {trunk: gsm}}
+    trunks:
+      - {name: gsm, address: "192.0.2.2:5060", transport: udp}
+  - name: C
+    sms: {driver: "off"}
+`
+	c, err := Parse([]byte(good), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, cc := c.TenantSMS(c.Tenants[0]), c.TenantSMS(c.Tenants[1]), c.TenantSMS(c.Tenants[2])
+	if a == nil || a.Driver != "http" || a.HTTP.AuthValue != "Bearer x" || b == nil || b.SIP.Trunk != "gsm" || cc != nil {
+		t.Fatalf("tenant sms: %+v %+v %+v", a, b, cc)
+	}
+	if c.Tenants[0].Trunks[0].Rates[0].PerMessage != 9 {
+		t.Fatal("per_message not read")
+	}
+	bad := `sms:
+  driver: carrier-pigeon
+tenants:
+  - name: A
+    sms:
+      driver: http
+      from: "` + strings.Repeat("x", 33) + `"
+      max_attempts: 101
+      report_timeout: 10ms
+      retry_initial: 10m
+      retry_max: 1m
+      http: {url: "ftp://x", method: DELETE, auth_header: "Bad Header", callback_secret: short}
+      sim: {fail_suffixes: ["1a"]}
+  - name: B
+    sms: {driver: sip, rate_trunk: nope}
+`
+	_, err = Parse([]byte(bad), "t.yaml")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{`sms.driver: "carrier-pigeon" is not an SMS driver`, "tenants[0].sms.from", "tenants[0].sms.max_attempts",
+		"tenants[0].sms.retry_initial", "tenants[0].sms.report_timeout", `tenants[0].sms.http.url: "ftp://x"`, "tenants[0].sms.http.method", "tenants[0].sms.http.auth_header",
+		"tenants[0].sms.http.callback_secret", `tenants[0].sms.sim: suffix "1a"`, "tenants[1].sms.sip.trunk: required", `tenants[1].sms.rate_trunk: tenant B has no trunk "nope"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if d := Demo(); d.TenantSMS(d.Tenants[0]) == nil || d.TenantSMS(d.Tenants[0]).Driver != "sim" {
+		t.Fatal("the demo has no sim SMS gateway")
+	}
+}
+
+// TestLivenessDefaults: the RTP inactivity timeout and session timers are
+// on by default (60 s; 30 min with Min-SE 90 s), and 0 turns each off.
+func TestLivenessDefaults(t *testing.T) {
+	c, err := Parse([]byte(base), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.RTP.Timeout != 60*time.Second || *c.RTP.SessionExpires != 30*time.Minute || c.RTP.MinSE != 90*time.Second {
+		t.Fatalf("defaults: timeout %v, session_expires %v, min_se %v", *c.RTP.Timeout, *c.RTP.SessionExpires, c.RTP.MinSE)
+	}
+	c, err = Parse([]byte("rtp:\n  timeout: 0s\n  session_expires: 0s\n"+base), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.RTP.Timeout != 0 || *c.RTP.SessionExpires != 0 {
+		t.Fatalf("0 should turn them off: timeout %v, session_expires %v", *c.RTP.Timeout, *c.RTP.SessionExpires)
 	}
 }

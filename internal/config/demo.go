@@ -33,17 +33,29 @@ func Demo() *Config {
 		{Name: "Kolejka1", Number: "7000", Members: []string{"101"}},
 	}
 	t.Conferences = []Conference{{Name: "SesjaRady", Number: "8000"}}
-	t.Relays = []Relay{{ID: 17, Name: "Door"}}
-	t.Cameras = []Camera{{ID: 44, Name: "Entrance"}}
+	door := Relay{ID: 17, Name: "Door"}
+	door.DTMF.Digits, door.DTMF.DoorPhones = "*1", []string{"2004"} // talking with the door phone, press *1
+	t.Relays = []Relay{door}
+	// Phone 2004 is the entrance's door phone: its calls carry camera 44.
+	t.Cameras = []Camera{{ID: 44, Name: "Entrance", Extension: "2004"}}
+	// Text messages through the simulated gateway: a number ending in 13
+	// ends UNDELIVERED, one ending in 66 is REJECTED, every other is
+	// DELIVERED about 3 s after it was sent, for 9 grosze.
+	t.SMS = &SMS{Driver: "sim", From: "MojaCentrala"}
+	t.SMS.Sim.FailSuffixes, t.SMS.Sim.RejectSuffixes, t.SMS.Sim.Cost = []string{"13"}, []string{"66"}, 9
 	yes := true
 	c := &Config{
 		Listen: Listen{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060"},
 		// The vendor dialects whose demo accounts exist above (native is on
 		// by default): the specs' examples (CloudPBX's GET /cdr and
-		// /ws/pbx_MojaCentrala?pbxkey=MyExampleKey, VIPTel's WebSocket at /)
-		// work against the demo as the specs print them.
-		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}},
-		RTP:      RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
+		// /ws/pbx_MojaCentrala?pbxkey=MyExampleKey, VIPTel's WebSocket at /,
+		// VoIPmonitor's php/model/sql.php?module=bypass_login&user=voipmonitor)
+		// work against the demo as the specs print them; WebTAPI's
+		// /webtapi/webtapi.php with the logins N/demo and admin/admin.
+		Dialects: map[string]Dialect{"native": {Enabled: &yes}, "cloudpbx": {Enabled: &yes}, "viptel": {Enabled: &yes}, "webtapi": {Enabled: &yes},
+			// the spec's reportSummary example runs "test summary": all CDRs
+			"voipmonitor": {Enabled: &yes, Options: map[string]string{"report_test_summary": ""}}},
+		RTP: RTP{IP: "127.0.0.1", PortMin: 10000, PortMax: 20000},
 		// Prometheus at /metrics with "Authorization: Bearer demo-metrics".
 		Metrics: Metrics{Token: "demo-metrics"},
 		Demo:    true, Tenants: []Tenant{t}, name: "demo", pos: map[string]pos{},

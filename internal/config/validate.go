@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"slices"
 
 	"errors"
 	"fmt"
@@ -36,6 +37,17 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.RTP.Drain == 0 {
 		c.RTP.Drain = 5 * time.Second
+	}
+	if c.RTP.Timeout == nil {
+		d := 60 * time.Second
+		c.RTP.Timeout = &d
+	}
+	if c.RTP.SessionExpires == nil {
+		d := 30 * time.Minute
+		c.RTP.SessionExpires = &d
+	}
+	if c.RTP.MinSE == 0 {
+		c.RTP.MinSE = 90 * time.Second
 	}
 	if c.Database.Driver == "" {
 		c.Database.Driver = "sqlite"
@@ -213,6 +225,15 @@ func (c *Config) Validate() error {
 	if c.RTP.Drain < 0 {
 		e.add("rtp.drain", "must not be negative")
 	}
+	if d := c.RTP.Timeout; d != nil && (*d < 0 || *d > 0 && *d < time.Second) {
+		e.add("rtp.timeout", "%v: must be 0 (off) or at least 1s (write a unit: 60s)", *d)
+	}
+	if d := c.RTP.SessionExpires; d != nil && (*d < 0 || *d > 0 && *d < c.RTP.MinSE) {
+		e.add("rtp.session_expires", "%v: must be 0 (off) or at least min_se (%v)", *d, c.RTP.MinSE)
+	}
+	if c.RTP.MinSE < 90*time.Second {
+		e.add("rtp.min_se", "%v: RFC 4028 allows no less than 90s", c.RTP.MinSE)
+	}
 	if (c.Listen.TLSCert == "") != (c.Listen.TLSKey == "") {
 		e.add("listen.tls_cert", "tls_cert and tls_key go together")
 	}
@@ -247,7 +268,8 @@ func (c *Config) Validate() error {
 	}
 	for k, v := range map[string]int{"calls_per_tenant": c.Limits.CallsPerTenant, "calls_per_user": c.Limits.CallsPerUser,
 		"originates_per_minute_tenant": c.Limits.OriginatesPerMinuteTenant, "originates_per_minute_user": c.Limits.OriginatesPerMinuteUser,
-		"streams_per_user": c.Limits.StreamsPerUser} {
+		"streams_per_user": c.Limits.StreamsPerUser, "sms_per_minute_tenant": c.Limits.SMSPerMinuteTenant,
+		"sms_per_minute_user": c.Limits.SMSPerMinuteUser} {
 		if v < -1 || v > 1_000_000 {
 			e.add("limits."+k, "%d must be -1 (no limit), 0 (default) or a positive count up to 1000000", v)
 		}
@@ -276,6 +298,7 @@ func (c *Config) Validate() error {
 	for i := range c.Tenants {
 		c.validateTenant(e, i, names, domains)
 	}
+	c.validateSMS(e)
 	c.validateAcrossTenants(e)
 	return errors.Join(e.list...)
 }
@@ -384,6 +407,10 @@ func disjointDIDs(a, b []string) bool {
 func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) {
 	t := &c.Tenants[i]
 	tp := "tenants[" + strconv.Itoa(i) + "]"
+	if q := t.QualityAlarms; q.MinMOS < 0 || q.MinMOS > 4.5 || q.MaxLossPercent < 0 || q.MaxLossPercent > 100 ||
+		q.MaxJitterMs < 0 || q.MaxJitterMs > 10000 || q.OneWayAfter < 0 || q.OneWayAfter > time.Hour || q.Window < 0 || q.Window > time.Hour {
+		e.add(tp+".quality_alarms", "min_mos 0-4.5, max_loss_percent 0-100, max_jitter_ms 0-10000, one_way_after and window 0-1h")
+	}
 	if t.TimeZone != "" {
 		if _, err := time.LoadLocation(t.TimeZone); err != nil {
 			e.add(tp+".timezone", "%q is not an IANA time zone (e.g. Europe/Warsaw)", t.TimeZone)
@@ -594,6 +621,19 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		if r.Pulse < 0 || r.Pulse > time.Minute {
 			e.add(p+".pulse", "must be between 0 and 1m")
 		}
+		if r.DTMF.Digits != "" || len(r.DTMF.DoorPhones) > 0 {
+			if d := r.DTMF.Digits; d == "" || len(d) > 16 || strings.Trim(d, "0123456789*#ABCD") != "" {
+				e.add(p+".dtmf.digits", "%q must be 1-16 of 0-9 * # A-D", d)
+			}
+			if len(r.DTMF.DoorPhones) == 0 {
+				e.add(p+".dtmf.door_phones", "name the door phones' extensions")
+			}
+			for k, x := range r.DTMF.DoorPhones {
+				if !slices.ContainsFunc(t.Extensions, func(ex Extension) bool { return ex.Number == x }) {
+					e.add(fmt.Sprintf("%s.dtmf.door_phones[%d]", p, k), "%q is not an extension of this tenant", x)
+				}
+			}
+		}
 		switch r.Driver {
 		case "", "virtual":
 		case "modbus":
@@ -620,12 +660,21 @@ func (c *Config) validateTenant(e *errs, i int, names, domains map[string]bool) 
 		}
 	}
 	camIDs := map[int]bool{}
+	camExts := map[string]bool{}
 	for j, cm := range t.Cameras {
 		p := strings.TrimSuffix(idx(tp+".cameras", j, ""), ".")
 		if cm.ID <= 0 || camIDs[cm.ID] {
 			e.add(p+".id", "must be a unique positive number")
 		}
 		camIDs[cm.ID] = true
+		if cm.Extension != "" {
+			if !slices.ContainsFunc(t.Extensions, func(x Extension) bool { return x.Number == cm.Extension }) {
+				e.add(p+".extension", "%q is not an extension of this tenant", cm.Extension)
+			} else if camExts[cm.Extension] {
+				e.add(p+".extension", "extension %s has a camera already", cm.Extension)
+			}
+			camExts[cm.Extension] = true
+		}
 		switch cm.CameraDriver() {
 		case "synthetic":
 		case "http":
@@ -776,5 +825,102 @@ func validateRates(e *errs, p string, tr Trunk) {
 		if !(r.PerMinute >= 0 && r.PerMinute <= 1e6) {
 			e.add(rp+".per_minute", "must be 0 to 1000000 (grosze a minute)")
 		}
+		if !(r.PerMessage >= 0 && r.PerMessage <= 1e6) {
+			e.add(rp+".per_message", "must be 0 to 1000000 (grosze a message)")
+		}
+	}
+}
+
+// validateSMS checks the top-level sms: block and every tenant's: the
+// driver and its settings, and that the trunks they name exist in each
+// tenant that uses them.
+func (c *Config) validateSMS(e *errs) {
+	if c.SMS != nil {
+		validateSMSBlock(e, "sms", c.SMS)
+	}
+	for i, t := range c.Tenants {
+		p := "tenants[" + strconv.Itoa(i) + "].sms"
+		if t.SMS != nil {
+			validateSMSBlock(e, p, t.SMS)
+		} else {
+			p = "sms"
+		}
+		s := c.TenantSMS(t)
+		if s == nil {
+			continue
+		}
+		has := func(name string) bool {
+			for _, tr := range t.Trunks {
+				if tr.Name == name {
+					return true
+				}
+			}
+			return false
+		}
+		if s.Driver == "sip" && s.SIP.Trunk != "" && !has(s.SIP.Trunk) {
+			e.add(p+".sip.trunk", "tenant %s has no trunk %q", t.Name, s.SIP.Trunk)
+		}
+		if s.RateTrunk != "" && !has(s.RateTrunk) {
+			e.add(p+".rate_trunk", "tenant %s has no trunk %q", t.Name, s.RateTrunk)
+		}
+	}
+}
+
+func validateSMSBlock(e *errs, p string, s *SMS) {
+	switch s.Driver {
+	case "off", "sim":
+	case "http":
+		if u, err := url.Parse(s.HTTP.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			e.add(p+".http.url", "%q is not an http(s) URL", s.HTTP.URL)
+		}
+		switch s.HTTP.Method {
+		case "", "GET", "POST", "PUT":
+		default:
+			e.add(p+".http.method", "%q is not GET, POST or PUT", s.HTTP.Method)
+		}
+		if s.HTTP.AuthHeader != "" && !reHeaderName.MatchString(s.HTTP.AuthHeader) {
+			e.add(p+".http.auth_header", "%q is not a header name", s.HTTP.AuthHeader)
+		}
+		if strings.ContainsAny(s.HTTP.AuthValue+s.HTTP.ContentType, "\r\n\x00") {
+			e.add(p+".http", "auth_value and content_type must be one line")
+		}
+		if s.HTTP.CallbackSecret != "" && len(s.HTTP.CallbackSecret) < 16 {
+			e.add(p+".http.callback_secret", "must be at least 16 characters")
+		}
+		if s.HTTP.Timeout < 0 || s.HTTP.Timeout > 5*time.Minute {
+			e.add(p+".http.timeout", "must be between 0 and 5m")
+		}
+	case "sip":
+		if s.SIP.Trunk == "" {
+			e.add(p+".sip.trunk", "required: the trunk MESSAGE requests go through")
+		}
+		if s.SIP.Timeout < 0 || s.SIP.Timeout > 5*time.Minute {
+			e.add(p+".sip.timeout", "must be between 0 and 5m")
+		}
+	default:
+		e.add(p+".driver", "%q is not an SMS driver (sim, http, sip, off)", s.Driver)
+	}
+	if utf8.RuneCountInString(s.From) > 32 || !printable(s.From) {
+		e.add(p+".from", "must be printable text of up to 32 characters")
+	}
+	if s.MaxAttempts < 0 || s.MaxAttempts > 100 {
+		e.add(p+".max_attempts", "must be 0 (default 5) to 100")
+	}
+	if s.RetryInitial < 0 || s.RetryMax < 0 || s.RetryMax > 24*time.Hour || (s.RetryMax > 0 && s.RetryInitial > s.RetryMax) {
+		e.add(p+".retry_initial", "retry_initial and retry_max must be 0 (default) or positive, retry_initial <= retry_max <= 24h")
+	}
+	if s.ReportTimeout < 0 || (s.ReportTimeout > 0 && s.ReportTimeout < time.Second) || s.ReportTimeout > 30*24*time.Hour {
+		e.add(p+".report_timeout", "must be 0 (default 48h) or between 1s and 720h")
+	}
+	if s.Sim.SendDelay < 0 || s.Sim.DeliverDelay < 0 || s.Sim.SendDelay > time.Hour || s.Sim.DeliverDelay > time.Hour {
+		e.add(p+".sim", "send_delay and deliver_delay must be between 0 and 1h")
+	}
+	for _, x := range append(append([]string{}, s.Sim.FailSuffixes...), s.Sim.RejectSuffixes...) {
+		if x == "" || len(x) > 20 || strings.Trim(x, "0123456789") != "" {
+			e.add(p+".sim", "suffix %q must be 1-20 digits", x)
+		}
+	}
+	if s.Sim.Cost < 0 || s.Sim.Cost > 1e6 {
+		e.add(p+".sim.cost", "must be 0 to 1000000 grosze")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,14 +43,17 @@ type CameraSpec struct {
 	ID     int
 	Name   string
 	Driver CameraDriver
+	// Extension is the door phone the camera is bound to ("": none).
+	Extension string
 }
 
 // Camera is a camera as the APIs list it.
 type Camera struct {
-	Tenant string
-	ID     int
-	Name   string
-	Driver string
+	Tenant    string
+	ID        int
+	Name      string
+	Driver    string
+	Extension string
 }
 
 // Cameras is every tenant's cameras; each live stream is read from its
@@ -89,7 +93,7 @@ func (c *Cameras) List(tenant string) []Camera {
 	var out []Camera
 	for k, x := range c.byKey {
 		if k.tenant == tenant {
-			out = append(out, Camera{Tenant: tenant, ID: k.id, Name: x.spec.Name, Driver: x.spec.Driver.Kind()})
+			out = append(out, Camera{Tenant: tenant, ID: k.id, Name: x.spec.Name, Driver: x.spec.Driver.Kind(), Extension: x.spec.Extension})
 		}
 	}
 	slices.SortFunc(out, func(a, b Camera) int { return a.ID - b.ID })
@@ -342,7 +346,7 @@ func (h *HTTPCamera) Stream(ctx context.Context, fn func([]byte)) error {
 			}
 			return fmt.Errorf("camera stream: %w", err)
 		}
-		b, err := io.ReadAll(io.LimitReader(p, MaxFrame+1))
+		b, err := readPart(p)
 		if err != nil {
 			return fmt.Errorf("camera stream: %w", err)
 		}
@@ -351,6 +355,21 @@ func (h *HTTPCamera) Stream(ctx context.Context, fn func([]byte)) error {
 		}
 		fn(b)
 	}
+}
+
+// readPart reads one frame. With a Content-Length (most cameras send
+// one) exactly that many bytes are read, so the frame goes out as soon as
+// it arrived; without, the end is known only from the next boundary,
+// which costs viewers a frame interval of latency.
+func readPart(p *multipart.Part) ([]byte, error) {
+	if cl, err := strconv.Atoi(p.Header.Get("Content-Length")); err == nil && cl > 0 && cl <= MaxFrame {
+		b := make([]byte, cl)
+		if _, err := io.ReadFull(p, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(p, MaxFrame+1))
 }
 
 // stallReader ends a stream that sends nothing for timeout: a watchdog

@@ -134,3 +134,38 @@ func TestStalledCamera(t *testing.T) {
 		t.Fatal("the other camera stopped too")
 	}
 }
+
+// TestFrameBeforeNextBoundary: a part with a Content-Length reaches
+// viewers as soon as its bytes are in, not when the next part begins (a
+// frame interval later).
+func TestFrameBeforeNextBoundary(t *testing.T) {
+	frame, _ := Synthetic{Width: 32, Height: 24}.Snapshot(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=b")
+		fmt.Fprintf(w, "--b\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(frame))
+		w.Write(frame)
+		w.Write([]byte("\r\n"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the next boundary never comes
+	}))
+	defer srv.Close()
+	cams, _ := NewCameras([]CameraSpec{{Tenant: "a", ID: 1, Driver: &HTTPCamera{StreamURL: srv.URL}}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	got := make(chan []byte, 1)
+	go cams.Watch(ctx, "a", 1, func(f []byte) error {
+		select {
+		case got <- bytes.Clone(f):
+		default:
+		}
+		return nil
+	})
+	select {
+	case f := <-got:
+		if !bytes.Equal(f, frame) {
+			t.Fatalf("frame of %d bytes, sent %d", len(f), len(frame))
+		}
+	case <-ctx.Done():
+		t.Fatal("the frame waited for the next boundary")
+	}
+}

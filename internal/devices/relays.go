@@ -1,11 +1,13 @@
-// Package devices holds the PBX's non-telephone objects: door relays
-// (and, later, cameras). A door-phone call comes in, the operator sees who
-// it is and opens the door: switchboard models the relay like an
-// extension, per tenant, switched and read through one place, with an
-// event on every change through the core's event stream (so the event
-// log, replay and webhooks carry it) and drivers for the hardware people
-// actually have. Node builds it; dialects reach it through
-// internal/dialect's Service, which checks the rights.
+// Package devices holds the PBX's non-telephone objects: door relays and
+// cameras. A door-phone call comes in, the operator sees who it is and
+// opens the door: switchboard models the relay and the camera like an
+// extension, per tenant, reached through one place, with an event on
+// every relay change through the core's event stream (so the event log,
+// replay and webhooks carry it) and drivers for the hardware people
+// actually have. It also records cameras into the artifacts store
+// (Recorder) and opens doors by a DTMF code (DoorTriggers). Node builds
+// it; dialects reach it through internal/dialect's Service, which checks
+// the rights.
 package devices
 
 import (
@@ -182,6 +184,12 @@ func (x *relay) snapshot() Relay {
 // door opener. A negative pulse forces plain on. The recorded state
 // changes only when the device accepted the command.
 func (r *Relays) Set(ctx context.Context, tenant string, id int, on bool, pulse time.Duration) (Relay, error) {
+	return r.set(ctx, tenant, id, on, pulse, "")
+}
+
+// set is Set with who asked in the event's "by" ("": api, or pulse for a
+// pulse).
+func (r *Relays) set(ctx context.Context, tenant string, id int, on bool, pulse time.Duration, by string) (Relay, error) {
 	x, err := r.find(tenant, id)
 	if err != nil {
 		return Relay{}, err
@@ -206,9 +214,11 @@ func (r *Relays) Set(ctx context.Context, tenant string, id int, on bool, pulse 
 	if err := x.spec.Driver.Set(dctx, on); err != nil {
 		return x.snapshot(), fmt.Errorf("relay %d: %w: %v", id, ErrDevice, err)
 	}
-	by := "api"
-	if pulse > 0 {
-		by = "pulse"
+	if by == "" {
+		by = "api"
+		if pulse > 0 {
+			by = "pulse"
+		}
 	}
 	r.changedLocked(x, on, by)
 	x.on, x.known = on, true

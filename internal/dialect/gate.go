@@ -87,11 +87,7 @@ type Presented struct {
 	// SessionID is a session the dialect found elsewhere (a cookie, a
 	// query parameter such as WebTAPI's SID).
 	SessionID string
-	// CountBadSession counts an unknown SessionID as a guess (a query
-	// parameter a client wrote); a cookie a browser still sends after
-	// expiry is not counted.
-	CountBadSession bool
-	IP              netip.Addr
+	IP        netip.Addr
 }
 
 // Check authenticates a request. account names who was tried, for logs
@@ -107,12 +103,11 @@ func (g *Gate) Check(ctx context.Context, c Presented) (p auth.Principal, accoun
 	}
 	switch {
 	case sid != "" && !strings.HasPrefix(h, "Bearer ") && !strings.HasPrefix(h, "Basic "):
+		// An unknown session id is not counted as a failed login: ids are
+		// 256-bit random, so guessing one is hopeless, while a client
+		// still polling with its expired session would lock its own
+		// address out of the login that renews it.
 		p, err = g.session(ctx, sid)
-		// A stale cookie a browser still sends is not a guess; a session
-		// id a client put in a header or a URL is counted.
-		if errors.Is(err, auth.ErrBadCredentials) && (h != "" || c.CountBadSession) && g.Limiter != nil {
-			g.Limiter.Failed(c.IP, "")
-		}
 	case strings.HasPrefix(h, "Bearer "):
 		if g.Limiter != nil {
 			if err = g.Limiter.Check(c.IP, ""); err != nil {

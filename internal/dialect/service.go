@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/auth"
+	"github.com/switchboard-pbx/switchboard/internal/dossier"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 )
 
@@ -60,8 +61,13 @@ type Service struct {
 	core      Core
 	relays    Relays              // nil: no relays
 	cameras   Cameras             // nil: no cameras
+	camRec    CameraRecorder      // nil: cameras are not recorded
+	camFiles  CameraFiles         // nil: no camera files
+	sms       SMS                 // nil: no text messages
+	smsRates  *smsRates           // nil: sending is not rate limited
 	callerIDs map[string][]string // outbound caller ids allowed per tenant
 	idem      *idempotency        // keys of Once
+	dossiers  *dossier.Sources    // nil: no event log to build dossiers from
 }
 
 // WithCallerIDs sets the outbound caller ids each tenant allows (its DIDs).

@@ -3,12 +3,13 @@ package dialect
 import (
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/sms"
 )
 
 // EventsFiltered reports whether a principal's events need filtering at
 // all; everyone else may be sent the shared, encoded-once bytes.
 func EventsFiltered(p auth.Principal) bool {
-	return p.Restricted() || !p.Can(auth.ReadCDRs)
+	return p.Restricted() || !p.Can(auth.ReadCDRs) || !p.Can(auth.ReadSMS)
 }
 
 // VisibleEvent applies the principal's rights to one event: without
@@ -19,6 +20,10 @@ func EventsFiltered(p auth.Principal) bool {
 func VisibleEvent(p auth.Principal, e pbx.Event) (pbx.Event, bool) {
 	if e.CDR != nil && !p.Can(auth.ReadCDRs) {
 		e.CDR = nil
+	}
+	if e.Type == sms.EvStatus { // a message's states go to whoever may read it
+		owner, err := smsScope(p)
+		return e, err == nil && (owner == "" || e.Data["owner"] == owner)
 	}
 	if !p.Restricted() {
 		return e, true

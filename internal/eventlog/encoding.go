@@ -59,6 +59,14 @@ type logEvent struct {
 	Caller     *logQueueCaller   `json:"caller,omitempty"`
 	Data       map[string]string `json:"data,omitempty"`
 	Pickup     bool              `json:"pickup,omitempty"`
+	Quality    *logQuality       `json:"quality,omitempty"`
+}
+
+type logQuality struct {
+	Kind      string  `json:"kind"`
+	Raised    bool    `json:"raised"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
 }
 
 type logExtension struct {
@@ -104,6 +112,9 @@ type logCall struct {
 	Direction string `json:"direction,omitempty"`
 	App       string `json:"app,omitempty"`
 	AppData   string `json:"app_data,omitempty"`
+	// The current leg of a transferred call (crash recovery bills it).
+	LegStart   time.Time `json:"leg_start,omitzero"`
+	LegChannel string    `json:"leg_channel,omitempty"`
 }
 
 type logCDR struct {
@@ -225,6 +236,7 @@ func toLogEvent(x pbx.Event) logEvent {
 		Caller:     ptr(x.Caller, toLogQueueCaller),
 		Data:       x.Data,
 		Pickup:     x.Pickup,
+		Quality:    ptr(x.Quality, func(q pbx.QualityAlarm) logQuality { return logQuality(q) }),
 	}
 }
 
@@ -274,6 +286,8 @@ func toLogCall(x pbx.Call) logCall {
 		Direction:  string(x.Direction),
 		App:        x.App,
 		AppData:    x.AppData,
+		LegStart:   x.LegStart,
+		LegChannel: x.LegChannel,
 	}
 }
 
@@ -410,6 +424,7 @@ func fromEvent(x logEvent) pbx.Event {
 		Caller:     ptr(x.Caller, fromQueueCaller),
 		Data:       x.Data,
 		Pickup:     x.Pickup,
+		Quality:    ptr(x.Quality, func(q logQuality) pbx.QualityAlarm { return pbx.QualityAlarm(q) }),
 	}
 }
 
@@ -459,6 +474,8 @@ func fromCall(x logCall) pbx.Call {
 		Direction:  pbx.CallDirection(x.Direction),
 		App:        x.App,
 		AppData:    x.AppData,
+		LegStart:   x.LegStart,
+		LegChannel: x.LegChannel,
 	}
 }
 

@@ -128,7 +128,7 @@ func (l *Log) prune(ctx context.Context) {
 
 func stored(env eventbus.Envelope[pbx.Event]) pbx.StoredEvent {
 	body := Encode(env.Event)
-	return pbx.StoredEvent{Tenant: env.Tenant, Seq: env.Seq, Time: env.Event.Time, Type: env.Event.Type, Body: body}
+	return pbx.StoredEvent{Tenant: env.Tenant, Seq: env.Seq, Time: env.Event.Time, Type: env.Event.Type, CallID: env.Event.CallID(), Body: body}
 }
 
 // ErrTruncated is returned (wrapped, with the oldest kept sequence) when

@@ -74,6 +74,14 @@ func UnfinishedCalls(ctx context.Context, src CallEventSource, since time.Time) 
 			u.Call.Channels = known
 		case e.Type == pbx.EvChannelNew && !hasChannel(u.Call.Channels, e.Channel.UniqueID):
 			u.Call.Channels = append(u.Call.Channels, *e.Channel)
+		case e.Type == pbx.EvChannelState:
+			// A transfer target's answer shows only here: the leg's
+			// recovered CDR bills from it.
+			for i := range u.Call.Channels {
+				if ch := &u.Call.Channels[i]; ch.UniqueID == e.Channel.UniqueID {
+					ch.State, ch.Answered = e.Channel.State, e.Channel.Answered
+				}
+			}
 		}
 		u.Last = se.Time
 	}

@@ -28,6 +28,9 @@ type Leg struct {
 	port  int
 	conn  *net.UDPConn
 	local netip.AddrPort
+	// dropEvery > 0 drops every nth generated audio packet after
+	// numbering it (a lossy link: fault injection for tests and demos).
+	dropEvery atomic.Int32
 
 	mu         sync.Mutex
 	remote     netip.AddrPort
@@ -185,6 +188,11 @@ func (l *Leg) AddTap(f func(pcm []int16)) (remove func()) {
 	}
 }
 
+// DropGenerated makes the leg lose every nth audio packet it generates
+// (tones, music, mixes) as a lossy network would: numbered, never sent.
+// 0 stops it. Relayed packets are not affected.
+func (l *Leg) DropGenerated(n int) { l.dropEvery.Store(int32(max(n, 0))) }
+
 // Stats returns the leg's counters.
 func (l *Leg) Stats() Stats {
 	l.mu.Lock()
@@ -193,11 +201,30 @@ func (l *Leg) Stats() Stats {
 	j := l.rx.jitter / 8 // 8 kHz clock: units to ms
 	s := Stats{PacketsRecv: l.rx.received, BytesRecv: l.bytesRecv, PacketsLost: lost, LossFraction: frac,
 		JitterMillis: math.Round(j*100) / 100, RemoteAddr: l.remote,
-		PacketsSent: l.sent.Load(), BytesSent: l.sentBytes.Load()}
+		PacketsSent: l.sent.Load(), BytesSent: l.sentBytes.Load(),
+		MaxJitterMillis: math.Round(l.rx.maxJit/8*100) / 100, LossBursts: l.rx.bursts, DelayBuckets: l.rx.delays}
 	if l.rx.received > 0 { // no packets, no score (not a perfect one)
 		s.MOS = mos(frac, j)
 	}
 	return s
+}
+
+// ResetReceiveStats starts the leg's receive statistics (packets, bytes,
+// loss, jitter) afresh: a call transferred to a new party reports each
+// leg's quality separately while the transferee's stream goes on.
+func (l *Leg) ResetReceiveStats() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rx = rxStats{}
+	l.bytesRecv = 0
+}
+
+// LastReceived is when the last RTP packet from the remote party arrived
+// (zero before the first): the engine's inactivity timeout reads it.
+func (l *Leg) LastReceived() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastFromRm
 }
 
 // Close stops the leg's goroutines and returns its port (to drain). It is

@@ -178,6 +178,24 @@ func TestLossMOSAndLatching(t *testing.T) {
 	if clean := mos(0, 0); st.MOS >= clean || clean < 4.3 {
 		t.Fatalf("MOS with 10%% loss %.2f, clean %.2f", st.MOS, clean)
 	}
+
+	// A reset (a transfer: the next CDR leg) counts only what follows,
+	// without the loss before it.
+	l.ResetReceiveStats()
+	for i := 200; i < 250; i++ {
+		src.WriteToUDP(rtpPacket(uint16(1000+i), uint32(i*160), 7), dst)
+		time.Sleep(time.Millisecond)
+	}
+	deadline = time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if st = l.Stats(); st.PacketsRecv >= 50 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st.PacketsRecv != 50 || st.PacketsLost != 0 || st.LossFraction != 0 {
+		t.Fatalf("after a reset: %+v, want 50 packets and no loss", st)
+	}
 }
 
 func TestPortAllocatorEvenExhaustDrain(t *testing.T) {

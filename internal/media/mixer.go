@@ -194,6 +194,12 @@ func (l *Leg) sendPCM(pcm []int16, pkt []byte) {
 	}
 	l.ts += uint32(len(pcm))
 	l.out.localAudio = true
+	drop := false
+	if n := l.dropEvery.Load(); n > 0 && l.seq%uint16(n) == 0 {
+		drop = true
+	}
 	l.sendMu.Unlock()
-	l.write(pkt[:12+len(pcm)])
+	if !drop {
+		l.write(pkt[:12+len(pcm)])
+	}
 }

@@ -15,7 +15,21 @@ type Stats struct {
 	JitterMillis             float64
 	MOS                      float64
 	RemoteAddr               netip.AddrPort
+	// MaxJitterMillis is the highest interarrival jitter seen during the
+	// call (JitterMillis is the last value): quality reports filter by it.
+	MaxJitterMillis float64
+	// LossBursts counts runs of consecutive lost packets by length:
+	// [0] one packet, [1] two, ... [9] ten or more (VoIPmonitor's sl1-sl10).
+	LossBursts [10]uint32
+	// DelayBuckets counts packets by how far their arrival strayed from
+	// the previous packet's transit time (packet delay variation), in ms:
+	// 50-70, 70-90, 90-120, 120-150, 150-200, 200-300, 300 and more
+	// (VoIPmonitor's d50 ... d300).
+	DelayBuckets [7]uint32
 }
+
+// delayEdges are the lower edges of DelayBuckets, in milliseconds.
+var delayEdges = [7]int64{50, 70, 90, 120, 150, 200, 300}
 
 // rxStats follows RFC 3550 appendix A.1 and A.8 for one source.
 type rxStats struct {
@@ -27,6 +41,9 @@ type rxStats struct {
 	received uint64
 	transit  int64
 	jitter   float64 // in timestamp units
+	maxJit   float64 // highest jitter, timestamp units
+	bursts   [10]uint32
+	delays   [7]uint32
 }
 
 func (s *rxStats) update(ssrc uint32, seq uint16, ts uint32, arrivalUnits int64) {
@@ -42,6 +59,9 @@ func (s *rxStats) update(ssrc uint32, seq uint16, ts uint32, arrivalUnits int64)
 			s.cycles += 1 << 16
 		}
 		s.maxSeq = seq
+		if gap := int(delta) - 1; gap > 0 {
+			s.bursts[min(gap, len(s.bursts))-1]++
+		}
 	}
 	transit := arrivalUnits - int64(ts)
 	d := transit - s.transit
@@ -50,6 +70,14 @@ func (s *rxStats) update(ssrc uint32, seq uint16, ts uint32, arrivalUnits int64)
 		d = -d
 	}
 	s.jitter += (float64(d) - s.jitter) / 16
+	s.maxJit = max(s.maxJit, s.jitter)
+	if ms := d / 8; ms >= delayEdges[0] { // 8 kHz clock, as the jitter
+		i := len(delayEdges) - 1
+		for ms < delayEdges[i] {
+			i--
+		}
+		s.delays[i]++
+	}
 }
 
 func (s *rxStats) lost() (int64, float64) {

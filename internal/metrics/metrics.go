@@ -33,6 +33,7 @@ type Engine struct {
 	Requests                                       map[string]uint64
 	Shed, GuardDropped, StrayResponses             uint64
 	DatagramsIn, DatagramsOut                      uint64
+	InSetup, SetupLimit                            int
 	CaptureDroppedPackets, RecordingDroppedSamples uint64
 }
 
@@ -77,6 +78,7 @@ type Metrics struct {
 	recordings  *prometheus.CounterVec
 	queueWait   *prometheus.GaugeVec
 	queueLeft   *prometheus.CounterVec
+	alarms      *prometheus.CounterVec
 	resubscribe prometheus.Counter
 
 	cancel context.CancelFunc
@@ -105,6 +107,7 @@ func New(ctx context.Context, events EventSource, src Sources, log *slog.Logger)
 	m.queueWait = f.gaugeVec("switchboard_queue_waiting", "Callers waiting in a queue.", "tenant", "queue")
 	m.queueLeft = f.counterVec("switchboard_queue_callers_total", "Callers who left a queue, by outcome (answered, abandoned, timeout, ...).",
 		"tenant", "queue", "outcome")
+	m.alarms = f.counterVec("switchboard_quality_alarms_total", "call.quality alarms raised, by kind (mos, loss, jitter, one_way).", "tenant", "kind")
 	m.resubscribe = prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_metrics_event_resubscribes_total",
 		Help: "Times the metrics follower fell behind the event stream and resubscribed (events in between are not counted)."})
 	m.reg.MustRegister(m.resubscribe, sourceCollector{src},
@@ -208,6 +211,10 @@ func (m *Metrics) observe(tenant string, e pbx.Event) {
 				m.loss.WithLabelValues(d.dir).Observe(d.loss)
 				m.jitter.WithLabelValues(d.dir).Observe(d.jitter)
 			}
+		}
+	case pbx.EvCallQuality:
+		if e.Quality != nil && e.Quality.Raised {
+			m.alarms.WithLabelValues(tenant, e.Quality.Kind).Inc()
 		}
 	case pbx.EvRecordingStarted:
 		m.recordings.WithLabelValues(tenant, "started").Inc()

@@ -16,6 +16,8 @@ var (
 	descPorts        = prometheus.NewDesc("switchboard_rtp_ports_in_use", "RTP ports held by calls (and draining).", nil, nil)
 	descRequests     = prometheus.NewDesc("switchboard_sip_requests_total", "SIP requests handled, by method (retransmissions absorbed by transactions are not counted).", []string{"method"}, nil)
 	descDatagrams    = prometheus.NewDesc("switchboard_sip_udp_datagrams_total", "SIP messages over UDP by direction, retransmissions included (TCP and TLS not counted).", []string{"direction"}, nil)
+	descInSetup      = prometheus.NewDesc("switchboard_calls_in_setup", "Calls being set up now (not yet answered or ended).", nil, nil)
+	descSetupLimit   = prometheus.NewDesc("switchboard_setup_limit", "The overload controller's current bound on calls in setup (INVITEs beyond it get 503 Overloaded).", nil, nil)
 	descShed         = prometheus.NewDesc("switchboard_sip_shed_total", "INVITEs refused 503 with Retry-After because too many calls were being set up.", nil, nil)
 	descGuard        = prometheus.NewDesc("switchboard_sip_guard_dropped_total", "SIP datagrams from addresses blocked for failed authentication, dropped unparsed.", nil, nil)
 	descStray        = prometheus.NewDesc("switchboard_sip_stray_responses_total", "SIP responses matching no transaction, mostly retransmitted final responses.", nil, nil)
@@ -29,7 +31,7 @@ var (
 	descCommit       = prometheus.NewDesc("switchboard_cdr_commit_seconds", "Latency of CDR group commits (fsync included).", nil, nil)
 	descCommitRows   = prometheus.NewDesc("switchboard_cdr_rows_total", "CDRs committed.", nil, nil)
 	descLimitHits    = prometheus.NewDesc("switchboard_limit_hits_total", "Requests refused by a configured limit, by limit.", []string{"limit"}, nil)
-	sourceCollectors = []*prometheus.Desc{descActive, descRegs, descPorts, descRequests, descDatagrams, descShed, descGuard, descStray,
+	sourceCollectors = []*prometheus.Desc{descActive, descRegs, descPorts, descRequests, descDatagrams, descInSetup, descSetupLimit, descShed, descGuard, descStray,
 		descCapDrop, descRecDrop, descSubscribers, descPublished, descDelivered, descSlow, descStreams, descCommit,
 		descCommitRows, descLimitHits}
 )
@@ -57,6 +59,8 @@ func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(descDatagrams, e.DatagramsIn, "in")
 		counter(descDatagrams, e.DatagramsOut, "out")
+		gauge(descInSetup, float64(e.InSetup))
+		gauge(descSetupLimit, float64(e.SetupLimit))
 		counter(descShed, e.Shed)
 		counter(descGuard, e.GuardDropped)
 		counter(descStray, e.StrayResponses)

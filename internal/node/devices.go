@@ -46,7 +46,7 @@ func buildCameras(cfg *config.Config) (*devices.Cameras, error) {
 	var specs []devices.CameraSpec
 	for _, t := range cfg.Tenants {
 		for _, c := range t.Cameras {
-			spec := devices.CameraSpec{Tenant: t.Name, ID: c.ID, Name: c.Name}
+			spec := devices.CameraSpec{Tenant: t.Name, ID: c.ID, Name: c.Name, Extension: c.Extension}
 			switch c.CameraDriver() {
 			case "synthetic":
 				spec.Driver = devices.Synthetic{}
@@ -59,4 +59,28 @@ func buildCameras(cfg *config.Config) (*devices.Cameras, error) {
 		}
 	}
 	return devices.NewCameras(specs)
+}
+
+// doorCamera is the id of the camera bound to extension number (a door
+// phone), 0 for none.
+func doorCamera(t config.Tenant, number string) int {
+	for _, c := range t.Cameras {
+		if c.Extension == number {
+			return c.ID
+		}
+	}
+	return 0
+}
+
+// doorTriggers are the relays' DTMF door codes.
+func doorTriggers(cfg *config.Config) []devices.DoorTrigger {
+	var out []devices.DoorTrigger
+	for _, t := range cfg.Tenants {
+		for _, r := range t.Relays {
+			if r.DTMF.Digits != "" {
+				out = append(out, devices.DoorTrigger{Tenant: t.Name, Relay: r.ID, Digits: r.DTMF.Digits, DoorPhones: r.DTMF.DoorPhones})
+			}
+		}
+	}
+	return out
 }

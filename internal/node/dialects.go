@@ -18,14 +18,18 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/dialect/cloudpbx"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/viptel"
+	"github.com/switchboard-pbx/switchboard/internal/dialect/voipmonitor"
+	"github.com/switchboard-pbx/switchboard/internal/dialect/webtapi"
 )
 
 // dialectFactories are the API dialects this build has, by config name.
 func dialectFactories() map[string]dialect.Factory {
 	return map[string]dialect.Factory{
-		native.Name: native.NewDialect,
-		"cloudpbx":  cloudpbx.NewDialect,
-		viptel.Name: viptel.NewDialect,
+		native.Name:      native.NewDialect,
+		"cloudpbx":       cloudpbx.NewDialect,
+		viptel.Name:      viptel.NewDialect,
+		"webtapi":        webtapi.NewDialect,
+		voipmonitor.Name: voipmonitor.NewDialect,
 	}
 }
 

@@ -24,7 +24,7 @@ func (n *Node) startMetrics(ctx context.Context, mux *http.ServeMux) error {
 		Engine: func() metrics.Engine {
 			st, c := n.eng.Stats(), n.eng.Counters()
 			return metrics.Engine{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations, RTPPortsInUse: st.RTPPortsInUse,
-				Requests: c.Requests, Shed: c.Shed, DatagramsIn: c.DatagramsIn, DatagramsOut: c.DatagramsOut, GuardDropped: c.GuardDropped, StrayResponses: c.StrayResponses,
+				Requests: c.Requests, Shed: c.Shed, DatagramsIn: c.DatagramsIn, DatagramsOut: c.DatagramsOut, InSetup: c.InSetup, SetupLimit: c.SetupLimit, GuardDropped: c.GuardDropped, StrayResponses: c.StrayResponses,
 				CaptureDroppedPackets: c.CaptureDroppedPackets, RecordingDroppedSamples: c.RecordingDroppedSamples}
 		},
 		Events:  n.core.EventStats,
@@ -37,7 +37,7 @@ func (n *Node) startMetrics(ctx context.Context, mux *http.ServeMux) error {
 			h := n.core.LimitHits()
 			return map[string]uint64{"calls_per_tenant": h.TenantCalls, "calls_per_user": h.OwnerCalls,
 				"originates_per_minute_tenant": h.TenantOriginateRate, "originates_per_minute_user": h.OwnerOriginateRate,
-				"streams_per_user": n.streamLimitHits()}
+				"streams_per_user": n.streamLimitHits(), "sms_per_minute": n.svc.SMSLimitHits()}
 		},
 	}, n.log.With("component", "metrics"))
 	if m.Token != "" {

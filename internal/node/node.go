@@ -27,11 +27,13 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/devices"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/dialect/native"
+	"github.com/switchboard-pbx/switchboard/internal/dossier"
 	"github.com/switchboard-pbx/switchboard/internal/eventlog"
 	"github.com/switchboard-pbx/switchboard/internal/media"
 	"github.com/switchboard-pbx/switchboard/internal/metrics"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
 	"github.com/switchboard-pbx/switchboard/internal/sipengine"
+	"github.com/switchboard-pbx/switchboard/internal/sms"
 	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 	"github.com/switchboard-pbx/switchboard/internal/webhook"
 )
@@ -65,6 +67,10 @@ type Node struct {
 	core   *pbx.Core
 	arts   *artifacts.Store
 	relays *devices.Relays
+	camRec *devices.Recorder
+	sms    *sms.Outbox
+	svc    *dialect.Service
+	doors  *devices.DoorTriggers
 	tls    bool // the HTTP API is served over TLS
 	elog   *eventlog.Log
 	hooks  *webhook.Dispatcher
@@ -132,7 +138,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			}
 		}
 		for _, x := range t.Extensions {
-			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record})
+			te.Extensions = append(te.Extensions, pbx.ExtensionEntry{Number: x.Number, Name: x.Name, Record: x.Record, Camera: doorCamera(t, x.Number)})
 		}
 		for _, tr := range t.Trunks {
 			if tr.Record {
@@ -230,6 +236,13 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		Listen: cfg.Listen.SIP, Transports: cfg.Listen.SIPTransports, Ports: n.ports, Logger: n.log,
 		AuthGuard: sipengine.AuthGuardConfig{AddrFailures: cfg.SIPSecurity.AddressFailures, ExtFailures: cfg.SIPSecurity.ExtensionFailures,
 			Window: cfg.SIPSecurity.Window, BlockFor: cfg.SIPSecurity.BlockFor},
+		MinSE: cfg.RTP.MinSE,
+	}
+	if cfg.RTP.Timeout != nil {
+		ecfg.RTPTimeout = *cfg.RTP.Timeout
+	}
+	if cfg.RTP.SessionExpires != nil {
+		ecfg.SessionExpires = *cfg.RTP.SessionExpires
 	}
 	if cfg.Listen.AdvertiseIP != "" {
 		if ecfg.AdvertiseIP, err = netip.ParseAddr(cfg.Listen.AdvertiseIP); err != nil {
@@ -239,7 +252,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	var users []auth.User
 	var keys []auth.APIKey
 	for _, t := range cfg.Tenants {
-		et := sipengine.Tenant{Name: t.Name, Domain: t.Domain}
+		qa := t.QualityAlarms
+		et := sipengine.Tenant{Name: t.Name, Domain: t.Domain, AlarmsOff: qa.Disabled, Alarms: media.AlarmThresholds{
+			MinMOS: qa.MinMOS, MaxLoss: qa.MaxLossPercent / 100, MaxJitterMs: qa.MaxJitterMs, OneWayAfter: qa.OneWayAfter, Window: qa.Window}}
 		for _, x := range t.Extensions {
 			ha1 := x.HA1
 			if ha1 == "" {
@@ -319,12 +334,25 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if n.relays, err = buildRelays(cfg, n.store, n.core, n.log); err != nil {
 		return nil, err
 	}
+	if n.doors, err = devices.StartDoorTriggers(n.core, n.relays, n.audit, doorTriggers(cfg), n.log); err != nil {
+		return nil, err
+	}
 	cameras, err := buildCameras(cfg)
 	if err != nil {
 		return nil, err
 	}
+	n.camRec = devices.NewRecorder(cameras, n.arts, n.core, n.log)
+	if n.sms, err = buildSMS(cfg, n.store, n.store, n.core, n.eng, n.log); err != nil {
+		return nil, err
+	}
+	if err := n.sms.Start(ctx); err != nil {
+		return nil, err
+	}
 	deps := dialect.Deps{
-		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store),
+		Service: dialect.NewService(n.core).WithRelays(n.relays).WithCameras(cameras).WithCameraRecorder(n.camRec, n.arts).
+			WithCallerIDs(tenantCallerIDs(cfg)).WithIdempotency(n.store).WithSMS(n.sms).
+			WithSMSLimits(cfg.Limits.SMSPerMinuteTenant, cfg.Limits.SMSPerMinuteUser).
+			WithDossiers(dossier.Sources{Events: n.store.CallEvents, Decode: eventlog.Decode, CDRs: n.callCDRs, Live: n.core.FindCall}),
 		Gate: &dialect.Gate{Auth: authDir, Limiter: authDir.Limiter(), Sessions: auth.NewSessions(cfg.API.SessionIdle, cfg.API.SessionMax, n.store, nil),
 			Connectable: dialect.AnyTenantAllows(tenantAllow)},
 		Events:              dialect.NewEvents(n.core, n.elog),
@@ -337,6 +365,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		Now:                 time.Now,
 		StreamsPerPrincipal: cfg.Limits.StreamsPerUser,
 	}
+	n.svc = deps.Service
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -346,6 +375,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 			`"limit_hits":{"calls_per_tenant":%d,"calls_per_user":%d,"originates_per_minute_tenant":%d,"originates_per_minute_user":%d,"streams_per_user":%d}}`+"\n",
 			st.ActiveCalls, st.Registrations, st.RTPPortsInUse, h.TenantCalls, h.OwnerCalls, h.TenantOriginateRate, h.OwnerOriginateRate, n.streamLimitHits())
 	})
+	// Gateways' delivery reports for the http SMS driver.
+	mux.Handle("POST "+sms.CallbackPath+"{tenant}", n.sms.CallbackHandler())
 	n.httpCtx, n.cancelHTTP = context.WithCancel(context.WithoutCancel(ctx))
 	if err := n.startDialects(deps, opts.Dialects, mux, tc); err != nil {
 		return nil, err
@@ -408,9 +439,23 @@ func (n *Node) recoverCalls(ctx context.Context) (int, error) {
 	}
 	k := 0
 	for _, u := range open {
-		if _, total, err := n.store.QueryCDRs(ctx, pbx.CDRFilter{Tenant: u.Call.Tenant, UniqueID: u.Call.ID, Limit: 1}); err != nil {
+		// A transferred call has a row per leg with the call's id; only a
+		// row that is not a transfer's (hangup_by "transfer") is its last.
+		rows, _, err := n.store.QueryCDRs(ctx, pbx.CDRFilter{Tenant: u.Call.Tenant, UniqueID: u.Call.ID})
+		if err != nil {
 			return k, err
-		} else if total > 0 {
+		}
+		done := false
+		for _, r := range rows {
+			if r.HangupBy != pbx.HangupTransfer {
+				done = true
+			} else if r.EndDate.After(u.Call.LegStart) {
+				// The transfer's row is durable but its event was lost:
+				// bill only what followed it.
+				u.Call.LegStart = r.EndDate
+			}
+		}
+		if done {
 			continue
 		}
 		if _, err := n.core.RecordInterrupted(ctx, u.Call, u.Last); err != nil {
@@ -528,6 +573,11 @@ func (n *Node) Close(ctx context.Context) error {
 		if n.core != nil {
 			n.core.AnnounceShutdown()
 		}
+		if n.sms != nil {
+			// Before the engine: a MESSAGE in flight is abandoned, not
+			// failed; queued messages wait in the store for the next start.
+			errs = append(errs, n.sms.Close())
+		}
 		if n.eng != nil {
 			n.eng.HangupAll(ctx) // calls end as "system", before the bots go
 		}
@@ -548,6 +598,12 @@ func (n *Node) Close(ctx context.Context) error {
 		}
 		errs = append(errs, n.closeDialects(ctx))
 		errs = append(errs, n.closeMetrics(ctx))
+		if n.camRec != nil {
+			errs = append(errs, n.camRec.Close()) // recordings end with complete files
+		}
+		if n.doors != nil {
+			n.doors.Close() // before the relays: no code opens a door any more
+		}
 		if n.relays != nil {
 			errs = append(errs, n.relays.Close()) // pending door pulses switch off
 		}
@@ -570,4 +626,10 @@ func (n *Node) Close(ctx context.Context) error {
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr
+}
+
+// callCDRs are the CDR rows of one call, for its dossier.
+func (n *Node) callCDRs(ctx context.Context, tenant, callID string) ([]pbx.CDR, error) {
+	rows, _, err := n.store.QueryCDRs(ctx, pbx.CDRFilter{Tenant: tenant, UniqueID: callID, Limit: 100})
+	return rows, err
 }

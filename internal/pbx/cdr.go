@@ -59,6 +59,8 @@ type CDR struct {
 	JitterABMillis  float64 // RFC 3550 interarrival jitter
 	JitterBAMillis  float64
 	MOS             float64 // estimated, E-model, worse direction
+	// Detail is the per-stream and per-leg detail quality monitors use.
+	Detail CallDetail
 }
 
 // CDRFilter selects CDRs. Zero values mean "no constraint".

@@ -99,6 +99,7 @@ type extState struct {
 	channels     map[string]*Channel // live channels of this extension, by unique id
 	state        DeviceState
 	record       bool // always record this extension's calls
+	camera       int  // the camera at this door phone; 0: none
 }
 
 type callState struct {
@@ -108,6 +109,9 @@ type callState struct {
 	app      string // CDR lastapp when not a plain Dial/Originate
 	appData  string // what the application serves: queue, room, dialled number
 	owner    string // the API principal that originated it ("" otherwise)
+	// legCDR is the row of the leg a transfer just ended, published with
+	// the next call.transferred.
+	legCDR *CDR
 }
 
 // Options configure a Core.
@@ -181,7 +185,7 @@ func NewCore(dir Directory, cdrs CDRWriter, opts Options) (*Core, error) {
 			if _, dup := ts.exts[e.Number]; dup {
 				return nil, fmt.Errorf("pbx: tenant %q: extension %q defined twice", t.Name, e.Number)
 			}
-			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable, record: e.Record}
+			ts.exts[e.Number] = &extState{number: e.Number, name: e.Name, channels: map[string]*Channel{}, state: StateUnavailable, record: e.Record, camera: e.Camera}
 		}
 		c.tenants[t.Name] = ts
 	}
@@ -353,6 +357,7 @@ func (c *Core) NewCall(tenant, from, to string, originated bool, first ChannelSp
 	ch := c.newChannelLocked(t, "", first)
 	ch.CallID = ch.UniqueID
 	cs := &callState{call: Call{ID: ch.UniqueID, Tenant: tenant, From: from, To: to, Created: ch.Created, Originated: originated}, channels: []*Channel{ch}}
+	cs.call.Camera = t.doorCamera(first, to)
 	t.calls[cs.call.ID] = cs
 	c.publishLocked(tenant, Event{Type: EvCallNew, Call: cs.snapshot()})
 	c.attachChannelLocked(t, ch)
@@ -474,7 +479,9 @@ func (c *Core) callMoved(tenant, callID string, old, newCh *Channel, dest string
 	if live := t.channels[newCh.UniqueID]; live != nil {
 		snap = *live
 	}
-	c.publishLocked(tenant, Event{Type: EvCallTransferred, Call: cs.snapshot(), Channel: &snap, Replaces: old.UniqueID, Pickup: pickup})
+	ev := Event{Type: EvCallTransferred, Call: cs.snapshot(), Channel: &snap, Replaces: old.UniqueID, Pickup: pickup, CDR: cs.legCDR}
+	cs.legCDR = nil
+	c.publishLocked(tenant, ev)
 }
 
 // CallAnswered marks the call as connected end to end.
@@ -535,7 +542,7 @@ func (c *Core) EndCall(ctx context.Context, tenant, callID string, status EndSta
 			c.mu.Lock()
 		}
 	}
-	cdr := c.buildCDR(cs, status, q)
+	cdr := c.cdrOf(cs, status, q, c.now())
 	c.mu.Unlock()
 
 	// The write happens outside the lock: it waits for an fsync.
@@ -554,23 +561,47 @@ func (c *Core) EndCall(ctx context.Context, tenant, callID string, status EndSta
 	return cdr, nil
 }
 
-func (c *Core) buildCDR(cs *callState, status EndStatus, q Quality) CDR {
-	return c.cdrOf(cs, status, q, c.now())
+// cdrOf builds the CDR of a call that ended at end: of its current leg
+// when it was transferred (see legCDR).
+func (c *Core) cdrOf(cs *callState, status EndStatus, q Quality, end time.Time) CDR {
+	return c.legCDR(cs, nil, status, q, end)
 }
 
-// cdrOf builds the CDR of a call that ended at end.
-func (c *Core) cdrOf(cs *callState, status EndStatus, q Quality, end time.Time) CDR {
+// legCDR builds the CDR row of the call's current leg ending at end, with
+// dst as the leg's answering channel (nil: the call's last channel). The
+// first leg runs from the call's offer; a leg that began with a transfer
+// runs from that moment, its source is the party that stayed (as the
+// target was offered it, which the new channel presents) and it bills
+// from the target's answer. Every row of a call has the call's id as
+// uniqueid.
+func (c *Core) legCDR(cs *callState, dst *Channel, status EndStatus, q Quality, end time.Time) CDR {
 	first := cs.channels[0]
+	if dst == nil && len(cs.channels) > 1 {
+		dst = cs.channels[len(cs.channels)-1]
+	}
+	start, answered := cs.call.Created, cs.call.Answered
+	src, clid, channel := cs.call.From, fmt.Sprintf("%q <%s>", first.CallerIDName, first.CallerIDNum), first.Name
+	if !cs.call.LegStart.IsZero() {
+		start, answered = cs.call.LegStart, time.Time{}
+		for _, ch := range cs.channels {
+			if ch.UniqueID == cs.call.LegChannel {
+				channel = ch.Name
+			}
+		}
+		if dst != nil {
+			src, clid, answered = dst.CallerIDNum, fmt.Sprintf("%q <%s>", dst.CallerIDName, dst.CallerIDNum), dst.Answered
+		}
+	}
 	cdr := CDR{
-		Tenant: cs.call.Tenant, CallDate: cs.call.Created, AnswerDate: cs.call.Answered, EndDate: end,
-		CLID: fmt.Sprintf("%q <%s>", first.CallerIDName, first.CallerIDNum),
-		Src:  cs.call.From, Dst: cs.call.To, Channel: first.Name, LastApp: "Dial",
-		Duration: int(end.Sub(cs.call.Created).Round(time.Second) / time.Second),
+		Tenant: cs.call.Tenant, CallDate: start, AnswerDate: answered, EndDate: end,
+		CLID: clid, Src: src, Dst: cs.call.To, Channel: channel, LastApp: "Dial",
+		Duration: int(end.Sub(start).Round(time.Second) / time.Second),
 		UniqueID: cs.call.ID, EndStatus: string(status), Disposition: status.Disposition(),
 		CallID: q.CallID, Codec: q.Codec, PDDMillis: int(q.PDD / time.Millisecond), LastSIPResponse: q.LastSIPResponse,
 		HangupBy: q.HangupBy, SrcUserAgent: q.SrcUserAgent, DstUserAgent: q.DstUserAgent, SrcIP: q.SrcIP, DstIP: q.DstIP,
 		RTPPacketsAB: q.PacketsAB, RTPPacketsBA: q.PacketsBA, LossAB: q.LossAB, LossBA: q.LossBA,
 		JitterABMillis: q.JitterABMillis, JitterBAMillis: q.JitterBAMillis, MOS: q.MOS,
+		Detail: q.Detail,
 	}
 	if cs.call.Originated {
 		cdr.LastApp = "Originate"
@@ -578,30 +609,83 @@ func (c *Core) cdrOf(cs *callState, status EndStatus, q Quality, end time.Time) 
 	if cs.app != "" {
 		cdr.LastApp = cs.app
 	}
-	if len(cs.channels) > 1 {
-		cdr.DstChannel = cs.channels[len(cs.channels)-1].Name
+	if dst != nil {
+		cdr.DstChannel = dst.Name
 	}
-	if !cs.call.Answered.IsZero() {
-		cdr.BillSec = int(end.Sub(cs.call.Answered).Round(time.Second) / time.Second)
+	if !answered.IsZero() {
+		cdr.BillSec = int(end.Sub(answered).Round(time.Second) / time.Second)
 		if status != EndAnswer {
 			// An answered call always bills as ANSWERED whatever ended it.
 			cdr.Disposition = DispAnswered
 		}
 	}
-	c.rate(cs, &cdr)
+	c.rate(cs, &cdr, dst)
 	return cdr
+}
+
+// TransferLeg ends the answered leg between kept and gone because gone's
+// party transferred kept's (a REFER) or the API redirected kept: the
+// leg's CDR row (hangup_by "transfer", billed from the leg's answer until
+// now) is written durably and travels with the next call.transferred
+// event; the call's next leg starts now with kept as its source. q is
+// what the engine measured on the ending leg's signalling and media.
+func (c *Core) TransferLeg(ctx context.Context, tenant, callID string, kept, gone *Channel, q Quality) (CDR, error) {
+	c.mu.Lock()
+	t := c.tenants[tenant]
+	var cs *callState
+	if t != nil {
+		cs = t.calls[callID]
+	}
+	if cs == nil || cs.ended {
+		c.mu.Unlock()
+		return CDR{}, fmt.Errorf("transfer leg of call %s: %w", callID, ErrNotFound)
+	}
+	now := c.now()
+	q.HangupBy = HangupTransfer
+	// The row's source is the leg's own: the first leg's caller, or the
+	// party that stayed at the previous transfer; its other side is the
+	// leg's destination, whichever of kept and gone that is.
+	srcID := cs.channels[0].UniqueID
+	if !cs.call.LegStart.IsZero() {
+		srcID = cs.call.LegChannel
+	}
+	dstID := gone.UniqueID
+	if dstID == srcID {
+		dstID = kept.UniqueID
+	}
+	var dst *Channel
+	for _, ch := range cs.channels {
+		if ch.UniqueID == dstID {
+			dst = ch
+		}
+	}
+	cdr := c.legCDR(cs, dst, EndAnswer, q, now)
+	cs.call.LegStart, cs.call.LegChannel = now, kept.UniqueID
+	cs.legCDR = &cdr
+	c.mu.Unlock()
+
+	err := c.cdrs.InsertCDR(ctx, &cdr)
+	if err != nil {
+		c.log.Error("cdr write failed", "call_id", callID, "tenant", tenant, "err", err)
+		return cdr, fmt.Errorf("transfer leg of call %s: write cdr: %w", callID, err)
+	}
+	return cdr, nil
 }
 
 // rate prices a call that left through a trunk with a rate table:
 // the first outbound trunk channel names the trunk, the dialled number
 // picks the rate. The tenants map and rate tables are fixed at NewCore,
 // so this reads them with or without c.mu (RecordInterrupted has none).
-func (c *Core) rate(cs *callState, cdr *CDR) {
+func (c *Core) rate(cs *callState, cdr *CDR, dst *Channel) {
 	t := c.tenants[cs.call.Tenant]
 	if t == nil || len(t.rates) == 0 {
 		return
 	}
-	for _, ch := range cs.channels {
+	chs := cs.channels
+	if !cs.call.LegStart.IsZero() && dst != nil {
+		chs = []*Channel{dst} // a later leg of a transferred call: its own trunk
+	}
+	for _, ch := range chs {
 		if !ch.IsTrunk || ch.Dir != Outbound {
 			continue
 		}
@@ -743,7 +827,39 @@ func (c *Core) publishChannelLocked(t *tenantState, typ EventType, ch *Channel, 
 
 func (c *Core) publishLocked(tenant string, e Event) {
 	e.Time = c.now()
+	if e.Camera == 0 {
+		e.Camera = c.eventCameraLocked(tenant, e)
+	}
 	c.bus.Publish(tenant, e)
+}
+
+// doorCamera is the camera a new call carries: the calling extension's,
+// else the dialled extension's (an operator calling the door phone).
+func (t *tenantState) doorCamera(first ChannelSpec, to string) int {
+	if e := t.exts[first.Exten]; e != nil && !first.IsTrunk && e.camera != 0 {
+		return e.camera
+	}
+	if e := t.exts[to]; e != nil {
+		return e.camera
+	}
+	return 0
+}
+
+// eventCameraLocked is the camera of the call an event is about: from
+// the call itself, or from the live call of its channel.
+func (c *Core) eventCameraLocked(tenant string, e Event) int {
+	if e.Call != nil {
+		return e.Call.Camera
+	}
+	if e.Channel == nil || e.Channel.CallID == "" {
+		return 0
+	}
+	if t := c.tenants[tenant]; t != nil {
+		if cs := t.calls[e.Channel.CallID]; cs != nil {
+			return cs.call.Camera
+		}
+	}
+	return 0
 }
 
 // ---- Service: queries and commands for API adapters ----

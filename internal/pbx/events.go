@@ -37,6 +37,9 @@ const (
 	EvQueueMemberPaused   EventType = "queue.member.paused"
 	EvQueueMemberUnpaused EventType = "queue.member.unpaused"
 	EvQueueMemberStatus   EventType = "queue.member.status"
+	// EvCallQuality: a leg's audio crossed a quality threshold or came
+	// back (Quality, Channel).
+	EvCallQuality EventType = "call.quality"
 	// EvShutdown: the node is stopping; live calls are hung up next.
 	// Clients should reconnect later with since=<last seq>.
 	EvShutdown EventType = "system.shutdown"
@@ -71,9 +74,14 @@ type Event struct {
 	Queue  *Queue
 	Member *QueueMember
 	Caller *QueueCaller
+	// Quality is set on call.quality.
+	Quality *QualityAlarm
 	// Data carries the facts of events that are not about calls (relays,
 	// cameras, SMS, system), published with Core.Publish.
 	Data map[string]string
+	// Camera is, on every call and channel event of a call from or to a
+	// door phone with a camera, that camera's id (see Call.Camera).
+	Camera int
 }
 
 // StoredEvent is an event as the durable event log keeps it: the JSON of
@@ -83,5 +91,6 @@ type StoredEvent struct {
 	Seq    uint64
 	Time   time.Time
 	Type   EventType
+	CallID string // Event.CallID(), indexed
 	Body   []byte // JSON of Event
 }

@@ -30,6 +30,10 @@ type ExtensionEntry struct {
 	Number string
 	Name   string
 	Record bool // always record this extension's calls
+	// Camera is the id of the camera at this extension (a door phone's):
+	// events of its calls carry it, so an operator's screen shows who
+	// is at the door. 0: none.
+	Camera int
 }
 
 // Direction of a channel as seen from switchboard.
@@ -77,6 +81,16 @@ type Call struct {
 	// ChanSpy; "" for a plain dial) and what it serves (the queue, room or
 	// dialled number).
 	App, AppData string
+	// LegStart and LegChannel describe the call's current leg once it was
+	// transferred (zero before): when the leg began (the transfer) and the
+	// unique id of the channel that stayed (the transferee). Each leg of a
+	// transferred call gets its own CDR row; these let a crash recovery
+	// bill only the leg that was live.
+	LegStart   time.Time
+	LegChannel string
+	// Camera is the camera of the door phone that placed (or, failing
+	// that, was dialled by) this call; 0: none.
+	Camera int
 }
 
 // CallDirection classifies a whole call.
@@ -130,6 +144,7 @@ type Quality struct {
 	JitterABMillis  float64
 	JitterBAMillis  float64
 	MOS             float64
+	Detail          CallDetail
 }
 
 // OriginateRequest is click-to-call: ring From, and when it answers dial To.

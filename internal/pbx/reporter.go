@@ -14,8 +14,12 @@ type Reporter interface {
 	SetChannelState(ch *Channel, st ChannelState)
 	SetCallerID(ch *Channel, num, name string)
 	DTMFReceived(ch *Channel, digit rune, via string)
+	QualityChanged(ch *Channel, a QualityAlarm)
 	CallAnswered(tenant, callID string)
 	CallTransferred(tenant, callID string, old, newCh *Channel, dest string)
+	// TransferLeg closes the CDR row of an answered leg ended by a
+	// transfer, before the CallTransferred that follows it.
+	TransferLeg(ctx context.Context, tenant, callID string, kept, gone *Channel, q Quality) (CDR, error)
 	CallPickedUp(tenant, callID string, old, newCh *Channel, by string)
 	HangupChannel(ch *Channel, cause string)
 	EndCall(ctx context.Context, tenant, callID string, status EndStatus, q Quality) (CDR, error)

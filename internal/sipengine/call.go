@@ -37,9 +37,22 @@ type leg struct {
 	number    string       // the number dialled for a leg we called
 	party     atomic.Int32 // 0 while the call's leg a, 1 as leg b (recording channel)
 	holding   atomic.Bool  // the phone holds the call (last offer sendonly or inactive)
+	// alarm watches the audio the phone sends (quality alarms); only the
+	// call's liveness goroutine touches it and alarmAt.
+	alarm   *media.AlarmMonitor
+	alarmAt time.Time
 	// transferring is set once the leg's phone asked (REFER) to transfer its
 	// partner: its BYE then ends only its own leg.
 	transferring atomic.Bool
+	// dialAt, ringAt and answerAt (guarded by call.mu) time a leg we
+	// called: its post-dial delay runs from dialAt to its first ringing,
+	// or its answer if it never rang (or the 180 came late).
+	dialAt, ringAt, answerAt time.Time
+	// st is the leg's SIP session timer (RFC 4028), nil when none was
+	// negotiated; stRefresher is who refreshes it as our 2xx to the
+	// phone's INVITE says ("uac": the phone).
+	st          atomic.Pointer[sessionTimer]
+	stRefresher string
 }
 
 func (l *leg) ctx() context.Context {
@@ -62,9 +75,14 @@ type call struct {
 	from, to   string
 	originated bool
 
-	inSetup bool     // counted in Engine.setups; guarded by e.mu
-	a, b    *leg     // written by the call's goroutine only
-	chanIDs []string // unique ids of the call's channels; guarded by e.mu
+	inSetup bool // counted in Engine.setups; guarded by e.mu
+	// setupStart is when the caller's INVITE arrived (zero for calls we
+	// originate); the first INVITE we send reports the setup latency to
+	// the overload controller, once.
+	setupStart    time.Time
+	setupMeasured atomic.Bool
+	a, b          *leg     // written by the call's goroutine only
+	chanIDs       []string // unique ids of the call's channels; guarded by e.mu
 
 	stopOnce sync.Once
 	stopCh   chan struct{}    // closed to request a hangup
@@ -87,6 +105,16 @@ type call struct {
 	dialedIP  string // address of the last INVITE sent for the call's other party
 	capture   *callCapture
 	finished  bool // no new recordings once finish started
+	// transferred: the call's current CDR leg began at a transfer, so
+	// its PDD is the new leg's own.
+	transferred bool
+
+	// Liveness (liveness.go): the checker starts once; bridged and
+	// rtpBase say since when RTP inactivity counts.
+	watchOnce sync.Once
+	rtpMu     sync.Mutex
+	bridged   bool
+	rtpBase   time.Time
 }
 
 // hangup asks the call to end; by names who asked (api, system, ...).
@@ -187,7 +215,7 @@ var errAnswerTimeout = errors.New("no answer")
 // It returns the leg (answered) or the final SIP code and end status.
 func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum, callerName string, pref *media.Codec, onRing func()) (*leg, pbx.EndStatus, int) {
 	e := c.e
-	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk, number: tgt.number}
+	l := &leg{call: c, ch: ch, sipCallID: uuid.NewString(), trunk: tgt.trunk, number: tgt.number, dialAt: time.Now()}
 	rtp, err := e.cfg.Ports.NewLeg()
 	if err != nil {
 		e.log.Error("no rtp port", "call_id", c.id, "err", err)
@@ -240,6 +268,8 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		req.Laddr = sip.Addr{IP: net.IP(e.addr.Addr().AsSlice()), Port: int(e.addr.Port())}
 	}
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	req.AppendHeader(sip.NewHeader("Supported", supportedOptions))
+	e.addOfferSessionHeaders(req)
 	if tgt.replaces != "" {
 		req.AppendHeader(sip.NewHeader("Replaces", tgt.replaces))
 		req.AppendHeader(sip.NewHeader("Require", "replaces"))
@@ -259,21 +289,8 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 	e.core.SetChannelState(ch, pbx.ChanDialing)
 	// The INVITE transaction must outlive ctx: cancelling ctx makes
 	// WaitAnswer send a CANCEL, which needs the transaction alive.
-	cli, err := e.dua.WriteInvite(context.WithoutCancel(ctx), req)
-	if err != nil {
-		e.log.Warn("invite failed", "call_id", c.id, "dest", dest, "err", err)
-		l.rtp.Close()
-		e.core.HangupChannel(ch, "congestion")
-		return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
-	}
-	e.mu.Lock()
-	l.cli = cli
-	e.mu.Unlock()
-	c.mu.Lock()
-	c.dialedIP = hostOf(dest)
-	c.mu.Unlock()
 	rang := false
-	err = cli.WaitAnswer(ctx, sipgo.AnswerOptions{
+	opts := sipgo.AnswerOptions{
 		Username: user, Password: pass,
 		OnResponse: func(res *sip.Response) error {
 			c.mu.Lock()
@@ -285,6 +302,7 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 				if c.firstRing.IsZero() {
 					c.firstRing = time.Now()
 				}
+				l.ringAt = time.Now()
 				c.mu.Unlock()
 				e.core.SetChannelState(ch, pbx.ChanRinging)
 				if onRing != nil {
@@ -293,7 +311,35 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 			}
 			return nil
 		},
-	})
+	}
+	var cli *sipgo.DialogClientSession
+	for attempt := 0; ; attempt++ {
+		cli, err = e.dua.WriteInvite(context.WithoutCancel(ctx), req)
+		if err != nil {
+			e.log.Warn("invite failed", "call_id", c.id, "dest", dest, "err", err)
+			l.rtp.Close()
+			e.core.HangupChannel(ch, "congestion")
+			return nil, pbx.EndCongestion, sip.StatusServiceUnavailable
+		}
+		if !c.setupStart.IsZero() && c.setupMeasured.CompareAndSwap(false, true) {
+			e.overload.observe(time.Since(c.setupStart))
+		}
+		e.mu.Lock()
+		l.cli = cli
+		e.mu.Unlock()
+		c.mu.Lock()
+		c.dialedIP = hostOf(dest)
+		c.mu.Unlock()
+		err = cli.WaitAnswer(ctx, opts)
+		// A 422 names the peer's Min-SE: ask again with it, once (RFC
+		// 4028 §7.4).
+		if next := e.retryTooSmall(req, cli, err); next != nil && attempt == 0 && ctx.Err() == nil {
+			_ = cli.Close()
+			req = next
+			continue
+		}
+		break
+	}
 	if err != nil {
 		code := sip.StatusServiceUnavailable
 		status := pbx.EndCongestion
@@ -320,6 +366,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		return nil, status, code
 	}
 	res := cli.InviteResponse
+	c.mu.Lock()
+	l.answerAt = time.Now()
+	c.mu.Unlock()
 	e.mu.Lock()
 	l.peer.remoteTag = toTagOf(res)
 	l.peer.transport = strings.ToLower(transport)
@@ -353,6 +402,9 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		return nil, pbx.EndCongestion, sip.StatusNotAcceptableHere
 	}
 	e.setRemote(l, answer, codec, l.ip)
+	if st := e.uacSession(res); st != nil {
+		l.st.Store(st)
+	}
 	e.core.SetChannelState(ch, pbx.ChanUp)
 	answered = true
 	return l, pbx.EndAnswer, res.StatusCode
@@ -438,10 +490,12 @@ func (c *call) bridge() {
 	c.codec = c.a.rtp.Codec()
 	c.mu.Unlock()
 	e.core.CallAnswered(c.t.Name, c.id)
+	c.watchLiveness()
 
 	for {
 		relay := media.NewRelay(c.a.rtp, c.b.rtp)
 		relay.Start()
+		c.setBridged(true)
 		hold := c.newOnHold(relay)
 		var by string
 		var rd *redirectReq
@@ -483,6 +537,7 @@ func (c *call) bridge() {
 		}
 		hold.stop()
 		relay.Stop()
+		c.setBridged(false)
 		if rd != nil {
 			if c.transfer(*rd) {
 				continue
@@ -517,6 +572,21 @@ func (c *call) transfer(rd redirectReq) bool {
 	// A transferor (REFER) keeps its dialog until it has heard the outcome;
 	// a party dropped by the API goes at once.
 	referred := rd.referrer != nil && rd.referrer == drop
+	// The leg that ends gets its own CDR row, with its own signalling and
+	// media facts, before anything changes.
+	q := c.quality()
+	rowCtx, rowCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if _, err := e.core.TransferLeg(rowCtx, c.t.Name, c.id, keep.ch, drop.ch, q); err != nil {
+		e.log.Error("transfer leg cdr", "call_id", c.id, "err", err)
+	}
+	rowCancel()
+	c.mu.Lock()
+	c.transferred, c.lastCode = true, 0
+	c.dialedIP = ""
+	c.mu.Unlock()
+	// The transferee's stream goes on; its statistics from here on are
+	// the next leg's.
+	keep.rtp.ResetReceiveStats()
 	if !referred {
 		c.byeLeg(drop)
 	}
@@ -554,7 +624,12 @@ func (c *call) transfer(rd redirectReq) bool {
 			by = c.stopBy
 		}
 		c.byeLeg(keep)
-		// Keep drop as the call's other leg so the CDR still has its stats.
+		// The last row is of keep and the target that failed: no answer,
+		// so no user agent or media of the dropped party in it.
+		e.mu.Lock()
+		c.a, c.b = keep, nil
+		e.mu.Unlock()
+		keep.party.Store(0)
 		c.setEnd(status, code, by)
 		return false
 	}
@@ -635,6 +710,7 @@ func (c *call) finish() {
 	defer e.untrack(c)
 	c.stopRecordings()
 	q := c.quality()
+	q.Detail = c.detail()
 	for _, l := range []*leg{c.a, c.b} {
 		if l != nil && l.rtp != nil {
 			l.rtp.Close()
@@ -660,7 +736,17 @@ func (c *call) quality() pbx.Quality {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	q := pbx.Quality{LastSIPResponse: c.lastCode, HangupBy: c.hangupBy, Codec: c.codec.Name}
-	if !c.firstRing.IsZero() {
+	switch {
+	case c.transferred: // the current leg's target
+		if b := c.b; b != nil {
+			switch {
+			case !b.ringAt.IsZero():
+				q.PDD = b.ringAt.Sub(b.dialAt)
+			case !b.answerAt.IsZero():
+				q.PDD = b.answerAt.Sub(b.dialAt)
+			}
+		}
+	case !c.firstRing.IsZero():
 		q.PDD = c.firstRing.Sub(c.started)
 	}
 	if c.a != nil {

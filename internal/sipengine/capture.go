@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -103,6 +104,10 @@ type captures struct {
 type callCapture struct {
 	f    *capture.File
 	path string
+	// paused: RTP is written as empty frames (the header, no audio), so
+	// the file keeps the timing but not what was said (VoIPmonitor's
+	// pausecall).
+	paused atomic.Bool
 }
 
 func (cs *captures) enabled() bool { return cs != nil && cs.cfg.Dir != "" }
@@ -207,6 +212,9 @@ func (cs *captures) attach(c *call, l *leg) {
 			}
 			if src.Addr().IsUnspecified() {
 				src = netip.AddrPortFrom(cs.advertise.Addr(), src.Port())
+			}
+			if cc.paused.Load() {
+				pkt = rtpHeaderOnly(pkt)
 			}
 			_ = cc.f.WritePacket(time.Now(), capture.UDP, src, dst, pkt)
 		}))

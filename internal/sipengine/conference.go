@@ -3,6 +3,7 @@ package sipengine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -77,12 +78,18 @@ func (c *call) answerInbound(codec media.Codec, dtmfPT uint8) bool {
 	res := sip.NewSDPResponseFromRequest(a.srv.InviteRequest, a.localSDP)
 	res.AppendHeader(e.legContact(a))
 	addCapabilities(res)
+	st := a.st.Load()
+	addSessionHeaders(res, st, a.stRefresher)
 	if err := a.srv.WriteResponse(res); err != nil {
 		e.log.Debug("answer caller", "call_id", c.id, "err", err)
 		c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, "caller")
 		return false
 	}
+	if st != nil {
+		st.touch(time.Now())
+	}
 	e.core.SetChannelState(a.ch, pbx.ChanUp)
+	c.watchLiveness()
 	return true
 }
 

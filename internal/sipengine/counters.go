@@ -61,6 +61,9 @@ type SIPCounters struct {
 	// out of captures and recordings because the disk was behind.
 	CaptureDroppedPackets   uint64
 	RecordingDroppedSamples uint64
+	// InSetup is the calls being set up now; SetupLimit the overload
+	// controller's current bound on them.
+	InSetup, SetupLimit int
 }
 
 // Counters returns the engine's monotonic counts.
@@ -76,5 +79,9 @@ func (e *Engine) Counters() SIPCounters {
 	c.StrayResponses = e.counts.strayResponses.Load()
 	c.CaptureDroppedPackets = e.counts.captureDropped.Load()
 	c.RecordingDroppedSamples = e.counts.recordingDropped.Load()
+	e.mu.Lock()
+	c.InSetup = e.setups
+	e.mu.Unlock()
+	c.SetupLimit = min(e.overload.Limit(), e.cfg.MaxSetups)
 	return c
 }

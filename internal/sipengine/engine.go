@@ -82,6 +82,15 @@ type Config struct {
 	// TLS connection.
 	TLSListen string
 	TLS       *tls.Config
+	// RTPTimeout ends a bridged call when a party sent no RTP for this
+	// long (not while either party holds); 0 disables it.
+	RTPTimeout time.Duration
+	// SessionExpires is the SIP session interval (RFC 4028) asked for on
+	// our INVITEs and the most granted to a phone's; 0 disables session
+	// timers. MinSE is the smallest interval accepted (422 below it);
+	// default DefaultMinSE.
+	SessionExpires time.Duration
+	MinSE          time.Duration
 }
 
 // Tenant is one PBX: its SIP domain (also the digest realm), extensions and
@@ -92,6 +101,10 @@ type Tenant struct {
 	Extensions  []Extension
 	Trunks      []Trunk
 	Conferences []Conference
+	// Alarms are the thresholds of call.quality events; AlarmsOff turns
+	// them off.
+	Alarms    media.AlarmThresholds
+	AlarmsOff bool
 }
 
 // Extension carries the SIP credentials of one extension. HA1 is
@@ -133,10 +146,11 @@ type Trunk struct {
 // Engine is the SIP PBX. Build it with New, run it with Start, stop it
 // with Close.
 type Engine struct {
-	cfg    Config
-	log    *slog.Logger
-	core   Core
-	counts counters
+	cfg      Config
+	log      *slog.Logger
+	core     Core
+	counts   counters
+	overload *overloadController
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -210,6 +224,12 @@ func New(core Core, cfg Config) (*Engine, error) {
 	if cfg.MaxNonces <= 0 {
 		cfg.MaxNonces = DefaultMaxNonces
 	}
+	if cfg.SessionExpires > 0 {
+		if cfg.MinSE <= 0 {
+			cfg.MinSE = DefaultMinSE
+		}
+		cfg.SessionExpires = max(cfg.SessionExpires, cfg.MinSE)
+	}
 	if len(cfg.Transports) == 0 {
 		cfg.Transports = []string{"udp", "tcp"}
 	}
@@ -224,6 +244,7 @@ func New(core Core, cfg Config) (*Engine, error) {
 	}
 	e.guard = newAuthGuard(cfg.AuthGuard, e.log)
 	e.guard.exempt = e.isTrunkIP
+	e.overload = newOverloadController(cfg.MaxSetups, nil)
 	e.warnLog = slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
 	e.abandoned = map[string]*abandonedInvite{}
 	if _, err := rand.Read(e.nonceKey); err != nil {
@@ -300,6 +321,7 @@ func New(core Core, cfg Config) (*Engine, error) {
 	e.srv.OnBye(e.count(e.handleBye))
 	e.srv.OnInfo(e.count(e.handleInfo))
 	e.srv.OnRefer(e.count(e.handleRefer))
+	e.srv.OnUpdate(e.count(e.handleUpdate))
 	e.srv.OnCancel(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching a live INVITE is answered by the transaction layer;
 		// one that reaches us matched nothing.
@@ -308,7 +330,7 @@ func New(core Core, cfg Config) (*Engine, error) {
 	}))
 	e.srv.OnOptions(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, NOTIFY"))
+		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, NOTIFY, UPDATE"))
 		_ = tx.Respond(res)
 	}))
 	e.srv.OnNoRoute(e.count(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -540,7 +562,7 @@ func (e *Engine) setupDone(c *call) {
 func (e *Engine) overloaded() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.setups >= e.cfg.MaxSetups
+	return e.setups >= e.cfg.MaxSetups || !e.overload.admit(e.setups)
 }
 
 func (e *Engine) untrack(c *call) {

@@ -72,6 +72,15 @@ func recordExts(numbers ...string) func(*pbx.TenantEntry) {
 func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir func(*pbx.TenantEntry), engOpts ...func(*Config)) *rig {
 	t.Helper()
 	cdrs := &memCDRs{}
+	r := newRigCDRs(t, ringTimeout, opts, dir, cdrs, engOpts...)
+	r.cdrs = cdrs
+	return r
+}
+
+// newRigCDRs is newRigWith writing CDRs to w (a real store); the rig's
+// cdrs is then nil.
+func newRigCDRs(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir func(*pbx.TenantEntry), cdrs pbx.CDRWriter, engOpts ...func(*Config)) *rig {
+	t.Helper()
 	var exts []pbx.ExtensionEntry
 	var sexts []Extension
 	for _, n := range []string{"100", "101", "102", "103", "104"} {
@@ -100,7 +109,7 @@ func newRigWith(t *testing.T, ringTimeout time.Duration, opts pbx.Options, dir f
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{core: core, eng: eng, cdrs: cdrs, sub: core.Subscribe("t", 10000)}
+	r := &rig{core: core, eng: eng, sub: core.Subscribe("t", 10000)}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -400,6 +409,11 @@ func TestRedirectAnsweredCall(t *testing.T) {
 	if c.Dst != "102" || c.Disposition != pbx.DispAnswered || !strings.HasPrefix(c.DstChannel, "SIP/102-") || c.HangupBy != "caller" {
 		t.Fatalf("cdr %+v", c)
 	}
+	// An API redirect of an answered call closes the leg like a REFER.
+	if rows := r.cdrs.all(); len(rows) != 2 || rows[0].Src != "100" || rows[0].Dst != "101" || rows[0].HangupBy != pbx.HangupTransfer ||
+		rows[1].Src != "100" || rows[1].ID != c.ID || !rows[1].CallDate.Equal(rows[0].EndDate) {
+		t.Fatalf("rows after a redirect %+v", rows)
+	}
 }
 
 func TestPickupRingingCall(t *testing.T) {
@@ -427,8 +441,8 @@ func TestPickupRingingCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := r.waitEvent(t, pbx.EvCallTransferred)
-	if tr.Replaces != ringing.UniqueID || tr.Channel.Exten != "101" || !tr.Pickup {
-		t.Fatalf("pickup event: %+v", tr)
+	if tr.Replaces != ringing.UniqueID || tr.Channel.Exten != "101" || !tr.Pickup || tr.CDR != nil {
+		t.Fatalf("pickup event: %+v (no leg was answered: no row to close)", tr)
 	}
 	cr := <-res
 	if !cr.Answered || cr.Frequency != 440 {
@@ -437,6 +451,10 @@ func TestPickupRingingCall(t *testing.T) {
 	c := r.waitEnded(t)
 	if c.Dst != "101" || !strings.HasPrefix(c.DstChannel, "SIP/101-") || c.Disposition != pbx.DispAnswered {
 		t.Fatalf("cdr %+v", c)
+	}
+	// A pickup happens before any answer: the call has one row.
+	if rows := r.cdrs.all(); len(rows) != 1 || rows[0].UniqueID != c.UniqueID || rows[0].Src != "100" {
+		t.Fatalf("rows after a pickup %+v, want one", rows)
 	}
 	if x, _ := r.core.Extension("t", "102"); x.State != pbx.StateIdle {
 		t.Fatalf("102 still %v after the pickup", x.State)

@@ -34,6 +34,7 @@ func reason(code int) string {
 }
 
 func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	arrived := time.Now()
 	if to := req.To(); to != nil {
 		if _, ok := to.Params.Get("tag"); ok {
 			e.handleReInvite(req, tx)
@@ -126,6 +127,11 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.reply(tx, req, sip.StatusAddressIncomplete, "Address Incomplete")
 		return
 	}
+	st, refresher, tooSmall := e.uasSession(req)
+	if tooSmall {
+		e.refuseTooSmall(tx, req)
+		return
+	}
 	if trunk != nil {
 		if code := e.trunkMayReach(t, trunk, dst); code != 0 {
 			e.warnLog.Warn("trunk call refused", "tenant", t.Name, "trunk", trunk.Name, "to", dst, "code", code)
@@ -135,6 +141,7 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 
 	c := newCall(e, t, "", dst, false)
+	c.setupStart = arrived
 	spec := pbx.ChannelSpec{Dir: pbx.Inbound}
 	if callerExt != nil {
 		c.from = callerExt.Number
@@ -169,6 +176,10 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	a.peer.transport = strings.ToLower(req.Transport())
 	a.peer.addSource(req.Source())
 	a.peer.addContact(req.Contact())
+	if st != nil {
+		a.st.Store(st)
+		a.stRefresher = refresher
+	}
 	c.setLeg(false, a)
 	if !e.track(c) {
 		_ = srv.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
@@ -305,13 +316,32 @@ func (c *call) runInbound(offer media.SessionDesc, codec media.Codec) {
 }
 
 func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	e.handleInDialogOffer(req, tx, true)
+}
+
+// handleUpdate answers an UPDATE (RFC 3311): phones refresh session timers
+// with it, and may carry a new offer in it as in a re-INVITE.
+func (e *Engine) handleUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	e.handleInDialogOffer(req, tx, false)
+}
+
+// handleInDialogOffer answers a re-INVITE or UPDATE: a new offer (hold,
+// resume, a moved stream) if it carries one, and always a session refresh
+// (RFC 4028): the timer is negotiated again and restarts.
+func (e *Engine) handleInDialogOffer(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	l, _, _ := e.dialogFor(req)
 	if l == nil || len(l.localSDP) == 0 {
 		e.reply(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
+	st, refresher, tooSmall := e.uasSession(req)
+	if tooSmall {
+		e.refuseTooSmall(tx, req)
+		return
+	}
 	answer := e.currentSDP(l)
-	if body := req.Body(); len(body) > 0 {
+	body := req.Body()
+	if len(body) > 0 {
 		d, err := media.ParseSDP(body)
 		if err == nil {
 			err = e.checkMedia(d)
@@ -328,9 +358,19 @@ func (e *Engine) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
 		e.setHold(l, d.Direction)
 		answer = e.reinviteAnswer(l, d.Direction)
 	}
-	res := sip.NewSDPResponseFromRequest(req, answer)
+	var res *sip.Response
+	if invite || len(body) > 0 {
+		res = sip.NewSDPResponseFromRequest(req, answer)
+	} else {
+		res = sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	}
 	res.AppendHeader(e.legContact(l))
 	addCapabilities(res)
+	if st != nil {
+		st.touch(time.Now())
+		l.st.Store(st)
+	}
+	addSessionHeaders(res, st, refresher)
 	_ = tx.Respond(res)
 }
 

@@ -103,6 +103,13 @@ func (c *call) runOriginate(ch *pbx.Channel, tgtA target, callerID, outboundCID 
 	}
 	c.setLeg(false, a)
 
+	// Click-to-call to a queue number: the party that answered waits in
+	// the queue like a caller, and the agents see its extension.
+	if queue, ok := e.core.QueueByNumber(c.t.Name, c.to); ok && tgtA.ext != nil {
+		e.core.SetCallerID(a.ch, tgtA.ext.Number, tgtA.ext.Name)
+		c.runQueue(queue, a.rtp.Codec(), 0)
+		return
+	}
 	tgtB, status, code := e.route(c.t, c.to)
 	if status != "" {
 		c.byeLeg(a)

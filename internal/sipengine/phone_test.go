@@ -46,6 +46,17 @@ type testPhone struct {
 	// callbacks see them in the order they were sent.
 	onNotify func(req *sip.Request)
 	calls    map[string]*phoneCall
+	// ringDelay is how long the phone waits before its 180 (its
+	// post-dial delay as the caller measures it).
+	ringDelay time.Duration
+	// dialHeaders go into the phone's INVITEs, answerHeaders into its 200
+	// OK to an INVITE (name, value pairs); refuseReinvite answers
+	// re-INVITEs with that code (481: a phone that lost the dialog).
+	dialHeaders, answerHeaders [][2]string
+	refuseReinvite             int
+	// minSE, when set, answers 422 to an INVITE asking for a shorter
+	// session interval (RFC 4028).
+	minSE int
 }
 
 // phoneCall is one dialog of a testPhone with its RTP socket.
@@ -216,9 +227,14 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if _, ok := to.Params.Get("tag"); ok { // re-INVITE: answer with our SDP again
 			p.mu.Lock()
 			pc := p.calls[req.CallID().Value()]
+			refuse := p.refuseReinvite
 			p.mu.Unlock()
 			if pc == nil {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+				return
+			}
+			if refuse != 0 {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, refuse, "Refused", nil))
 				return
 			}
 			res := sip.NewSDPResponseFromRequest(req, p.sdp(pc.rtp, "sendrecv"))
@@ -228,6 +244,15 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	p.checkTarget("INVITE", req.Contact())
+	p.mu.Lock()
+	minSE := p.minSE
+	p.mu.Unlock()
+	if se, _, ok := headerDelta(req, "Session-Expires", ""); minSE > 0 && ok && se < time.Duration(minSE)*time.Second {
+		res := sip.NewResponseFromRequest(req, 422, "Session Interval Too Small", nil)
+		res.AppendHeader(sip.NewHeader("Min-SE", fmt.Sprint(minSE)))
+		_ = tx.Respond(res)
+		return
+	}
 	ss, err := p.servers.ReadInvite(req, tx)
 	if err != nil {
 		return
@@ -245,8 +270,19 @@ func (p *testPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	p.mu.Lock()
 	p.calls[req.CallID().Value()] = pc
 	p.mu.Unlock()
+	p.mu.Lock()
+	delay := p.ringDelay
+	p.mu.Unlock()
+	time.Sleep(delay)
 	_ = ss.Respond(180, "Ringing", nil)
-	if err := ss.RespondSDP(p.sdp(l, "sendrecv")); err != nil {
+	res := sip.NewSDPResponseFromRequest(ss.InviteRequest, p.sdp(l, "sendrecv"))
+	res.AppendHeader(sip.NewHeader("Server", "testphone-"+p.number))
+	p.mu.Lock()
+	for _, h := range p.answerHeaders {
+		res.AppendHeader(sip.NewHeader(h[0], h[1]))
+	}
+	p.mu.Unlock()
+	if err := ss.WriteResponse(res); err != nil {
 		p.t.Logf("phone %s: answer: %v", p.number, err)
 		return
 	}
@@ -297,6 +333,12 @@ func (p *testPhone) dial(ctx context.Context, number string) (*phoneCall, error)
 	req.AppendHeader(sip.HeaderClone(&p.contact))
 	cid := sip.CallIDHeader(uuid.NewString())
 	req.AppendHeader(&cid)
+	req.AppendHeader(sip.NewHeader("User-Agent", "testphone-"+p.number))
+	p.mu.Lock()
+	for _, h := range p.dialHeaders {
+		req.AppendHeader(sip.NewHeader(h[0], h[1]))
+	}
+	p.mu.Unlock()
 	dua := &sipgo.DialogUA{Client: p.client, ContactHDR: p.contact}
 	cs, err := dua.WriteInvite(context.WithoutCancel(ctx), req)
 	if err != nil {
@@ -331,8 +373,15 @@ func (p *testPhone) hangup(pc *phoneCall) error {
 	return pc.srv.Bye(ctx)
 }
 
-// refer asks the PBX to transfer the phone's partner in pc to number.
+// refer asks the PBX to transfer the phone's partner in pc to number, on
+// a dialog the phone placed or answered.
 func (p *testPhone) refer(ctx context.Context, pc *phoneCall, number string) (*sip.Response, error) {
+	if pc.cli == nil {
+		req := sip.NewRequest(sip.REFER, pc.srv.InviteRequest.Contact().Address)
+		req.AppendHeader(sip.NewHeader("Refer-To", "<sip:"+number+"@"+domain+">"))
+		req.AppendHeader(sip.NewHeader("Referred-By", "<sip:"+p.number+"@"+domain+">"))
+		return pc.srv.Do(ctx, req)
+	}
 	req := sip.NewRequest(sip.REFER, pc.cli.InviteResponse.Contact().Address)
 	req.AppendHeader(sip.NewHeader("Refer-To", "<sip:"+number+"@"+domain+">"))
 	req.AppendHeader(sip.NewHeader("Referred-By", "<sip:"+p.number+"@"+domain+">"))

@@ -11,12 +11,12 @@ import (
 // allowMethods are the methods switchboard accepts within and outside
 // dialogs; 200 OKs and INVITEs carry them so phones know, for example,
 // that they may transfer with REFER (RFC 3261 §20.5).
-const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY"
+const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, UPDATE"
 
 // supportedOptions are the SIP extensions switchboard implements: Replaces
-// (RFC 3891) in a REFER's Refer-To, for attended transfer; not 100rel or
-// session timers yet.
-const supportedOptions = "replaces"
+// (RFC 3891) in a REFER's Refer-To, for attended transfer, and session
+// timers (RFC 4028); not 100rel.
+const supportedOptions = "replaces, timer"
 
 // addCapabilities puts Allow and Supported into an answer.
 func addCapabilities(res *sip.Response) {

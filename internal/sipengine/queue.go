@@ -96,27 +96,35 @@ func (m *holdMusic) stop() {
 
 // runQueue serves an inbound caller through queue: answer with music on
 // hold, ring the agents the core offers, bridge the one who answers.
+// runQueue puts the call's first party in queue. An inbound caller is
+// answered first; a party we called (click-to-call to a queue number) is
+// already answered, and a failure hangs it up instead of answering it.
 func (c *call) runQueue(queue string, codec media.Codec, dtmfPT uint8) {
 	e, a := c.e, c.a
+	fail := func(code int, status pbx.EndStatus) {
+		if a.srv == nil {
+			c.byeLeg(a)
+		} else {
+			c.respondA(code)
+		}
+		c.setEnd(status, code, "system")
+	}
 	cfg, err := e.core.QueueConfig(c.t.Name, queue)
 	if err != nil {
-		c.respondA(sip.StatusServiceUnavailable)
-		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
+		fail(sip.StatusServiceUnavailable, pbx.EndCongestion)
 		return
 	}
 	e.core.SetCallAppData(c.t.Name, c.id, "Queue", queue)
 	w, exit, err := e.core.QueueJoin(c.t.Name, queue, a.ch)
 	if err != nil {
-		c.respondA(sip.StatusServiceUnavailable)
-		c.setEnd(pbx.EndCongestion, sip.StatusServiceUnavailable, "system")
+		fail(sip.StatusServiceUnavailable, pbx.EndCongestion)
 		return
 	}
 	if exit != nil && exit.Dest == "" {
-		c.respondA(sip.StatusBusyHere)
-		c.setEnd(pbx.EndBusy, sip.StatusBusyHere, "system")
+		fail(sip.StatusBusyHere, pbx.EndBusy)
 		return
 	}
-	if !c.answerInbound(codec, dtmfPT) {
+	if a.srv != nil && !c.answerInbound(codec, dtmfPT) {
 		if w != nil {
 			w.Leave("caller")
 		}

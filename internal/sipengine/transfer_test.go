@@ -221,7 +221,20 @@ func TestAttendedTransferWithReplaces(t *testing.T) {
 	if err := r.core.Hangup(ctx, "t", calls[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if cdr := r.waitEnded(t); cdr.Disposition != pbx.DispAnswered || cdr.Dst != "102" {
+	cdr := r.waitEnded(t)
+	if cdr.Disposition != pbx.DispAnswered || cdr.Dst != "102" {
 		t.Fatalf("cdr %+v", cdr)
+	}
+	// The first call has a row per leg: 100 with 101 until the transfer,
+	// then 101 (the transferee) with 102, with 102's user agent.
+	var legs []pbx.CDR
+	for _, row := range r.cdrs.all() {
+		if row.UniqueID == cdr.UniqueID {
+			legs = append(legs, row)
+		}
+	}
+	if len(legs) != 2 || legs[0].Src != "100" || legs[0].Dst != "101" || legs[0].HangupBy != pbx.HangupTransfer ||
+		legs[1].Src != "101" || legs[1].Dst != "102" || legs[1].DstUserAgent != "testphone-102" || !legs[1].CallDate.Equal(legs[0].EndDate) {
+		t.Fatalf("rows of the transferred call %+v", legs)
 	}
 }

@@ -322,11 +322,16 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 			c, _ := e["channel"].(map[string]any)
 			return e["type"] == "channel.state" && c["exten"] == "1004" && c["state"] == "up"
 		}, 10*time.Second)
-		// The bots would talk forever: hang up by API, then the CDR names 1004.
+		// The leg 2001 -> 1001 ended at the transfer, with its own row.
+		if leg, _ := e["cdr"].(map[string]any); leg["src"] != "2001" || leg["dst"] != "1001" || leg["hangup_by"] != "transfer" || leg["uniqueid"] != call["id"] {
+			t.Fatalf("the transferred leg's CDR %v", leg)
+		}
+		// The bots would talk forever: hang up by API, then the last row
+		// is of the leg 1001 -> 1004.
 		s.delete(t, "/api/v1/calls/"+call["id"].(string), 204)
 		ended := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.ended" }, 10*time.Second)
 		cdr, _ := ended["cdr"].(map[string]any)
-		if cdr["dst"] != "1004" || cdr["src"] != "2001" || cdr["disposition"] != "ANSWERED" {
+		if cdr["dst"] != "1004" || cdr["src"] != "1001" || cdr["disposition"] != "ANSWERED" || cdr["uniqueid"] != call["id"] {
 			t.Fatalf("CDR after REFER: %v", cdr)
 		}
 	})
@@ -348,11 +353,16 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 			c, _ := e["channel"].(map[string]any)
 			return e["type"] == "channel.state" && c["exten"] == "1004" && c["state"] == "up"
 		}, 10*time.Second)
-		// The bots would talk forever: hang up by API, then the CDR names 1004.
+		// The leg 2001 -> 1001 ended at the transfer, with its own row.
+		if leg, _ := e["cdr"].(map[string]any); leg["src"] != "2001" || leg["dst"] != "1001" || leg["hangup_by"] != "transfer" || leg["uniqueid"] != call["id"] {
+			t.Fatalf("the transferred leg's CDR %v", leg)
+		}
+		// The bots would talk forever: hang up by API, then the last row
+		// is of the leg 1001 -> 1004.
 		s.delete(t, "/api/v1/calls/"+call["id"].(string), 204)
 		ended := waitEvent(t, events, func(e map[string]any) bool { return e["type"] == "call.ended" }, 10*time.Second)
 		cdr, _ := ended["cdr"].(map[string]any)
-		if cdr["dst"] != "1004" || cdr["src"] != "2001" || cdr["disposition"] != "ANSWERED" {
+		if cdr["dst"] != "1004" || cdr["src"] != "1001" || cdr["disposition"] != "ANSWERED" || cdr["uniqueid"] != call["id"] {
 			t.Fatalf("CDR after REFER: %v", cdr)
 		}
 	})
@@ -386,8 +396,9 @@ func TestSIPpRegisterCallAndOutcomes(t *testing.T) {
 		})
 	}
 
-	// Every finished call left a CDR with the right disposition.
-	want := map[string]string{"1001": "ANSWERED", "1002": "ANSWERED", "1003": "ANSWERED", "1004": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
+	// Every finished call left a CDR with the right disposition (2001's
+	// rows; the transfers' later legs, 1001 -> 1004, are 1001's).
+	want := map[string]string{"1001": "ANSWERED", "1002": "ANSWERED", "1003": "ANSWERED", "555486": "BUSY", "555404": "FAILED", "555480": "FAILED"}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var page cdrPage

@@ -9,8 +9,8 @@ import (
 )
 
 // TestCurlExamples runs the spec's curl examples with curl itself (only
-// the server address and [APIKEY] replaced): the CDR listing and the
-// WebSocket upgrade with the spec's headers, Host and Origin included.
+// the server address and [APIKEY] replaced): the CDR listing, sendSMS
+// and the WebSocket upgrade with the spec's headers, Host and Origin included.
 func TestCurlExamples(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
@@ -28,6 +28,13 @@ func TestCurlExamples(t *testing.T) {
 		f.srv.URL+"/cdr?datestart=2021-10-01&datestop=2021-10-07").Output()
 	if err != nil || !strings.Contains(string(out), `"uniqueid":"1633642200.2"`) {
 		t.Fatalf("curl /cdr range: %v %s", err, out)
+	}
+	// sendSMS as the spec writes it (-v -X POST -H ... -d), completed
+	// with the body its parameter list names.
+	out, err = exec.CommandContext(ctx, curl, "-s", "-X", "POST", "-H", "Authorization: Bearer "+apiKey, "-d", "to=600100200&body=Test",
+		f.srv.URL+"/sendSMS").Output()
+	if err != nil || !strings.HasPrefix(string(out), `{"responseId":"34217560129632584`) || !strings.HasSuffix(string(out), `"responseStatus":"QUEUE","responseErrorMessage":null}`) {
+		t.Fatalf("curl /sendSMS: %v %s", err, out)
 	}
 	// The WebSocket example never ends by itself: curl stops after a
 	// second, by which time the upgrade answer is in.

@@ -74,3 +74,22 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg))
 }
+
+// smsStatus is /sendSMS's mapping: credentials, rights, lockouts and bad
+// parameters keep the plain-text answers of every route (response
+// false); any other failure of the call is the spec's RESPONSE object
+// with FAILED and 500, its responseErrorMessage a fixed sentence per
+// cause, never our internal error text.
+func smsStatus(err error) (status int, msg string, response bool) {
+	switch status, msg := errorStatus(err); status {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		return status, msg, false
+	}
+	switch {
+	case errors.Is(err, pbx.ErrNotSupported):
+		return http.StatusInternalServerError, "SMS gateway is not available on this PBX", true
+	case errors.Is(err, pbx.ErrShuttingDown):
+		return http.StatusInternalServerError, "PBX is restarting, try again", true
+	}
+	return http.StatusInternalServerError, "SMS could not be queued", true
+}

@@ -26,31 +26,36 @@ func TestErrorStatus(t *testing.T) {
 		msg        string
 		dialStatus int
 		dialMsg    string
+		smsMsg     string // "": the route's own answer; else RESPONSE FAILED 500 with this
 	}{
-		{wrap(errParameter), 400, "Parameter is missing", 500, "Action Error"},
-		{wrap(pbx.ErrInvalidArgument), 400, "Parameter is missing", 500, "Action Error"},
-		{wrap(store.ErrInvalidFilter), 400, "Parameter is missing", 500, "Action Error"},
-		{wrap(auth.ErrBadCredentials), 401, "Unauthorized", 401, "Unauthorized"},
-		{wrap(auth.ErrAddressNotAllowed), 401, "Unauthorized", 401, "Unauthorized"},
-		{wrap(auth.ErrLockedOut), 429, "Too Many Requests", 429, "Too Many Requests"},
-		{wrap(dialect.ErrForbidden), 403, "Forbidden", 403, "Forbidden"},
-		{wrap(pbx.ErrUnknownTenant), 403, "Forbidden", 403, "Forbidden"},
-		{wrap(pbx.ErrNotFound), 404, "Not Found", 500, "Action Error"},
-		{wrap(store.ErrNotFound), 404, "Not Found", 500, "Action Error"},
-		{wrap(pbx.ErrUnknownExten), 500, "Internal Server Error", 500, "Action Error"},
-		{wrap(pbx.ErrUnavailable), 500, "Internal Server Error", 500, "Action Error"},
-		{wrap(pbx.ErrBusy), 500, "Internal Server Error", 500, "Action Error"},
-		{wrap(pbx.ErrLimit), 500, "Internal Server Error", 500, "Action Error"},
-		{wrap(pbx.ErrNotSupported), 501, "Not Implemented", 500, "Action Error"},
-		{wrap(pbx.ErrShuttingDown), 503, "Service Unavailable", 500, "Action Error"},
-		{wrap(context.DeadlineExceeded), 503, "Service Unavailable", 500, "Action Error"},
-		{errors.New("disk on fire"), 500, "Internal Server Error", 500, "Action Error"},
+		{wrap(errParameter), 400, "Parameter is missing", 500, "Action Error", ""},
+		{wrap(pbx.ErrInvalidArgument), 400, "Parameter is missing", 500, "Action Error", ""},
+		{wrap(store.ErrInvalidFilter), 400, "Parameter is missing", 500, "Action Error", ""},
+		{wrap(auth.ErrBadCredentials), 401, "Unauthorized", 401, "Unauthorized", ""},
+		{wrap(auth.ErrAddressNotAllowed), 401, "Unauthorized", 401, "Unauthorized", ""},
+		{wrap(auth.ErrLockedOut), 429, "Too Many Requests", 429, "Too Many Requests", ""},
+		{wrap(dialect.ErrForbidden), 403, "Forbidden", 403, "Forbidden", ""},
+		{wrap(pbx.ErrUnknownTenant), 403, "Forbidden", 403, "Forbidden", ""},
+		{wrap(pbx.ErrNotFound), 404, "Not Found", 500, "Action Error", "SMS could not be queued"},
+		{wrap(store.ErrNotFound), 404, "Not Found", 500, "Action Error", "SMS could not be queued"},
+		{wrap(pbx.ErrUnknownExten), 500, "Internal Server Error", 500, "Action Error", "SMS could not be queued"},
+		{wrap(pbx.ErrUnavailable), 500, "Internal Server Error", 500, "Action Error", "SMS could not be queued"},
+		{wrap(pbx.ErrBusy), 500, "Internal Server Error", 500, "Action Error", "SMS could not be queued"},
+		{wrap(pbx.ErrLimit), 500, "Internal Server Error", 500, "Action Error", "SMS could not be queued"},
+		{wrap(pbx.ErrNotSupported), 501, "Not Implemented", 500, "Action Error", "SMS gateway is not available on this PBX"},
+		{wrap(pbx.ErrShuttingDown), 503, "Service Unavailable", 500, "Action Error", "PBX is restarting, try again"},
+		{wrap(context.DeadlineExceeded), 503, "Service Unavailable", 500, "Action Error", "SMS could not be queued"},
+		{errors.New("disk on fire"), 500, "Internal Server Error", 500, "Action Error", "SMS could not be queued"},
 	} {
 		if s, m := errorStatus(tc.err); s != tc.status || m != tc.msg {
 			t.Errorf("errorStatus(%v) = %d %q, want %d %q", tc.err, s, m, tc.status, tc.msg)
 		}
 		if s, m := dialStatus(tc.err); s != tc.dialStatus || m != tc.dialMsg {
 			t.Errorf("dialStatus(%v) = %d %q, want %d %q", tc.err, s, m, tc.dialStatus, tc.dialMsg)
+		}
+		s, m, resp := smsStatus(tc.err)
+		if tc.smsMsg == "" && (resp || s != tc.status || m != tc.msg) || tc.smsMsg != "" && (!resp || s != 500 || m != tc.smsMsg) {
+			t.Errorf("smsStatus(%v) = %d %q %v, want %q", tc.err, s, m, resp, tc.smsMsg)
 		}
 	}
 }
@@ -161,8 +166,18 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	// 1,024 characters (two bytes each) is an SMS; 2 MB is not.
-	if res, body := f.do(t, "POST", "/sendSMS", key, "application/json", `{"to":600100200,"body":"`+strings.Repeat("ż", 1024)+`","test":true}`); res.StatusCode != 501 {
+	if res, body := f.do(t, "POST", "/sendSMS", key, "application/json", `{"to":600100200,"body":"`+strings.Repeat("ż", 1024)+`","test":true}`); res.StatusCode != 200 ||
+		!strings.Contains(body, `"responseStatus":"QUEUE","responseErrorMessage":null`) {
 		t.Errorf("1,024 characters: %d %q", res.StatusCode, body)
+	}
+	// A PBX without an SMS gateway: the spec's RESPONSE with 500.
+	if res, body := f.do(t, "POST", "/sendSMS", "Bearer OtherKey0123456", form, "to=600100200&body=x"); res.StatusCode != 500 ||
+		body != `{"responseId":null,"responseStatus":"FAILED","responseErrorMessage":"SMS gateway is not available on this PBX"}` {
+		t.Errorf("no gateway: %d %q", res.StatusCode, body)
+	}
+	// Without sms.send: 403 as on every route.
+	if res, body := f.do(t, "POST", "/sendSMS", "Bearer ReadOnlyKey0123", form, "to=600100200&body=x"); res.StatusCode != 403 || body != "Forbidden" {
+		t.Errorf("readonly key: %d %q", res.StatusCode, body)
 	}
 	if res, body := f.do(t, "POST", "/sendSMS", key, form, "to=600100200&body="+strings.Repeat("a", 2<<20)); res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("2 MB body: %d %.100q", res.StatusCode, body)

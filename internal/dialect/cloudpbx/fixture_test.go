@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/auth"
 	"github.com/switchboard-pbx/switchboard/internal/dialect"
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/sms"
 	"github.com/switchboard-pbx/switchboard/internal/store"
+	"github.com/switchboard-pbx/switchboard/internal/store/sqlite"
 )
 
 // memCDRs is a CDR store answering the filters the dialect uses.
@@ -169,6 +173,7 @@ type fixture struct {
 	cdrs *memCDRs
 	recs *memRecs
 	dir  string
+	box  *sms.Outbox
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -197,7 +202,24 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := New(dialect.Deps{Service: dialect.NewService(core), Gate: &dialect.Gate{Auth: dir}, Events: dialect.NewEvents(core, nil),
+	// Text messages: the sim gateway over a SQLite file (numbers ending
+	// 13 end UNDELIVERED), ids counting from the spec's example.
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sms.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids atomic.Int64
+	box, err := sms.New(sms.Options{Store: st, CDRs: cdrs, Publisher: core,
+		NewID: func() string { return strconv.FormatInt(3421756012963258480+ids.Add(1), 10) },
+		Tenants: map[string]sms.TenantConfig{tenant: {From: tenant, Driver: &sms.Sim{SendDelay: 20 * time.Millisecond,
+			DeliverDelay: 20 * time.Millisecond, FailSuffixes: []string{"13"}, Cost: 9}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := box.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	api, err := New(dialect.Deps{Service: dialect.NewService(core).WithSMS(box), Gate: &dialect.Gate{Auth: dir}, Events: dialect.NewEvents(core, nil),
 		CDRs: cdrs, Artifacts: arts, Now: func() time.Time { return specNow }})
 	if err != nil {
 		t.Fatal(err)
@@ -206,9 +228,11 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(func() {
 		srv.Close()
 		api.Close(context.Background())
+		box.Close()
+		st.Close()
 		core.Close()
 	})
-	return &fixture{srv: srv, api: api, core: core, eng: eng, cdrs: cdrs, recs: recs, dir: recDir}
+	return &fixture{srv: srv, api: api, core: core, eng: eng, cdrs: cdrs, recs: recs, dir: recDir, box: box}
 }
 
 // seed puts the spec's examples in the stores: its CDR (today), one more

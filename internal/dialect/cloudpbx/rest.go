@@ -163,10 +163,15 @@ func (a *API) dial(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	writeText(w, http.StatusOK, msgOK)
 }
 
-// sendSMS is POST /sendSMS. The parameters are checked as the spec says
-// (400 "Parameter is missing"), from a form or a JSON object; with no SMS
-// gateway in this build the answer is the spec's RESPONSE object with
-// status FAILED and 501.
+// sendSMS is POST /sendSMS: the message goes to the core's outbox and
+// the answer is the spec's RESPONSE object, 200 with responseStatus
+// QUEUE and the message id (also the uniqueid of its CDR); its later
+// states come as smsSendResponse on the WebSocket. to is the spec's
+// nine-digit Polish number, sent as 48 and the nine digits (the
+// international form the spec's smsSendResponse shows). test=true
+// validates and answers with an id but sends, stores and charges
+// nothing. A failure of the call itself (no gateway on this PBX, the
+// store) is RESPONSE FAILED with 500, as the spec says.
 func (a *API) sendSMS(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	req, err := readSMS(w, r)
 	if err != nil {
@@ -177,10 +182,23 @@ func (a *API) sendSMS(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 		a.fail(w, r, err)
 		return
 	}
-	_ = req
-	msg := "SMS gateway is not available on this PBX"
-	writeJSON(w, http.StatusNotImplemented, smsResponse{ResponseStatus: "FAILED", ResponseErrorMessage: &msg})
+	m, err := a.d.Service.SendSMS(r.Context(), p, countryCode+req.To, req.Body, req.Test)
+	if err != nil {
+		status, msg, response := smsStatus(err)
+		if !response {
+			a.fail(w, r, err)
+			return
+		}
+		a.log.Warn("sendSMS failed", "principal", p.Name, "tenant", p.Tenant, "err", err)
+		writeJSON(w, status, smsResponse{ResponseStatus: "FAILED", ResponseErrorMessage: &msg})
+		return
+	}
+	id := m.ID
+	writeJSON(w, http.StatusOK, smsResponse{ResponseID: &id, ResponseStatus: string(m.State)})
 }
+
+// countryCode makes the spec's nine-digit numbers international.
+const countryCode = "48"
 
 var (
 	errTooLarge          = errors.New("request body too large")

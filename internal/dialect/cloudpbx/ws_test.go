@@ -157,6 +157,52 @@ func TestWebSocketEvents(t *testing.T) {
 	f.core.ConferenceLeft(tenant, "SesjaRady", conf)
 	golden["ws_cmember_remove"] = readFor(t, c, "cmember", `"action":"remove"`).raw
 
+	// An SMS: the spec's curl, then smsSendResponse through to DELIVERED
+	// (the spec's example event, its MsgId the responseId and its to the
+	// international number), and the message's CDR under its id.
+	res, body := f.do(t, "POST", "/sendSMS", "Bearer "+apiKey, "application/x-www-form-urlencoded", "to=600100200&body=Test")
+	var resp struct {
+		ID     string  `json:"responseId"`
+		Status string  `json:"responseStatus"`
+		Error  *string `json:"responseErrorMessage"`
+	}
+	if err := json.Unmarshal([]byte(body), &resp); err != nil || res.StatusCode != 200 || resp.Status != "QUEUE" || resp.Error != nil || len(resp.ID) != 19 {
+		t.Fatalf("sendSMS: %d %s", res.StatusCode, body)
+	}
+	golden["ws_sms_accepted"] = readFor(t, c, "smsSendResponse", `"status":"ACCEPTED"`).raw
+	sent := readFor(t, c, "smsSendResponse", `"status":"SENT"`)
+	// The spec's example, with its placeholders filled in.
+	spec := strings.NewReplacer("3292468348841377230", resp.ID, "48XXXXXXXXX", "48600100200").Replace(`{
+  "smsSendResponse": {
+    "MsgId": "3292468348841377230",
+    "to": "48XXXXXXXXX",
+    "status": "SENT"
+  }
+}`)
+	var specText, gotText any
+	json.Unmarshal([]byte(spec), &specText)
+	json.Unmarshal([]byte(mustText(t, sent.raw)), &gotText)
+	if b1, b2 := mustJSON(t, specText), mustJSON(t, gotText); b1 != b2 {
+		t.Fatalf("smsSendResponse is not the spec's example:\n got %s\nwant %s", b2, b1)
+	}
+	golden["ws_sms_sent"] = sent.raw
+	golden["ws_sms_delivered"] = readFor(t, c, "smsSendResponse", `"status":"DELIVERED"`, `"MsgId":"`+resp.ID+`"`).raw
+	day := time.Now().In(warsaw()).Format("2006-01-02")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, body = f.do(t, "GET", "/cdr?datestart="+day, "Bearer "+apiKey, "", "")
+		if strings.Contains(body, `"uniqueid":"`+resp.ID+`"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CDR for the SMS: %d %s", res.StatusCode, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(body, `"src":"MojaCentrala","dst":"48600100200","channel":"SMS/sim","dstchannel":"","lastapp":"SMS","duration":0,"billsec":0,"disposition":"ANSWERED","uniqueid":"`+resp.ID+`","cost":"9"`) {
+		t.Fatalf("SMS CDR: %s", body)
+	}
+
 	for name, got := range golden {
 		path := filepath.Join("testdata", "golden", name+".json")
 		if *update {
@@ -269,4 +315,25 @@ func TestWebSocketStreamLimit(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// mustText is a message's text object.
+func mustText(t *testing.T, raw string) string {
+	t.Helper()
+	var m struct {
+		Text json.RawMessage `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatal(err)
+	}
+	return string(m.Text)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

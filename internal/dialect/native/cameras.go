@@ -10,13 +10,14 @@ import (
 )
 
 type wireCamera struct {
-	ID     int    `json:"id"`
-	Name   string `json:"name"`
-	Driver string `json:"driver"`
+	ID        int    `json:"id"`
+	Name      string `json:"name"`
+	Driver    string `json:"driver"`
+	Extension string `json:"extension,omitempty"` // the door phone it is bound to
 }
 
 func toWireCamera(c devices.Camera) wireCamera {
-	return wireCamera{ID: c.ID, Name: c.Name, Driver: c.Driver}
+	return wireCamera{ID: c.ID, Name: c.Name, Driver: c.Driver, Extension: c.Extension}
 }
 
 func cameraID(w http.ResponseWriter, r *http.Request) (int, bool) {

@@ -33,7 +33,7 @@ func goldenFixture(t *testing.T) *fixture {
 	cdrs := &memStore{}
 	core, err := pbx.NewCore(pbx.Directory{Tenants: []pbx.TenantEntry{{
 		Name: "a", Domain: "a.local",
-		Extensions: []pbx.ExtensionEntry{{Number: "1001", Name: "Jan"}, {Number: "1002", Name: "Robert"}},
+		Extensions: []pbx.ExtensionEntry{{Number: "1001", Name: "Jan", Camera: 44}, {Number: "1002", Name: "Robert"}},
 		Queues: []pbx.QueueEntry{{Name: "VMX", Number: "700", Strategy: pbx.StrategyRingAll, JoinEmpty: true,
 			Members: []pbx.QueueMemberEntry{{Number: "1001"}}}},
 	}}}, cdrs, pbx.Options{Now: clk.now, FirstSequence: 7})

@@ -106,6 +106,7 @@ func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate di
 	api.handle("GET /api/v1/calls", auth.ReadCalls, api.listCalls)
 	api.handle("POST /api/v1/calls", auth.ControlCalls, api.originate)
 	api.handle("DELETE /api/v1/calls/{id}", auth.ControlCalls, api.hangup)
+	api.handle("GET /api/v1/calls/{id}/dossier", auth.ReadCalls, api.callDossier)
 	api.handle("POST /api/v1/channels/{id}/dtmf", auth.ControlCalls, api.playDTMF)
 	api.handle("POST /api/v1/channels/{id}/redirect", auth.ControlCalls, api.redirect)
 	api.handle("POST /api/v1/channels/{id}/pickup", auth.ControlCalls, api.pickup)
@@ -137,6 +138,14 @@ func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate di
 	api.handle("GET /api/v1/cameras", auth.ViewCameras, api.listCameras)
 	api.handle("GET /api/v1/cameras/{id}/snapshot", auth.ViewCameras, api.cameraSnapshot)
 	api.handle("GET /api/v1/cameras/{id}/stream", auth.ViewCameras, api.cameraStream)
+	api.handle("POST /api/v1/cameras/{id}/recording", auth.ViewCameras, api.startCameraRecording)
+	api.handle("DELETE /api/v1/cameras/{id}/recording", auth.ViewCameras, api.stopCameraRecording)
+	api.handle("POST /api/v1/cameras/{id}/pictures", auth.ViewCameras, api.saveCameraPicture)
+	api.handle("GET /api/v1/camera-files", auth.ViewCameras, api.listCameraFiles)
+	api.handle("GET /api/v1/camera-files/{name}", auth.ViewCameras, api.cameraFile)
+	api.handle("POST /api/v1/sms", auth.SendSMS, api.sendSMS)
+	api.handle("GET /api/v1/sms", auth.ReadSMS, api.listSMS)
+	api.handle("GET /api/v1/sms/{id}", auth.ReadSMS, api.getSMS)
 	api.handle("GET /api/v1/conferences", auth.ReadCalls, api.listConferences)
 	api.handle("POST /api/v1/conferences", auth.ControlCalls, api.createConference)
 	api.handle("POST /api/v1/conferences/{name}/members", auth.ControlCalls, api.inviteToConference)
@@ -202,7 +211,7 @@ func (a *API) handle(pattern, right string, h handlerFunc) {
 // recordings, captures and the audit log itself.
 func auditedRoute(pattern string) bool {
 	method, path, _ := strings.Cut(pattern, " ")
-	return method != http.MethodGet || strings.Contains(path, "/recordings") || strings.HasSuffix(path, "/pcap") ||
+	return method != http.MethodGet || strings.Contains(path, "/recordings") || strings.HasPrefix(path, "/api/v1/camera-files/") || strings.HasSuffix(path, "/pcap") ||
 		strings.HasSuffix(path, "/sip") || strings.HasPrefix(path, "/api/v1/audit")
 }
 

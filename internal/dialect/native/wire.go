@@ -30,6 +30,17 @@ type wireEvent struct {
 	Caller     *wireQueueCaller  `json:"caller,omitempty"`
 	Data       map[string]string `json:"data,omitempty"`
 	Pickup     bool              `json:"pickup,omitempty"`
+	Camera     int               `json:"camera,omitempty"` // the door phone's camera, on events of its calls
+	Quality    *wireQuality      `json:"quality,omitempty"`
+}
+
+// wireQuality is a call.quality alarm: kind mos, loss (value a fraction),
+// jitter (ms) or one_way (seconds without audio from the channel's party).
+type wireQuality struct {
+	Kind      string  `json:"kind"`
+	Raised    bool    `json:"raised"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
 }
 
 type wireExtension struct {
@@ -68,6 +79,7 @@ type wireCall struct {
 	Created    time.Time     `json:"created"`
 	Answered   time.Time     `json:"answered,omitzero"`
 	Originated bool          `json:"originated"`
+	Camera     int           `json:"camera,omitempty"` // the door phone's camera
 }
 
 type wireCDR struct {
@@ -212,6 +224,8 @@ func toWireEvent(x pbx.Event) wireEvent {
 		Caller:     ptr(x.Caller, toWireQueueCaller),
 		Data:       x.Data,
 		Pickup:     x.Pickup,
+		Camera:     x.Camera,
+		Quality:    ptr(x.Quality, func(q pbx.QualityAlarm) wireQuality { return wireQuality(q) }),
 	}
 }
 
@@ -256,6 +270,7 @@ func toWireCall(x pbx.Call) wireCall {
 		Created:    x.Created,
 		Answered:   x.Answered,
 		Originated: x.Originated,
+		Camera:     x.Camera,
 	}
 }
 

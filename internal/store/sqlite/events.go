@@ -19,13 +19,17 @@ func (s *Store) AppendEvents(ctx context.Context, es []pbx.StoredEvent) error {
 		return fmt.Errorf("sqlite event log: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO event_log (tenant, seq, time, type, body) VALUES (?,?,?,?,?)`)
+	st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO event_log (tenant, seq, time, type, call_id, body) VALUES (?,?,?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("sqlite event log: %w", err)
 	}
 	defer st.Close()
 	for _, e := range es {
-		if _, err := st.ExecContext(ctx, e.Tenant, int64(e.Seq), micros(e.Time), string(e.Type), e.Body); err != nil {
+		var call any
+		if e.CallID != "" {
+			call = e.CallID
+		}
+		if _, err := st.ExecContext(ctx, e.Tenant, int64(e.Seq), micros(e.Time), string(e.Type), call, e.Body); err != nil {
 			return fmt.Errorf("sqlite event log: %w", err)
 		}
 	}
@@ -120,6 +124,29 @@ func (s *Store) CallEventsSince(ctx context.Context, since time.Time) ([]pbx.Sto
 		var seq, t int64
 		var typ string
 		if err := rows.Scan(&e.Tenant, &seq, &t, &typ, &e.Body); err != nil {
+			return nil, fmt.Errorf("sqlite call events: %w", err)
+		}
+		e.Seq, e.Time, e.Type = uint64(seq), fromMicros(t), pbx.EventType(typ)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CallEvents returns the events of one call in order (at most limit),
+// from the call_id index.
+func (s *Store) CallEvents(ctx context.Context, tenant, callID string, limit int) ([]pbx.StoredEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, time, type, body FROM event_log WHERE tenant = ? AND call_id = ? ORDER BY seq LIMIT ?`,
+		tenant, callID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite call events: %w", err)
+	}
+	defer rows.Close()
+	var out []pbx.StoredEvent
+	for rows.Next() {
+		e := pbx.StoredEvent{Tenant: tenant, CallID: callID}
+		var seq, t int64
+		var typ string
+		if err := rows.Scan(&seq, &t, &typ, &e.Body); err != nil {
 			return nil, fmt.Errorf("sqlite call events: %w", err)
 		}
 		e.Seq, e.Time, e.Type = uint64(seq), fromMicros(t), pbx.EventType(typ)

@@ -216,11 +216,11 @@ func (s *Store) writer() {
 
 // insertSQL numbers each CDR within its tenant (tenant_id, the id the API
 // shows); the single writer connection makes max+1 safe.
-const insertSQL = `INSERT INTO cdr (tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel,
+var insertSQL = `INSERT INTO cdr (tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel,
  lastapp, duration, billsec, disposition, uniqueid, endstatus, callid, codec, pdd_ms, last_sip_response,
  hangup_by, src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba,
- jitter_ab_ms, jitter_ba_ms, mos, rated, zone, cost) VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM cdr WHERE tenant = ?1),
- ?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING tenant_id`
+ jitter_ab_ms, jitter_ba_ms, mos, rated, zone, cost, ` + detailCols + `) VALUES ((SELECT coalesce(max(tenant_id), 0) + 1 FROM cdr WHERE tenant = ?1),
+ ?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,` + detailMarks + `) RETURNING tenant_id`
 
 func micros(t time.Time) int64 {
 	if t.IsZero() {
@@ -237,11 +237,11 @@ func fromMicros(v int64) time.Time {
 }
 
 func insertArgs(c *pbx.CDR) []any {
-	return []any{c.Tenant, micros(c.CallDate), micros(c.AnswerDate), micros(c.EndDate), c.CLID, c.Src, c.Dst,
+	return append([]any{c.Tenant, micros(c.CallDate), micros(c.AnswerDate), micros(c.EndDate), c.CLID, c.Src, c.Dst,
 		c.Channel, c.DstChannel, c.LastApp, c.Duration, c.BillSec, string(c.Disposition), c.UniqueID, c.EndStatus,
 		c.CallID, c.Codec, c.PDDMillis, c.LastSIPResponse, c.HangupBy, c.SrcUserAgent, c.DstUserAgent, c.SrcIP,
 		c.DstIP, int64(c.RTPPacketsAB), int64(c.RTPPacketsBA), c.LossAB, c.LossBA, c.JitterABMillis,
-		c.JitterBAMillis, c.MOS, c.Rated, c.Zone, c.Cost}
+		c.JitterBAMillis, c.MOS, c.Rated, c.Zone, c.Cost}, detailArgs(&c.Detail)...)
 }
 
 func (s *Store) commit(batch []insertReq) error {
@@ -276,16 +276,16 @@ func (s *Store) commit(batch []insertReq) error {
 const selectCols = `tenant_id, tenant, calldate, answerdate, enddate, clid, src, dst, channel, dstchannel, lastapp,
  duration, billsec, disposition, uniqueid, endstatus, callid, codec, pdd_ms, last_sip_response, hangup_by,
  src_ua, dst_ua, src_ip, dst_ip, rtp_packets_ab, rtp_packets_ba, loss_ab, loss_ba, jitter_ab_ms, jitter_ba_ms, mos,
- rated, zone, cost`
+ rated, zone, cost, ` + detailCols
 
 func scanCDR(sc interface{ Scan(...any) error }) (pbx.CDR, error) {
 	var c pbx.CDR
 	var cd, ad, ed, pab, pba int64
 	var disp string
-	err := sc.Scan(&c.ID, &c.Tenant, &cd, &ad, &ed, &c.CLID, &c.Src, &c.Dst, &c.Channel, &c.DstChannel, &c.LastApp,
+	err := sc.Scan(append([]any{&c.ID, &c.Tenant, &cd, &ad, &ed, &c.CLID, &c.Src, &c.Dst, &c.Channel, &c.DstChannel, &c.LastApp,
 		&c.Duration, &c.BillSec, &disp, &c.UniqueID, &c.EndStatus, &c.CallID, &c.Codec, &c.PDDMillis,
 		&c.LastSIPResponse, &c.HangupBy, &c.SrcUserAgent, &c.DstUserAgent, &c.SrcIP, &c.DstIP, &pab, &pba,
-		&c.LossAB, &c.LossBA, &c.JitterABMillis, &c.JitterBAMillis, &c.MOS, &c.Rated, &c.Zone, &c.Cost)
+		&c.LossAB, &c.LossBA, &c.JitterABMillis, &c.JitterBAMillis, &c.MOS, &c.Rated, &c.Zone, &c.Cost}, detailDest(&c.Detail)...)...)
 	c.CallDate, c.AnswerDate, c.EndDate = fromMicros(cd), fromMicros(ad), fromMicros(ed)
 	c.RTPPacketsAB, c.RTPPacketsBA = uint64(pab), uint64(pba)
 	c.Disposition = pbx.Disposition(disp)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-pbx/switchboard/internal/pbx"
+	"github.com/switchboard-pbx/switchboard/internal/sms"
 	"github.com/switchboard-pbx/switchboard/internal/store"
 	"github.com/switchboard-pbx/switchboard/internal/store/storetest"
 )
@@ -32,6 +33,10 @@ func TestConformance(t *testing.T) {
 
 func TestQueueLogConformance(t *testing.T) {
 	storetest.TestQueueLogStore(t, func(t *testing.T) store.QueueLogStore { return openTemp(t) })
+}
+
+func TestSMSConformance(t *testing.T) {
+	storetest.TestSMSStore(t, func(t *testing.T) sms.Store { return openTemp(t) })
 }
 
 func TestRecordingConformance(t *testing.T) {
