@@ -181,9 +181,33 @@ export function cdrDetailView(root, { match }) {
           h('tr', {}, h('th', {}, 'Jitter'), h('td', {}, `${c.jitter_ab_ms.toFixed(1)} ms`), h('td', {}, `${c.jitter_ba_ms.toFixed(1)} ms`)))),
       h('p', {}, `MOS ${c.mos ? c.mos.toFixed(2) : '—'}`),
     );
+    if (can('calls.read')) await legs(c);
     if (can('recordings.read')) await recordings(c);
     if (can('pcap.read')) await capture(c);
   })();
+
+  // The call's legs from its dossier: every channel it had, the ones a
+  // transfer or pickup replaced included, and its transfers.
+  async function legs(c) {
+    const sec = h('section', { id: 'legs', 'aria-label': 'Legs' }, h('h3', {}, 'Legs'));
+    body.append(sec);
+    try {
+      const d = await api('GET', `/calls/${encodeURIComponent(c.uniqueid)}/dossier`);
+      const byId = new Map((d.parties || []).map((p) => [p.uniqueid, p]));
+      sec.append(h('table', { class: 'legs' },
+        h('thead', {}, h('tr', {}, ['Channel', 'Party', 'Direction', 'Started', 'Answered', 'Ended', 'Cause', 'Replaced by'].map((x) => h('th', {}, x)))),
+        h('tbody', {}, (d.parties || []).map((p) => h('tr', { dataset: { peer: p.peer } },
+          h('td', {}, p.name), h('td', {}, p.peer), h('td', {}, p.direction),
+          h('td', {}, when(p.created)), h('td', {}, when(p.answered)), h('td', {}, when(p.ended)),
+          h('td', {}, p.hangup_cause || ''), h('td', {}, byId.get(p.replaced_by)?.name || p.replaced_by || ''))))));
+      if ((d.transfers || []).length) {
+        sec.append(h('ul', { class: 'transfers' }, d.transfers.map((t) => h('li', {},
+          `${when(t.time)}: ${t.pickup ? 'picked up by' : 'transferred to'} ${t.channel?.peer || '?'}${t.replaces ? ` (replacing ${byId.get(t.replaces)?.name || t.replaces})` : ''}`))));
+      }
+    } catch (err) {
+      sec.append(h('p', {}, err.status === 404 ? 'No record of this call\'s legs (the event log keeps them for a limited time).' : message(err)));
+    }
+  }
 
   async function recordings(c) {
     const sec = h('section', { id: 'recordings', 'aria-label': 'Recordings' }, h('h3', {}, 'Recordings'));
