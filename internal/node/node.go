@@ -384,6 +384,10 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 	if err := n.startMetrics(ctx, mux); err != nil {
 		return nil, err
 	}
+	front, err := n.withPanel(mux)
+	if err != nil {
+		return nil, err
+	}
 	n.ln, err = net.Listen("tcp", cfg.Listen.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
@@ -392,7 +396,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		n.ln = tls.NewListener(n.ln, tc)
 		n.tls = true
 	}
-	n.http = n.httpServer(mux)
+	n.http = n.httpServer(front)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

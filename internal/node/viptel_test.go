@@ -79,7 +79,7 @@ func viptelCreate(t *testing.T, c *websocket.Conn, from, to, rid string) string 
 }
 
 // TestDemoServesVIPTel: serve --demo speaks VIPTel at "/" (upgrades only;
-// a plain GET / is not answered by it): viptel/viptel sees and controls
+// a plain GET / is the web panel's page): viptel/viptel sees and controls
 // every call over the real SIP engine, extension user 12/demo only its own.
 func TestDemoServesVIPTel(t *testing.T) {
 	n := startDemo(t)
@@ -88,8 +88,8 @@ func TestDemoServesVIPTel(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusNotFound {
-		t.Fatalf("plain GET /: %d", res.StatusCode)
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("plain GET /: %d %s, want the panel's page", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	admin := viptelClient(t, n, "viptel", "viptel")
 	user := viptelClient(t, n, "12", "demo")

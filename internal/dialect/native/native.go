@@ -122,6 +122,7 @@ func newAPI(svc *dialect.Service, stream dialect.Events, cdrs CDRReader, gate di
 	api.handle("GET /api/v1/audit", auth.Admin, api.queryAudit)
 	api.handle("POST /api/v1/sessions", "", api.login)
 	api.handle("DELETE /api/v1/sessions/current", auth.ReadDirectory, api.logout)
+	api.handle("GET /api/v1/sessions/current", auth.ReadDirectory, api.whoami)
 	api.handle("POST /api/v1/keys", auth.Admin, api.createKey)
 	api.handle("GET /api/v1/keys", auth.Admin, api.listKeys)
 	api.handle("DELETE /api/v1/keys/{id}", auth.Admin, api.revokeKey)
@@ -301,6 +302,10 @@ func remoteIP(r *http.Request) netip.Addr { return dialect.RemoteIP(r) }
 // Bearer or Session; the session cookie) through the shared gate and
 // answers failures itself.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	if crossSiteCookie(r) {
+		writeError(w, http.StatusForbidden, "cross_origin", "a session cookie is not accepted from another origin: send Authorization: Session <id>")
+		return auth.Principal{}, false
+	}
 	p, account, err := a.gate.Check(r.Context(), dialect.Presented{Authorization: r.Header.Get("Authorization"),
 		SessionID: sessionCookieValue(r), IP: remoteIP(r)})
 	if err != nil {
