@@ -262,6 +262,12 @@ func TestWebTAPIConformance(t *testing.T) {
 	t.Run("call_pick", func(t *testing.T) {
 		w.action(admin, "action=call&src=1003&dst=1002")
 		c := waitCall(t, n, "1003", "1002")
+		// The call is moved once it is up: while 1002 still rings, the
+		// originate is setting it up and a redirect is refused.
+		waitFor(t, "1002 to answer", func() bool {
+			up, err := n.Core().FindCall(demoTenant, c.ID)
+			return err == nil && !up.Answered.IsZero()
+		})
 		w.replay(ex("call_pick"), admin, "1", "SIP/sps2-00000023", channelOf(t, c, "1003"))
 		waitCall(t, n, "1003", "1004")
 		clearCalls(t, n)
