@@ -30,7 +30,10 @@ func VisibleEvent(p auth.Principal, e pbx.Event) (pbx.Event, bool) {
 	}
 	switch {
 	case e.Call != nil:
-		return e, e.Call.Involves(p.Extension)
+		// call.new carries only the caller's channel: the extension it is
+		// about to ring sees it too (seeing is all: control still needs a
+		// channel of its own in the call).
+		return e, e.Call.Involves(p.Extension) || (e.Type == pbx.EvCallNew && p.Extension != "" && e.Call.To == p.Extension)
 	case e.Channel != nil:
 		return e, Owns(p, e.Channel.Exten)
 	case e.Recording != nil:

@@ -400,10 +400,12 @@ func TestWebTAPIConformance(t *testing.T) {
 		w.action(admin, "action=call&src=1222&dst=1003")
 		c := waitCall(t, n, "1222", "1003")
 		w.replay(ex("chan_monitor"), admin, "1", "SIP/1222-9813871", channelOf(t, c, "1222"))
-		spy := waitCall(t, n, "1001")
-		if spy.App != "ChanSpy" {
-			t.Fatalf("monitor call %+v", spy)
-		}
+		// The spy call is marked ChanSpy once it is connected to the
+		// spied channel, just after 1001 answers.
+		waitFor(t, "1001's ChanSpy call", func() bool {
+			spy, ok := liveCall(n, "1001")
+			return ok && spy.App == "ChanSpy"
+		})
 		clearCalls(t, n)
 	})
 

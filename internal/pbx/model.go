@@ -166,17 +166,12 @@ type OriginateRequest struct {
 	Owner string
 }
 
-// Involves reports whether extension exten is party to the call: it has
-// a channel in it, or the call is from or to its number (call.new carries
-// only the caller's channel, and the called extension must see the call
-// that is about to ring it). An empty exten is party to nothing: trunk
-// channels carry no extension, and "" must never match them.
+// Involves reports whether extension exten is party to the call. An empty
+// exten is party to nothing: trunk channels carry no extension, and ""
+// must never match them.
 func (c Call) Involves(exten string) bool {
 	if exten == "" {
 		return false
-	}
-	if c.From == exten || c.To == exten {
-		return true
 	}
 	for i := range c.Channels {
 		if c.Channels[i].Exten == exten {

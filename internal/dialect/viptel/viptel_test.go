@@ -601,14 +601,17 @@ func TestRestrictedUserSeesOwnCalls(t *testing.T) {
 	if _, err := f.core.AddChannel("a", own.ID, pbx.ChannelSpec{Peer: "42", Exten: "42", Dir: pbx.Outbound}); err != nil {
 		t.Fatal(err)
 	}
-	// 42's channel is added after call.new, so the call.begin of its own
-	// call is not visible either (the call did not involve 42 yet); its
-	// end is.
+	// 42's channel is added after call.new, but the call is to 42: its
+	// call.begin is visible (the call that is about to ring it), and so is
+	// its end; 12 -> 13 is not.
 	if _, err := f.core.EndCall(context.Background(), "a", other.ID, pbx.EndAnswer, pbx.Quality{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.core.EndCall(context.Background(), "a", own.ID, pbx.EndBusy, pbx.Quality{}); err != nil {
 		t.Fatal(err)
+	}
+	if m := cl.read(); m["event"] != "call.begin" || m["unique_id"] != own.ID || m["callee"] != "42" {
+		t.Fatalf("first event %v, want the begin of the call to 42", m)
 	}
 	m := cl.read()
 	if m["event"] != "call.end" || m["unique_id"] != own.ID || m["status"] != "busy" {
