@@ -182,7 +182,6 @@ func clip(s string) string {
 // Validators for the values the actions take. Each refuses rather than
 // rewrites, so what reaches the core is exactly what the client sent.
 
-
 // channelName: a channel name ("SIP/1004-0000001a"), a channel unique id
 // ("1358704647.94") or a call id; letters, digits and "/-_.@:" only, at
 // most 96 bytes. It is looked up among live channels, never used as a
