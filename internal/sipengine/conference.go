@@ -80,6 +80,10 @@ func (c *call) answerInbound(codec media.Codec, dtmfPT uint8) bool {
 	addCapabilities(res)
 	st := a.st.Load()
 	addSessionHeaders(res, st, a.stRefresher)
+	// Up before the 200 OK leaves: a phone may ACK and hold (re-INVITE
+	// sendonly) at once, and its hold must come after this state, not be
+	// overwritten by it.
+	e.core.SetChannelState(a.ch, pbx.ChanUp)
 	if err := a.srv.WriteResponse(res); err != nil {
 		e.log.Debug("answer caller", "call_id", c.id, "err", err)
 		c.setEnd(pbx.EndCancel, sip.StatusRequestTerminated, "caller")
@@ -88,7 +92,6 @@ func (c *call) answerInbound(codec media.Codec, dtmfPT uint8) bool {
 	if st != nil {
 		st.touch(time.Now())
 	}
-	e.core.SetChannelState(a.ch, pbx.ChanUp)
 	c.watchLiveness()
 	return true
 }
