@@ -199,15 +199,18 @@ func (cs *captures) attach(c *call, l *leg) {
 	if cc == nil {
 		return
 	}
+	// The early messages are written before the call is routable to
+	// traced, under the same lock: a response arriving meanwhile (the
+	// callee's 180) must not land in the file before the INVITE it answers.
 	cs.mu.Lock()
-	cs.byCall[l.sipCallID] = cc
 	early := cs.pending[l.sipCallID]
 	delete(cs.pending, l.sipCallID)
 	cs.npend -= len(early)
-	cs.mu.Unlock()
 	for _, m := range early {
 		_ = cc.f.WritePacket(m.t, m.proto, m.src, m.dst, m.msg)
 	}
+	cs.byCall[l.sipCallID] = cc
+	cs.mu.Unlock()
 	if cs.cfg.RTP && l.rtp != nil {
 		l.rtp.SetPacketTap(media.PacketTap(func(src, dst netip.AddrPort, pkt []byte) {
 			if dst.Addr().IsUnspecified() {
