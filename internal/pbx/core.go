@@ -915,7 +915,14 @@ func (c *Core) Calls(tenant string) ([]Call, error) {
 			out = append(out, *cs.snapshot())
 		}
 	}
-	slices.SortFunc(out, func(a, b Call) int { return a.Created.Compare(b.Created) })
+	// Oldest first; calls created in the same instant in id order, so a
+	// listing never depends on map order.
+	slices.SortFunc(out, func(a, b Call) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 
