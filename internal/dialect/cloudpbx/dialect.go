@@ -80,22 +80,7 @@ func (a *API) Routes() []string { return routes }
 // Close ends the event streams and waits for them (bounded by ctx).
 func (a *API) Close(ctx context.Context) error {
 	a.cancel()
-	done := make(chan struct{})
-	go func() { a.streams.Wait(); close(done) }()
-	// With no streams open Close succeeds even when ctx has already run
-	// out (the node's shutdown may have spent it on hanging up calls):
-	// a select over both ready channels would pick either.
-	select {
-	case <-done:
-		return nil
-	case <-time.After(10 * time.Millisecond):
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("cloudpbx: event streams still open: %w", ctx.Err())
-	}
+	return dialect.WaitStreams(ctx, &a.streams, "cloudpbx: event streams")
 }
 
 // Handler implements dialect.Dialect: the mux, with the spec's plain-text

@@ -74,19 +74,7 @@ func (a *API) Handler() http.Handler { return http.HandlerFunc(a.serve) }
 // Close ends the camera streams and waits for them (bounded by ctx).
 func (a *API) Close(ctx context.Context) error {
 	a.cancel()
-	done := make(chan struct{})
-	go func() { a.streams.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-time.After(10 * time.Millisecond):
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("webtapi: camera streams still open: %w", ctx.Err())
-	}
+	return dialect.WaitStreams(ctx, &a.streams, "webtapi: camera streams")
 }
 
 // call is one request being answered.
