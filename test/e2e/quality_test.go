@@ -6,7 +6,7 @@ import (
 )
 
 // TestSIPpAudioGapRaisesOneWayAlarm: against the real binary, a SIPp
-// caller (2001) that stops sending RTP for 6 s in the middle of a call to
+// caller (2001) that stops sending RTP for 12 s in the middle of a call to
 // a demo bot gets a call.quality one_way alarm on its channel, and a
 // recovery when its audio comes back.
 func TestSIPpAudioGapRaisesOneWayAlarm(t *testing.T) {
