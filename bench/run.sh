@@ -12,8 +12,9 @@
 #      and its ratios to the ceiling and to Kamailio's clean rate;
 #   3. switchboard sustaining RATE call setups+teardowns/s for SECS seconds;
 #   4. RTP_CALLS concurrent G.711 calls relayed for RTP_HOLD seconds on a
-#      fresh switchboard (uac plays g711a.pcap, uas echoes): loss from
-#      switchboard's own CDR counters, kernel socket drops, RSS per call.
+#      fresh switchboard, placed and answered by bench/rtpload, which is
+#      both ends of every call's audio: per-packet loss and one-way
+#      latency, kernel drops on both sides' sockets, CPU, RSS per call.
 #   5. the same RTP run with every call recorded (trunk record: true) and
 #      captured to PCAP with RTP: CPU, recordings written, their length
 #      against the calls' billsec, and audio gaps (runs of inserted
@@ -37,6 +38,7 @@ command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester";
 W=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
 go build -o "$W/switchboard" ./cmd/switchboard
+go build -o "$W/rtpload" ./bench/rtpload
 ulimit -n 65536 2>/dev/null || true
 
 SB_SIP=15060 SB_HTTP=18080 UAC=15070 UAS=15071 UAS_MEDIA=16000 UAC_MEDIA=17000
@@ -194,61 +196,46 @@ fi
 rtp_run() { # config
 start_sb "$1"
 RSS0=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
-plays=""
 RAMP=$(( RTP_CALLS / 50 + 1 ))
-for _ in $(seq $(( (RTP_HOLD + 2 * RAMP + 6) / 7 ))); do
-  plays+='  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>'$'\n'
-  plays+='  <pause milliseconds="7100"/>'$'\n'
-done
-sed -e "/@PLAYS@/{r /dev/stdin" -e 'd}' bench/rtp_uac.xml.tmpl > "$W/rtp_uac.xml" <<<"$plays"
-register_uas
-sipp -sn uas -rtp_echo -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
-UASPID=$!
-sleep 1
 T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-sipp 127.0.0.1:$SB_SIP -sf "$W/rtp_uac.xml" -s 1001 -p $UAC -mp $UAC_MEDIA -r 50 -m "$RTP_CALLS" -l "$RTP_CALLS" \
-  "${common[@]}" -timeout $((RTP_HOLD * 3 + 60))s >/dev/null 2>&1 &
-UACPID=$!
-sleep $(( RAMP + RTP_HOLD / 2 )) # every call is up from RAMP to RAMP+RTP_HOLD
+# The generator places the calls as the trunk, answers them as extension
+# 1001, and is both ends of every call's audio.
+"$W/rtpload" -sip 127.0.0.1:$SB_SIP -domain bench.local -caller 127.0.0.1:$UAC \
+  -callee-user 1001 -callee-pass bench-secret-1001 -calls "$RTP_CALLS" -rate 50 -hold "${RTP_HOLD}s" \
+  -setup-timeout 30s >"$W/rtpload.out" 2>&1 &
+GENPID=$!
+# Every call is up from about RAMP s to RAMP+3+RTP_HOLD s (3 s is the
+# generator's setup allowance); sample in the middle.
+sleep $(( RAMP + 3 + RTP_HOLD / 4 ))
+C0=$(cpu_ticks $SBPID) G0=$(cpu_ticks $GENPID) S0=$(date +%s.%N)
+sleep $(( RTP_HOLD / 2 ))
+C1=$(cpu_ticks $SBPID) G1=$(cpu_ticks $GENPID) S1=$(date +%s.%N)
 ACTIVE=$(curl -s "http://127.0.0.1:$SB_HTTP/healthz" | sed -E 's/.*"active_calls":([0-9]+).*/\1/')
 RSS1=$(awk '/VmRSS/{print $2}' /proc/$SBPID/status)
 if [ -n "${PPROF:-}" ]; then curl -s "http://$PPROF/debug/pprof/heap" > "${PPROF_OUT:-/tmp}/heap.pprof"; fi
-CPU=$(ps -o %cpu= -p $SBPID | tr -d ' ')
-# Kernel drop counters of live sockets (last column of /proc/net/udp):
-# which side's receive buffers overflowed.
-DROPS=$(python3 - $UAS_MEDIA $UAC_MEDIA <<'PY'
-import sys
-uas, uac = int(sys.argv[1]), int(sys.argv[2])
-d = {"sb": 0, uas: 0, uac: 0}
-for line in open("/proc/net/udp").readlines()[1:]:
-    f = line.split(); port = int(f[1].split(":")[1], 16); drops = int(f[-1])
-    if 20000 <= port <= 60000: d["sb"] += drops
-    elif port in d: d[port] += drops
-print(d["sb"], d[uas], d[uac])
-PY
-)
-wait $UACPID || true
-kill $UASPID 2>/dev/null || true
+# Kernel drop counters of switchboard's live RTP sockets (last column of
+# /proc/net/udp); the generator reports its own.
+SBDROPS=$(python3 -c 'import sys
+print(sum(int(f[-1]) for f in (l.split() for l in open("/proc/net/udp").readlines()[1:]) if 20000 <= int(f[1].split(":")[1], 16) <= 60000))')
+wait $GENPID || true
+cat "$W/rtpload.out"
 sleep 2
 curl -s -u admin:bench-admin-secret "http://127.0.0.1:$SB_HTTP/api/v1/cdrs?from=$T0&limit=10000" > "$W/cdrs.json"
-python3 - "$W/cdrs.json" "$ACTIVE" "$RSS0" "$RSS1" "$RTP_CALLS" $DROPS <<'PY'
+python3 - "$W/cdrs.json" "$ACTIVE" "$RSS0" "$RSS1" "$RTP_CALLS" "$SBDROPS" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1])); active, rss0, rss1, want, sbdrop, uasdrop, uacdrop = map(int, sys.argv[2:9])
-cdrs = d["cdrs"]
-ans = [c for c in cdrs if c["disposition"] == "ANSWERED"]
+d = json.load(open(sys.argv[1])); active, rss0, rss1, want, sbdrop = map(int, sys.argv[2:7])
+ans = [c for c in d["cdrs"] if c["disposition"] == "ANSWERED"]
 ab = sum(c["rtp_packets_ab"] for c in ans); ba = sum(c["rtp_packets_ba"] for c in ans)
-lost = sum(c["loss_ab"] * c["rtp_packets_ab"] for c in ans) / max(ab, 1)
-print(f"calls answered: {len(ans)}/{want}, concurrent at mid-run: {active}")
-print(f"RTP received from caller: {ab} packets, echoed back through the relay: {ba}")
-print(f"kernel drops at mid-run: switchboard's RTP sockets {sbdrop}, SIPp uas echo socket {uasdrop}, SIPp uac socket {uacdrop} (it never reads its echo)")
-print(f"PACKET LOSS IN SWITCHBOARD (its socket drops / packets offered to it): {100*sbdrop/max(ab+ba+sbdrop,1):.3f} %")
-print(f"sequence-gap loss on the caller legs: {100*lost:.3f} %; round trip incl. SIPp's echo (1 - echoed/sent): {100*(1-ba/max(ab,1)):.3f} %")
+print(f"switchboard's CDRs: {len(ans)}/{want} answered, {ab} packets from callers, {ba} from callees; concurrent at mid-run: {active}")
+print(f"kernel drops on switchboard's RTP sockets at mid-run: {sbdrop}")
 if active:
     print(f"resident memory: {rss0//1024} MiB idle, {rss1//1024} MiB with {active} calls = {(rss1-rss0)/active:.1f} KiB per call")
 mos = [c["mos"] for c in ans if c["mos"]]
 if mos: print(f"MOS min {min(mos):.2f} mean {sum(mos)/len(mos):.2f}")
 PY
-echo "switchboard CPU during the RTP run: ${CPU}% (of one core; 2 cores here)"
+awk -v c=$((C1 - C0)) -v g=$((G1 - G0)) -v k="$TICK" -v s0="$S0" -v s1="$S1" -v n="$RTP_CALLS" 'BEGIN{
+  t = s1 - s0; printf "CPU while all calls carried audio: switchboard %.0f %% of one core (%.1f us per relayed packet), generator %.0f %%\n",
+  100*c/k/t, (c/k*1e6)/(n*2*50*t), 100*g/k/t }'
 stop_sb
 }
 
