@@ -144,3 +144,34 @@ func FuzzParseWAV(f *testing.F) {
 		}
 	})
 }
+
+// TestRecorderReleasesBufferAfterStall: a party that delivered a second
+// of audio at once (a stalled reader catching up) grows its buffer; once
+// the writer has drained it, the buffer shrinks back instead of staying
+// that size for the rest of the call.
+func TestRecorderReleasesBufferAfterStall(t *testing.T) {
+	r, err := NewRecorder(filepath.Join(t.TempDir(), "x.wav"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.Feed(0, make([]int16, 8000))
+	r.mu.Lock()
+	grown := cap(r.buf[0])
+	r.mu.Unlock()
+	if grown < 8000 {
+		t.Fatalf("buffer cap %d after a 1 s burst", grown)
+	}
+	// The writer takes audio at real-time pace: the backlog is gone after
+	// a second; then the party talks normally again.
+	time.Sleep(1300 * time.Millisecond)
+	done := make(chan struct{})
+	feedTone(r, 0, 440, 200*time.Millisecond, done)
+	<-done
+	r.mu.Lock()
+	now := cap(r.buf[0])
+	r.mu.Unlock()
+	if now > shrinkAbove {
+		t.Fatalf("buffer cap %d samples after draining (grew to %d), want <= %d", now, grown, shrinkAbove)
+	}
+}
