@@ -15,6 +15,10 @@
 #      fresh switchboard, placed and answered by bench/rtpload, which is
 #      both ends of every call's audio: per-packet loss and one-way
 #      latency, kernel drops on both sides' sockets, CPU, RSS per call.
+#   o. overload: twice the clean rate of section 2 (or OVERLOAD_BASE, or
+#      RATE) for 30 s, then the clean rate for 10 s: goodput, refusals
+#      (503 with Retry-After) against other failures, and the seconds
+#      until the rate is back;
 #   5. the same RTP run with every call recorded (trunk record: true) and
 #      captured to PCAP with RTP: CPU, recordings written, their length
 #      against the calls' billsec, and audio gaps (runs of inserted
@@ -31,7 +35,7 @@ SECS=${2:-60}
 RTP_CALLS=${3:-800}
 RTP_HOLD=${4:-60}
 MAXRATE=${5:-20000}
-SECTIONS=${6:-1k2345}
+SECTIONS=${6:-1k2o345}
 on() { [[ "$SECTIONS" == *"$1"* ]]; }
 cd "$(dirname "$0")/.."
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester"; exit 1; }
@@ -41,7 +45,7 @@ go build -o "$W/switchboard" ./cmd/switchboard
 go build -o "$W/rtpload" ./bench/rtpload
 ulimit -n 65536 2>/dev/null || true
 
-SB_SIP=15060 SB_HTTP=18080 UAC=15070 UAS=15071 UAS_MEDIA=16000 UAC_MEDIA=17000
+SB_SIP=15060 SB_HTTP=18080 UAC=15070 UAC2=15072 UAS=15071 UAS_MEDIA=16000 UAC_MEDIA=17000
 TOTAL=$((RATE * SECS))
 common=(-i 127.0.0.1 -mi 127.0.0.1 -buff_size 4194304 -nostdin -timeout $((SECS * 3 + RTP_HOLD * 3 + 300))s)
 
@@ -136,6 +140,7 @@ listen: {http: "127.0.0.1:$SB_HTTP", sip: "127.0.0.1:$SB_SIP"}
 rtp: {ip: 127.0.0.1, port_min: 20000, port_max: 60000, drain: 2s}
 data_dir: $W/data
 capture: {enabled: ${CAPTURE:-true}, rtp: ${CAPTURE_RTP:-true}}
+metrics: {token: bench-metrics-token}
 tenants:
   - name: bench
     domain: bench.local
@@ -145,6 +150,7 @@ tenants:
       - {name: admin, password: "bench-admin-secret", role: admin}
     trunks:
       - {name: loadgen, address: "127.0.0.1:$UAC", prefix: "9", record: $2}
+      - {name: loadgen2, address: "127.0.0.1:$UAC2", prefix: "8", record: $2}
 YAML
 }
 write_config "$W/bench.yaml" false
@@ -190,6 +196,57 @@ run_uac "sipp -> switchboard -> sipp" 127.0.0.1:$SB_SIP "$RATE" "$TOTAL"
 kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
 fi
 if on 2 || on 3; then
+stop_sb
+fi
+
+if on o; then
+# Overload: twice the clean rate for 30 s, then the clean rate for 10 s
+# from a second trunk address (the first SIPp is still finishing). Counts
+# from SIPp's per-second statistics and switchboard's /metrics.
+BASE=${BEST:-0}
+[ "$BASE" -gt 0 ] || BASE=${OVERLOAD_BASE:-$RATE}
+OFFER=$((BASE * 2))
+echo "== o. overload: offered ${OFFER} calls/s (2x the clean rate ${BASE}/s) for 30 s, then ${BASE}/s for 10 s"
+start_sb
+register_uas
+sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
+UASPID=$!
+sleep 1
+metric() { curl -s -H "Authorization: Bearer bench-metrics-token" "http://127.0.0.1:$SB_HTTP/metrics" | awk -v m="$1" '$1==m{v=$2} END{print v+0}'; }
+SHED0=$(metric switchboard_sip_shed_total)
+rm -f "$W"/uac_*.csv "$W"/uac2_*.csv
+sipp 127.0.0.1:$SB_SIP -sn uac -s 1001 -p $UAC -mp $UAC_MEDIA -r "$OFFER" -rp 1000 -m $((OFFER * 30)) -l 30000 \
+  "${common[@]}" -trace_stat -stf "$W/uac_stat.csv" -fd 1 >/dev/null 2>&1 &
+BURSTPID=$!
+sleep 30
+sipp 127.0.0.1:$SB_SIP -sn uac -s 1001 -p $UAC2 -mp $((UAC_MEDIA + 2000)) -r "$BASE" -rp 1000 -m $((BASE * 10)) -l 30000 \
+  "${common[@]}" -trace_stat -stf "$W/uac2_stat.csv" -fd 1 >/dev/null 2>&1 || true
+wait $BURSTPID || true
+SHED1=$(metric switchboard_sip_shed_total)
+python3 - "$W/uac_stat.csv" "$W/uac2_stat.csv" "$BASE" "$OFFER" $((SHED1 - SHED0)) <<'PY'
+import csv, sys
+def rows(p):
+    with open(p) as f:
+        return list(csv.DictReader(f, delimiter=";"))
+burst, after = rows(sys.argv[1]), rows(sys.argv[2])
+base, offer, shed = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+last = burst[-1]
+ok, failed = int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"])
+unexpected = int(last.get("FailedUnexpectedMessage(C)", 0))  # a 503 where SIPp wanted 200
+other = failed - unexpected
+retrans = int(last.get("Retransmissions(C)", 0))
+# Goodput while offered 2x: calls completed per second over the 30 s burst.
+per_s = [int(r["SuccessfulCall(P)"]) for r in burst]
+good = sum(per_s[:30]) / 30
+print(f"burst: offered {offer}/s for 30 s: {ok} completed, {failed} failed ({unexpected} refused with a final response such as 503, {other} otherwise), {retrans} retransmissions")
+print(f"switchboard shed {shed} INVITEs with 503 + Retry-After")
+print(f"goodput during the burst: {good:.0f} calls/s = {100*good/max(base,1):.0f} % of the clean rate (issue 17 wants >= 80 %)")
+rec = [int(r["SuccessfulCall(P)"]) for r in after]
+first = next((i + 1 for i, v in enumerate(rec) if v >= 0.9 * base), None)
+print("after the burst at the clean rate, completed per second: " + " ".join(map(str, rec[:12])))
+print(f"recovered to >= 90 % of the clean rate after: {first} s (issue 17 wants <= 5 s)" if first else "did not recover within the 10 s")
+PY
+kill $UASPID 2>/dev/null || true; wait $UASPID 2>/dev/null || true
 stop_sb
 fi
 

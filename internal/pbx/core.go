@@ -97,9 +97,14 @@ type extState struct {
 	number, name string
 	reg          *Registration
 	channels     map[string]*Channel // live channels of this extension, by unique id
-	state        DeviceState
-	record       bool // always record this extension's calls
-	camera       int  // the camera at this door phone; 0: none
+	// kinds counts channels by what they make of the device state, kept
+	// with channels so the state costs the same with one call or a
+	// thousand (a trunk's target extension under load was a scan of every
+	// channel per state change: 14 % of the CPU at 3,000 calls/s).
+	kinds  [numChanKinds]int
+	state  DeviceState
+	record bool // always record this extension's calls
+	camera int  // the camera at this door phone; 0: none
 }
 
 type callState struct {
@@ -406,7 +411,7 @@ func (c *Core) newChannelLocked(t *tenantState, callID string, s ChannelSpec) *C
 func (c *Core) attachChannelLocked(t *tenantState, ch *Channel) {
 	c.publishChannelLocked(t, EvChannelNew, ch, "")
 	if e := t.exts[ch.Exten]; e != nil {
-		e.channels[ch.UniqueID] = ch
+		e.addChannel(ch)
 		c.updateExtLocked(t, e, false)
 	}
 }
@@ -420,6 +425,9 @@ func (c *Core) SetChannelState(ch *Channel, st ChannelState) {
 	live := t.channels[ch.UniqueID]
 	if live == nil || live.State == st || live.State == ChanHangup {
 		return
+	}
+	if e := t.exts[live.Exten]; e != nil {
+		e.setChannelState(live, st)
 	}
 	live.State = st
 	if st == ChanUp && live.Answered.IsZero() {
@@ -511,12 +519,15 @@ func (c *Core) HangupChannel(ch *Channel, cause string) {
 	if live == nil {
 		return
 	}
+	e := t.exts[live.Exten]
+	if e != nil {
+		e.removeChannel(live)
+	}
 	live.State = ChanHangup
 	delete(t.channels, ch.UniqueID)
 	delete(t.byName, ch.Name)
 	c.publishChannelLocked(t, EvChannelHangup, live, cause)
-	if e := t.exts[live.Exten]; e != nil {
-		delete(e.channels, ch.UniqueID)
+	if e != nil {
 		c.updateExtLocked(t, e, false)
 	}
 }
@@ -739,26 +750,64 @@ func (c *Core) updateExtLocked(t *tenantState, e *extState, force bool) {
 	c.onExtensionChangeLocked(t, e.number)
 }
 
+// chanKind is what a channel contributes to its device's state.
+type chanKind uint8
+
+const (
+	kindNone    chanKind = iota // hung up
+	kindUp                      // talking
+	kindHold                    // on hold
+	kindRinging                 // we are alerting this device
+	kindDialing                 // the device placed a call not answered yet
+	numChanKinds
+)
+
+func kindOf(st ChannelState, dir Direction) chanKind {
+	switch st {
+	case ChanUp:
+		return kindUp
+	case ChanHold:
+		return kindHold
+	case ChanHangup:
+		return kindNone
+	}
+	if dir == Outbound {
+		return kindRinging
+	}
+	return kindDialing
+}
+
+func (e *extState) addChannel(ch *Channel) {
+	if _, ok := e.channels[ch.UniqueID]; ok {
+		return
+	}
+	e.channels[ch.UniqueID] = ch
+	e.kinds[kindOf(ch.State, ch.Dir)]++
+}
+
+// setChannelState is called before ch.State changes to st.
+func (e *extState) setChannelState(ch *Channel, st ChannelState) {
+	if e.channels[ch.UniqueID] != ch {
+		return
+	}
+	e.kinds[kindOf(ch.State, ch.Dir)]--
+	e.kinds[kindOf(st, ch.Dir)]++
+}
+
+// removeChannel is called while ch still has the state it was counted in.
+func (e *extState) removeChannel(ch *Channel) {
+	if e.channels[ch.UniqueID] != ch {
+		return
+	}
+	delete(e.channels, ch.UniqueID)
+	e.kinds[kindOf(ch.State, ch.Dir)]--
+}
+
 // deviceState derives the Asterisk-style state from live channels: talking
 // wins over ringing (and combines with it as 9, "in use and ringing", as
 // Asterisk does), a device with no channels is idle when registered.
 func deviceState(e *extState) DeviceState {
-	var up, hold, ringing, dialing bool
-	for _, ch := range e.channels {
-		switch ch.State {
-		case ChanUp:
-			up = true
-		case ChanHold:
-			hold = true
-		case ChanHangup:
-		default: // not answered yet
-			if ch.Dir == Outbound {
-				ringing = true // we are alerting this device
-			} else {
-				dialing = true // the device placed a call that is not answered yet
-			}
-		}
-	}
+	up, hold, ringing, dialing := e.kinds[kindUp] > 0, e.kinds[kindHold] > 0, e.kinds[kindRinging] > 0, e.kinds[kindDialing] > 0
 	switch {
 	case hold:
 		return StateOnHold

@@ -82,6 +82,8 @@ func (w *wireTracer) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
 const (
 	pendingTTL = 5 * time.Second
 	maxPending = 4096
+	// prunePendingEvery bounds how often a full pending table is scanned.
+	prunePendingEvery = 250 * time.Millisecond
 )
 
 type pendingMsg struct {
@@ -102,6 +104,7 @@ type captures struct {
 	byCall  map[string]*callCapture // by SIP Call-ID
 	pending map[string][]pendingMsg
 	npend   int
+	pruned  time.Time // last scan of pending for expired entries
 }
 
 type callCapture struct {
@@ -111,6 +114,9 @@ type callCapture struct {
 	// the file keeps the timing but not what was said (VoIPmonitor's
 	// pausecall).
 	paused atomic.Bool
+	// ids are the SIP Call-IDs routed here (guarded by captures.mu), so
+	// closing does not scan every call's routes.
+	ids []string
 }
 
 func (cs *captures) enabled() bool { return cs != nil && cs.cfg.Dir != "" }
@@ -140,11 +146,20 @@ func (cs *captures) traced(transport, laddr, raddr string, msg []byte, out bool)
 	cs.mu.Lock()
 	cc := cs.byCall[id]
 	if cc == nil {
-		if cseq := header(msg, "CSeq", ""); !bytes.Contains(cseq, []byte("INVITE")) && !bytes.Contains(cseq, []byte("ACK")) {
+		cseq := header(msg, "CSeq", "")
+		invite := bytes.Contains(cseq, []byte("INVITE"))
+		if !invite && (!bytes.Contains(cseq, []byte("ACK")) || cs.pending[id] == nil) {
+			// Only an INVITE's first messages come before its call; an ACK
+			// with nothing before it acknowledges a refusal (a 503 shed
+			// under overload), whose call will never exist.
 			cs.mu.Unlock()
-			return // only an INVITE's first messages come before its call
+			return
 		}
-		if cs.npend >= maxPending {
+		if cs.npend >= maxPending && now.Sub(cs.pruned) >= prunePendingEvery {
+			// At most a scan per interval: under a flood every message
+			// found the table full, and scanning it each time cost more
+			// than the calls.
+			cs.pruned = now
 			cs.prunePendingLocked(now)
 		}
 		if cs.npend < maxPending {
@@ -165,6 +180,20 @@ func (cs *captures) prunePendingLocked(now time.Time) {
 			delete(cs.pending, id)
 		}
 	}
+}
+
+// forget drops the early messages of an INVITE that was refused before a
+// call existed: they would wait for a call that never comes.
+func (cs *captures) forget(sipCallID string) {
+	if !cs.enabled() {
+		return
+	}
+	cs.mu.Lock()
+	if ms, ok := cs.pending[sipCallID]; ok {
+		cs.npend -= len(ms)
+		delete(cs.pending, sipCallID)
+	}
+	cs.mu.Unlock()
 }
 
 // open creates the call's capture file; it is idempotent per call.
@@ -209,7 +238,10 @@ func (cs *captures) attach(c *call, l *leg) {
 	for _, m := range early {
 		_ = cc.f.WritePacket(m.t, m.proto, m.src, m.dst, m.msg)
 	}
-	cs.byCall[l.sipCallID] = cc
+	if cs.byCall[l.sipCallID] != cc {
+		cs.byCall[l.sipCallID] = cc
+		cc.ids = append(cc.ids, l.sipCallID)
+	}
 	cs.mu.Unlock()
 	if cs.cfg.RTP && l.rtp != nil {
 		l.rtp.SetPacketTap(media.PacketTap(func(src, dst netip.AddrPort, pkt []byte) {
@@ -237,11 +269,12 @@ func (cs *captures) close(c *call) {
 		return
 	}
 	cs.mu.Lock()
-	for id, x := range cs.byCall {
-		if x == cc {
+	for _, id := range cc.ids {
+		if cs.byCall[id] == cc {
 			delete(cs.byCall, id)
 		}
 	}
+	cc.ids = nil
 	cs.mu.Unlock()
 	if err := cc.f.Close(); err != nil {
 		c.e.log.Warn("capture close", "call_id", c.id, "err", err)

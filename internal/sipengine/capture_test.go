@@ -112,3 +112,35 @@ func FuzzSIPHeaderScan(f *testing.F) {
 		_ = header(msg, "CSeq", "")
 	})
 }
+
+// TestCapturePendingRefusals: the messages of an INVITE refused before a
+// call existed (a 503 shed under overload) do not wait in the pending
+// table, and the ACK of the refusal is not kept; a challenged INVITE's
+// ACK is, since its call follows.
+func TestCapturePendingRefusals(t *testing.T) {
+	cs := &captures{cfg: CaptureConfig{Dir: t.TempDir()}, listen: "127.0.0.1:5060", byCall: map[string]*callCapture{}, pending: map[string][]pendingMsg{}}
+	msg := func(first, id, cseq string) []byte {
+		return []byte(first + "\r\nCall-ID: " + id + "\r\nCSeq: " + cseq + "\r\n\r\n")
+	}
+	in := func(m []byte) { cs.traced("udp", "127.0.0.1:5060", "127.0.0.1:6000", m, false) }
+	out := func(m []byte) { cs.traced("udp", "127.0.0.1:5060", "127.0.0.1:6000", m, true) }
+
+	in(msg("INVITE sip:1001@x SIP/2.0", "shed", "1 INVITE"))
+	out(msg("SIP/2.0 503 Overloaded", "shed", "1 INVITE"))
+	if len(cs.pending["shed"]) != 2 {
+		t.Fatalf("pending %d messages of the refused INVITE before forget", len(cs.pending["shed"]))
+	}
+	cs.forget("shed")
+	in(msg("ACK sip:1001@x SIP/2.0", "shed", "1 ACK"))
+	in(msg("BYE sip:1001@x SIP/2.0", "stray", "2 BYE"))
+	if cs.npend != 0 || len(cs.pending) != 0 {
+		t.Fatalf("after the refusal: %d pending in %v", cs.npend, cs.pending)
+	}
+
+	in(msg("INVITE sip:1001@x SIP/2.0", "auth", "1 INVITE"))
+	out(msg("SIP/2.0 407 Proxy Authentication Required", "auth", "1 INVITE"))
+	in(msg("ACK sip:1001@x SIP/2.0", "auth", "1 ACK"))
+	if len(cs.pending["auth"]) != 3 || cs.npend != 3 {
+		t.Fatalf("challenged INVITE: %d pending (%d counted), want its INVITE, 407 and ACK", len(cs.pending["auth"]), cs.npend)
+	}
+}

@@ -53,6 +53,9 @@ func (e *Engine) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Overloaded", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
 		_ = tx.Respond(res)
+		if id := req.CallID(); id != nil {
+			e.caps.forget(id.Value())
+		}
 		return
 	}
 	t, trunk, fromTrunk, code := e.inboundTrunk(req)
