@@ -60,7 +60,11 @@ export function cdrListView(root, { match }) {
   let sortKey = params.get('sort') || '';
   let sortDir = params.get('dir') === 'desc' ? -1 : 1;
 
-  const input = (k, label, type = 'text') => [h('label', { for: `f-${k}` }, label), h('input', { id: `f-${k}`, name: k, type, value: f[k] })];
+  // A link may carry an instant (RFC 3339) as from or to, as the
+  // VoIPmonitor admin.php links do: shown as text, so it survives a search.
+  const dateInput = (v) => !v || /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const input = (k, label, type = 'text') => [h('label', { for: `f-${k}` }, label),
+    h('input', { id: `f-${k}`, name: k, type: type === 'date' && !dateInput(f[k]) ? 'text' : type, value: f[k] })];
   const disp = h('select', { id: 'f-disposition', name: 'disposition' },
     ['', 'ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED'].map((d) => h('option', { value: d, selected: f.disposition === d }, d || 'any')));
   const size = h('select', { id: 'f-limit', name: 'limit' }, [25, 50, 100, 500].map((n) => h('option', { value: n, selected: n === limit }, String(n))));
