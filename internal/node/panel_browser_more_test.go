@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +81,172 @@ func TestPanelBrowserAdminLink(t *testing.T) {
 		if r.Src != "2001" && r.Dst != "2001" || r.UniqueID == other.ID {
 			t.Errorf("row %+v does not match fcaller 2001", r)
 		}
+	}
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// dragJS drags the element matching one selector onto the one matching
+// another with the HTML5 drag and drop events a browser fires
+// (dragstart, dragenter, dragover, drop, dragend), dispatched from the
+// page: headless Chromium does not start a native drag from synthesized
+// mouse input. It reports whether the target accepted the drop (its
+// dragover was cancelled).
+func dragJS(from, to string) string {
+	return fmt.Sprintf(`(() => {
+		const src = document.querySelector(%q), dst = document.querySelector(%q);
+		if (!src || !dst) return false;
+		const dt = new DataTransfer();
+		const ev = (type) => new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt });
+		src.dispatchEvent(ev('dragstart'));
+		dst.dispatchEvent(ev('dragenter'));
+		const accepted = !dst.dispatchEvent(ev('dragover'));
+		dst.dispatchEvent(ev('drop'));
+		src.dispatchEvent(ev('dragend'));
+		return accepted;
+	})()`, from, to)
+}
+
+// TestPanelBrowserDrag: in the switchboard a tile dragged onto another
+// calls (42 onto 43: a call from 42 to 43) or, in a call, transfers (43
+// onto 101: 42 now talks to 101); in the queues view two real SIP phones
+// wait and the second, dragged onto the first, moves to position 1. Once
+// agents answer them, the dashboard shows the queue's service level as
+// the API computes it.
+func TestPanelBrowserDrag(t *testing.T) {
+	ctx, problems := browser(t)
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String() + "/"
+	step(t, ctx, "open", chromedp.Navigate(base))
+	browserLogin(t, ctx)
+
+	var accepted bool
+	step(t, ctx, "drag 42 onto 43",
+		chromedp.WaitVisible(`#tile-42[data-state="idle"][draggable="true"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.Evaluate(dragJS("#tile-42", "#tile-43"), &accepted),
+		chromedp.WaitVisible(`#tile-42[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//p[@id="sb-status"][contains(., "call 42 → 43: done")]`, chromedp.BySearch),
+	)
+	if !accepted {
+		t.Error("tile 43 did not accept the drop")
+	}
+	var calls []struct{ ID, From, To string }
+	if apiJSON(t, n, "GET", "/api/v1/calls", "", &calls); len(calls) != 1 || calls[0].From != "42" || calls[0].To != "43" {
+		t.Fatalf("calls after the drag: %+v, want one from 42 to 43", calls)
+	}
+	// A tile cannot be dropped on itself.
+	step(t, ctx, "drag onto itself", chromedp.Evaluate(dragJS("#tile-43", "#tile-43"), &accepted))
+	if accepted {
+		t.Error("tile 43 accepted itself")
+	}
+	step(t, ctx, "drag 43 onto 101",
+		chromedp.Evaluate(dragJS("#tile-43", "#tile-101"), &accepted),
+		chromedp.WaitVisible(`#tile-101[data-state="inuse"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-43[data-state="idle"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tile-42[data-state="inuse"]`, chromedp.ByQuery),
+	)
+	screenshot(t, ctx, "drag-transferred")
+	var peer string
+	step(t, ctx, "42 talks to 101", chromedp.Evaluate(`document.querySelector('#tile-42 .peer')?.textContent ?? ''`, &peer))
+	if !strings.Contains(peer, "101") {
+		t.Errorf("after the drag 42 talks to %q, want 101", peer)
+	}
+	if code := apiJSON(t, n, "DELETE", "/api/v1/calls/"+calls[0].ID, "", nil); code != http.StatusNoContent {
+		t.Fatalf("hang up: %d", code)
+	}
+
+	// Queues: both agents paused, 2001 then 2002 wait.
+	for _, agent := range []string{"1001", "1002"} {
+		if code := apiJSON(t, n, "POST", "/api/v1/queues/VMX/members/"+agent+"/pause", `{"paused":true}`, nil); code != 200 {
+			t.Fatalf("pause %s: %d", agent, code)
+		}
+	}
+	phones := phone(t, n, "2001", "2002")
+	cctx, stop := context.WithCancel(context.Background())
+	var done sync.WaitGroup
+	answered := make(chan bool, 2)
+	dial := func(from string) {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			res, _ := phones.Call(cctx, from, "7777", 2*time.Second)
+			answered <- res.Answered
+		}()
+	}
+	defer done.Wait()
+	defer stop()
+	dial("2001")
+	step(t, ctx, "first caller waits",
+		chromedp.Click(`a[href="#/queues"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//section[@id="queue-VMX"]//tr[@draggable="true"]/td[starts-with(., "2001")]`, chromedp.BySearch),
+	)
+	dial("2002")
+	var first string
+	step(t, ctx, "drag 2002 onto 2001",
+		chromedp.WaitVisible(`//section[@id="queue-VMX"]//tr[td[1]="2"]/td[starts-with(., "2002")]`, chromedp.BySearch),
+		chromedp.Evaluate(dragJS(`#queue-VMX tr[data-position="2"]`, `#queue-VMX tr[data-position="1"]`), &accepted),
+		chromedp.WaitVisible(`//section[@id="queue-VMX"]//tr[td[1]="1"]/td[starts-with(., "2002")]`, chromedp.BySearch),
+		chromedp.Evaluate(`document.querySelector('#queue-VMX tr[data-position="2"] td:nth-child(2)').textContent`, &first),
+	)
+	screenshot(t, ctx, "drag-queue")
+	if !accepted || !strings.HasPrefix(first, "2001") {
+		t.Errorf("drop accepted %v; position 2 is %q, want 2001", accepted, first)
+	}
+	var waiting struct {
+		Calls []struct {
+			Position    int
+			CallerIDNum string `json:"callerid_num"`
+		}
+	}
+	if apiJSON(t, n, "GET", "/api/v1/queues/VMX/calls", "", &waiting); len(waiting.Calls) != 2 || waiting.Calls[0].CallerIDNum != "2002" || waiting.Calls[0].Position != 1 {
+		t.Errorf("the queue after the drag: %+v, want 2002 first", waiting.Calls)
+	}
+
+	// The agents answer both; the dashboard shows VMX's service level.
+	for _, agent := range []string{"1001", "1002"} {
+		if code := apiJSON(t, n, "POST", "/api/v1/queues/VMX/members/"+agent+"/pause", `{"paused":false}`, nil); code != 200 {
+			t.Fatalf("unpause %s: %d", agent, code)
+		}
+	}
+	for range 2 {
+		if !<-answered {
+			t.Fatal("a queue caller was not answered")
+		}
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	type stats struct {
+		Queues []struct {
+			Queue           string
+			Offered         int
+			Answered        int
+			ServiceLevelPct float64 `json:"service_level_pct"`
+		}
+	}
+	var st stats
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		st = stats{}
+		apiJSON(t, n, "GET", "/api/v1/queues/stats?service_level=20&from="+today, "", &st)
+		if len(st.Queues) == 1 && st.Queues[0].Answered == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue stats: %+v, want VMX with 2 answered", st)
+		}
+	}
+	var pct, text string
+	step(t, ctx, "dashboard",
+		chromedp.Click(`a[href="#/dashboard"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#chart-sl g[data-queue="VMX"] rect.s0`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#chart-sl g[data-queue="VMX"]').dataset.pct`, &pct),
+		chromedp.Evaluate(`document.querySelector('#chart-sl g[data-queue="VMX"] text:last-of-type').textContent`, &text),
+	)
+	screenshot(t, ctx, "dashboard-service-level")
+	q := st.Queues[0]
+	if q.Queue != "VMX" || q.ServiceLevelPct != 100 || pct != fmt.Sprint(q.ServiceLevelPct) || text != fmt.Sprintf("100 %% of %d offered", q.Offered) {
+		t.Errorf("dashboard VMX: %s %q; API %+v", pct, text, q)
 	}
 	if p := problems(); len(p) > 0 {
 		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
