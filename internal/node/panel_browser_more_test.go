@@ -82,6 +82,28 @@ func TestPanelBrowserAdminLink(t *testing.T) {
 			t.Errorf("row %+v does not match fcaller 2001", r)
 		}
 	}
+
+	// The spec's own example: a link by SIP Call-ID (the session is the
+	// tab's now, so the list opens at once).
+	var cdrs struct {
+		CDRs []struct {
+			UniqueID string `json:"uniqueid"`
+			CallID   string `json:"callid"`
+		} `json:"cdrs"`
+	}
+	apiJSON(t, n, "GET", "/api/v1/cdrs?number=2001", "", &cdrs)
+	if len(cdrs.CDRs) == 0 || cdrs.CDRs[0].CallID == "" {
+		t.Fatalf("2001's CDR has no Call-ID: %+v", cdrs)
+	}
+	var shown []string
+	step(t, ctx, "open a Call-ID link",
+		chromedp.Navigate(base+`admin.php?cdr_filter={fcallid:"`+cdrs.CDRs[0].CallID+`"}`),
+		chromedp.WaitVisible(`#cdr-table tbody tr`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll('#cdr-table tbody tr')].map((tr) => tr.dataset.uniqueid)`, &shown),
+	)
+	if len(shown) != 1 || shown[0] != cdrs.CDRs[0].UniqueID {
+		t.Errorf("the Call-ID link shows %v, want only %s", shown, cdrs.CDRs[0].UniqueID)
+	}
 	if p := problems(); len(p) > 0 {
 		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}

@@ -66,6 +66,9 @@ func TestVoIPmonitorAdminPanelLink(t *testing.T) {
 		loc != "/#/cdrs?dst=42&from=2026-01-10T09%3A00%3A00Z&src=2001&to=2026-06-30T22%3A00%3A00.000001Z" {
 		t.Errorf("dated link with the GUI session: %d %q", code, loc)
 	}
+	if code, loc, _ := adminGet(t, base, `{fcallid:"a84b4c76e66710@pc33"}`, "", browserAccept); code != http.StatusSeeOther || loc != "/#/cdrs?call_id=a84b4c76e66710%40pc33" {
+		t.Errorf("Call-ID link: %d %q", code, loc)
+	}
 	// Without the session the dates cannot be placed: the listing's answer.
 	if code, loc, _ := adminGet(t, base, `{fcaller:"2001", fdatefrom:"2026-01-10"}`, "", browserAccept); code != http.StatusUnauthorized || loc != "" {
 		t.Errorf("dated link without a session: %d %q", code, loc)
@@ -75,7 +78,7 @@ func TestVoIPmonitorAdminPanelLink(t *testing.T) {
 		{`{fcaller:'2001'}`, "*/*"},              // curl
 		{`{fcaller:'2001'}`, "application/json"}, // an API client
 		{`{fcaller:'20%'}`, browserAccept},       // a pattern: the panel matches exactly
-		{`{fcallid:'x'}`, browserAccept},         // no such filter in the panel
+		{`{fcaller_domain:'x'}`, browserAccept},  // no such filter in the panel
 	} {
 		if code, loc, body := adminGet(t, base, c.filter, cookie, c.accept); code != 200 || loc != "" || !strings.Contains(body, " CDRs</p>") {
 			t.Errorf("%s accept %q: %d %q %.200s", c.filter, c.accept, code, loc, body)

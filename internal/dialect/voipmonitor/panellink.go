@@ -11,14 +11,14 @@ import (
 // express. Paging and sorting choose how the calls are shown, not which:
 // the panel pages and sorts by itself, so they are left out.
 var panelLinkKeys = map[string]bool{
-	"fcaller": true, "fcalled": true, "fcallerd_type": true, "fdatefrom": true, "fdateto": true,
+	"fcaller": true, "fcalled": true, "fcallerd_type": true, "fdatefrom": true, "fdateto": true, "fcallid": true,
 	"limit": true, "start": true, "page": true, "sort": true,
 }
 
 // panelQuery translates a cdr_filter into the query of the panel's CDR
 // view (#/cdrs?..., docs/panel.md "Links into the panel"), whose filters
-// are the native API's: number (either side), src, dst, from, to, all
-// exact. It reports false when the panel would select other calls than
+// are the native API's: number (either side), src, dst, call_id (either
+// leg's SIP Call-ID), from, to, all exact. It reports false when the panel would select other calls than
 // the filter does — a key it has no filter for, a pattern, list or
 // negation (the panel matches numbers exactly), a date it cannot place
 // in time — and then the caller serves the HTML listing instead, so a
@@ -54,6 +54,13 @@ func panelQuery(f url.Values, zone func() (*time.Location, bool)) (url.Values, b
 			}
 			q.Set(x.key, x.v)
 		}
+	}
+	if v := strings.TrimSpace(f.Get("fcallid")); v != "" {
+		// Exact on either leg, as in the listing; Call-IDs are not lists.
+		if len(v) > maxValueLen {
+			return nil, false
+		}
+		q.Set("call_id", v)
 	}
 	from, to := strings.TrimSpace(f.Get("fdatefrom")), strings.TrimSpace(f.Get("fdateto"))
 	if from == "" && to == "" {

@@ -35,7 +35,9 @@ func TestPanelQuery(t *testing.T) {
 		{`{fcaller:"2001,2002"}`, unknown, ""},
 		{`{fcaller:"!2001"}`, unknown, ""},
 		{`{fcallerd_type:2, fcaller:"2001"}`, unknown, ""},
-		{`{fcallid:"a84b4c76e66710@pc33"}`, unknown, ""},
+		{`{fcallid:"a84b4c76e66710@pc33"}`, unknown, "call_id=a84b4c76e66710%40pc33"},
+		{`{fcallid:"uDR8mtloKFa1F8625VL2OXSFp.RuG73v", fcaller:"2001"}`, unknown, "call_id=uDR8mtloKFa1F8625VL2OXSFp.RuG73v&number=2001"},
+		{`{fcaller_domain:"example.com"}`, unknown, ""},
 		{`{fcaller:"2001", fsipresponse:486}`, unknown, ""},
 	} {
 		f, err := parseCDRFilter(c.filter)

@@ -3,7 +3,7 @@
 import { api, blob, can } from './api.js';
 import { h, svg, duration, message } from './dom.js';
 
-const filters = ['from', 'to', 'number', 'src', 'dst', 'disposition', 'uniqueid'];
+const filters = ['from', 'to', 'number', 'src', 'dst', 'disposition', 'uniqueid', 'call_id'];
 const columns = [
   ['id', 'ID'], ['calldate', 'Date'], ['src', 'From'], ['dst', 'To'], ['disposition', 'Disposition'],
   ['duration', 'Duration'], ['billsec', 'Talk'], ['mos', 'MOS'], ['hangup_by', 'Hung up by'],
@@ -75,7 +75,7 @@ export function cdrListView(root, { match }) {
   const form = h('form', { class: 'filters', id: 'cdr-filters', 'aria-label': 'CDR filters' },
     input('from', 'From date', 'date'), input('to', 'To date (inclusive)', 'date'),
     input('number', 'Number (from or to)'), input('src', 'From'), input('dst', 'To'),
-    h('label', { for: 'f-disposition' }, 'Disposition'), disp, input('uniqueid', 'Unique ID'),
+    h('label', { for: 'f-disposition' }, 'Disposition'), disp, input('uniqueid', 'Unique ID'), input('call_id', 'SIP Call-ID'),
     h('label', { for: 'f-limit' }, 'Per page'), size, h('label', { for: 'f-order' }, 'Order'), ord,
     h('button', { type: 'submit', id: 'cdr-search' }, 'Search'),
     h('button', { type: 'button', id: 'cdr-csv', onclick: exportCSV }, 'Export CSV'));
