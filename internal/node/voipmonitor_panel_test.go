@@ -38,8 +38,9 @@ const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,ima
 // admin.php?cdr_filter link is sent (303) to the panel's CDR view with
 // the filter in the panel's terms, and that target is the panel's page;
 // dates are placed in the tenant's zone (Europe/Warsaw), which needs the
-// GUI session. Scripts, filters the panel cannot express exactly, and a
-// node without the panel keep the HTML listing.
+// GUI session. Scripts, filters the panel cannot express exactly, a
+// node without the panel and the dialect's own listener keep the HTML
+// listing.
 func TestVoIPmonitorAdminPanelLink(t *testing.T) {
 	n := startDemo(t)
 	base := "http://" + n.HTTPAddr().String()
@@ -95,5 +96,15 @@ func TestVoIPmonitorAdminPanelLink(t *testing.T) {
 	base2 := "http://" + n2.HTTPAddr().String()
 	if code, loc, body := adminGet(t, base2, `{fcaller:'2001'}`, vmLogin(t, base2), browserAccept); code != 200 || loc != "" || !strings.Contains(body, "0 CDRs</p>") {
 		t.Errorf("no panel: %d %q %.200s", code, loc, body)
+	}
+	// Nor on the dialect's own listener, whose "/" is no panel.
+	n3 := startDemoWith(t, Options{}, func(c *config.Config) {
+		d := c.Dialects["voipmonitor"]
+		d.Listen = "127.0.0.1:0"
+		c.Dialects["voipmonitor"] = d
+	})
+	own := "http://" + n3.DialectAddr("voipmonitor").String()
+	if code, loc, body := adminGet(t, own, `{fcaller:'2001'}`, vmLogin(t, own), browserAccept); code != 200 || loc != "" || !strings.Contains(body, "0 CDRs</p>") {
+		t.Errorf("own listener: %d %q %.200s", code, loc, body)
 	}
 }
