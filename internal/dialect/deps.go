@@ -60,6 +60,12 @@ type Deps struct {
 	// StreamsPerPrincipal bounds event streams one account holds open
 	// (0: the default; <0: none).
 	StreamsPerPrincipal int
+	// Panel is the path of the web operator panel's page ("/") on the
+	// listener that serves the dialect, "" when that listener serves no
+	// panel. A dialect may send browsers to the panel's documented views
+	// (docs/panel.md, "Links into the panel"): the contract is the URL,
+	// never an import.
+	Panel string
 	// Options are the dialect's own settings from the config file
 	// (dialects.<name>.options; a copy per dialect). A dialect refuses
 	// the ones it does not know (Options.Unknown).

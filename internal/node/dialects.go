@@ -66,6 +66,11 @@ func (n *Node) startDialects(deps dialect.Deps, extra map[string]dialect.Factory
 		deps := deps
 		deps.Logger = n.log.With("dialect", name)
 		deps.Options = dialect.Options(maps.Clone(dc.Options))
+		if dc.Listen == "" && n.servesPanel() {
+			// Served only on the shared listener, whose "/" is the panel
+			// (a dialect's own listener has no panel to send browsers to).
+			deps.Panel = "/"
+		}
 		d, err := fs[name](deps)
 		if err != nil {
 			return fmt.Errorf("dialect %s: %w", name, err)

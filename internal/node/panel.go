@@ -13,7 +13,7 @@ import (
 // panel's page, /panel/... its assets, and everything else (a WebSocket
 // upgrade at "/", which is VIPTel's, included) goes to the mux unchanged.
 func (n *Node) withPanel(mux http.Handler) (http.Handler, error) {
-	if !n.cfg.DialectEnabled(native.Name) {
+	if !n.servesPanel() {
 		return mux, nil
 	}
 	p, err := panel.New(n.cfg.Dialects[native.Name].Prefix + "/api/v1")
@@ -22,3 +22,7 @@ func (n *Node) withPanel(mux http.Handler) (http.Handler, error) {
 	}
 	return panel.Compose(mux, p), nil
 }
+
+// servesPanel reports whether the shared listener serves the panel: it
+// does whenever the native API, which it is a client of, is enabled.
+func (n *Node) servesPanel() bool { return n.cfg.DialectEnabled(native.Name) }

@@ -69,10 +69,13 @@ type CDRFilter struct {
 	From   time.Time // calldate >= From
 	To     time.Time // calldate < To
 	// Number matches src or dst exactly.
-	Number      string
-	Src         string
-	Dst         string
-	UniqueID    string
+	Number   string
+	Src      string
+	Dst      string
+	UniqueID string
+	// CallID matches either leg's SIP Call-ID (CDR.CallID or
+	// Detail.CallIDB) exactly: a call found by what a SIP trace shows.
+	CallID      string
 	Disposition Disposition
 	Limit       int // 0 means the store's default (100); capped at 10000
 	Offset      int

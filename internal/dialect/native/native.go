@@ -631,7 +631,7 @@ func parseCDRQuery(q map[string][]string, tenant string) (pbx.CDRFilter, error) 
 		}
 		return ""
 	}
-	f := pbx.CDRFilter{Tenant: tenant, Number: get("number"), Src: get("src"), Dst: get("dst"), UniqueID: get("uniqueid"), Descending: true}
+	f := pbx.CDRFilter{Tenant: tenant, Number: get("number"), Src: get("src"), Dst: get("dst"), UniqueID: get("uniqueid"), CallID: get("call_id"), Descending: true}
 	var err error
 	if f.From, err = parseTime(get("from")); err != nil {
 		return f, fmt.Errorf("from: %w", err)
@@ -670,6 +670,9 @@ func parseCDRQuery(q map[string][]string, tenant string) (pbx.CDRFilter, error) 
 		if len(s) > 64 {
 			return f, errors.New("filter value longer than 64 characters")
 		}
+	}
+	if len(f.CallID) > 256 { // Call-IDs are longer than numbers
+		return f, errors.New("call_id longer than 256 characters")
 	}
 	return f, nil
 }

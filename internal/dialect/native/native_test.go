@@ -46,7 +46,8 @@ func (m *memStore) QueryCDRs(_ context.Context, f pbx.CDRFilter) ([]pbx.CDR, int
 	defer m.mu.Unlock()
 	var out []pbx.CDR
 	for _, c := range m.rows {
-		if c.Tenant == f.Tenant && (f.Number == "" || c.Src == f.Number || c.Dst == f.Number) {
+		if c.Tenant == f.Tenant && (f.Number == "" || c.Src == f.Number || c.Dst == f.Number) &&
+			(f.CallID == "" || c.CallID == f.CallID || c.Detail.CallIDB == f.CallID) {
 			out = append(out, c)
 		}
 	}
@@ -251,8 +252,24 @@ func TestOriginateHangupAndCDRs(t *testing.T) {
 	if st != 200 || !strings.Contains(body, `"total":1`) || !strings.Contains(body, callID) {
 		t.Fatalf("cdrs: %d %s", st, body)
 	}
-	if st, body := f.do(t, "GET", "/api/v1/cdrs/1", "admin:admin-pass", ""); st != 200 || !strings.Contains(body, `"lastapp":"Originate"`) {
+	st, body = f.do(t, "GET", "/api/v1/cdrs/1", "admin:admin-pass", "")
+	if st != 200 || !strings.Contains(body, `"lastapp":"Originate"`) {
 		t.Fatalf("cdr 1: %d %s", st, body)
+	}
+	// call_id: the SIP Call-ID of either leg, exact.
+	if err := f.cdrs.InsertCDR(context.Background(), &pbx.CDR{Tenant: "a", UniqueID: "sip", CallID: "caller+1@h", Detail: pbx.CallDetail{CallIDB: "dialled@h"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"caller+1@h", "dialled@h"} {
+		if st, body := f.do(t, "GET", "/api/v1/cdrs?call_id="+url.QueryEscape(q), "ro:ro-pass", ""); st != 200 || !strings.Contains(body, `"total":1`) || !strings.Contains(body, `"uniqueid":"sip"`) {
+			t.Errorf("cdrs?call_id=%s: %d %s", q, st, body)
+		}
+	}
+	if st, body := f.do(t, "GET", "/api/v1/cdrs?call_id=nope", "ro:ro-pass", ""); st != 200 || !strings.Contains(body, `"total":0`) {
+		t.Errorf("cdrs?call_id=nope: %d %s", st, body)
+	}
+	if st, _ := f.do(t, "GET", "/api/v1/cdrs?call_id="+strings.Repeat("x", 257), "ro:ro-pass", ""); st != 400 {
+		t.Errorf("a 257-character call_id: %d, want 400", st)
 	}
 	if st, _ := f.do(t, "GET", "/api/v1/cdrs/1", "badmin:b-pass", ""); st != 404 {
 		t.Fatalf("cross-tenant cdr: %d", st)

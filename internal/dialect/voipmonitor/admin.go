@@ -92,14 +92,25 @@ func token(p string, key bool) (string, string, bool) {
 	return w, p[i:], true
 }
 
-// admin serves admin.php?cdr_filter={...}: until the web panel exists, a
-// minimal HTML listing of the CDRs the filter selects (the same filters
-// as LISTING; no date needed), for a logged-in GUI session.
+// admin serves admin.php?cdr_filter={...}, the GUI links integrations
+// embed. A browser goes on to the web panel's CDR browser filtered alike
+// (303, see panelLink); other clients, links the panel cannot express,
+// and nodes without a panel get a minimal HTML listing of the CDRs the
+// filter selects (the same filters as LISTING; no date needed), for a
+// logged-in GUI session.
 func (a *API) admin(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	var p auth.Principal
 	defer func() { a.d.AuditRequest(r, p, Name, "admin cdr_filter", r.URL.Path, sw.status, "") }()
 	err := form(sw, r)
+	if err == nil {
+		if link, ok := a.panelLink(r); ok {
+			sw.Header().Set("Location", link)
+			sw.Header().Set("Cache-Control", "no-store")
+			sw.WriteHeader(http.StatusSeeOther)
+			return
+		}
+	}
 	if err == nil {
 		p, err = a.session(r)
 	}

@@ -3,7 +3,7 @@
 import { api, blob, can } from './api.js';
 import { h, svg, duration, message } from './dom.js';
 
-const filters = ['from', 'to', 'number', 'src', 'dst', 'disposition', 'uniqueid'];
+const filters = ['from', 'to', 'number', 'src', 'dst', 'disposition', 'uniqueid', 'call_id'];
 const columns = [
   ['id', 'ID'], ['calldate', 'Date'], ['src', 'From'], ['dst', 'To'], ['disposition', 'Disposition'],
   ['duration', 'Duration'], ['billsec', 'Talk'], ['mos', 'MOS'], ['hangup_by', 'Hung up by'],
@@ -60,7 +60,11 @@ export function cdrListView(root, { match }) {
   let sortKey = params.get('sort') || '';
   let sortDir = params.get('dir') === 'desc' ? -1 : 1;
 
-  const input = (k, label, type = 'text') => [h('label', { for: `f-${k}` }, label), h('input', { id: `f-${k}`, name: k, type, value: f[k] })];
+  // A link may carry an instant (RFC 3339) as from or to, as the
+  // VoIPmonitor admin.php links do: shown as text, so it survives a search.
+  const dateInput = (v) => !v || /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const input = (k, label, type = 'text') => [h('label', { for: `f-${k}` }, label),
+    h('input', { id: `f-${k}`, name: k, type: type === 'date' && !dateInput(f[k]) ? 'text' : type, value: f[k] })];
   const disp = h('select', { id: 'f-disposition', name: 'disposition' },
     ['', 'ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED'].map((d) => h('option', { value: d, selected: f.disposition === d }, d || 'any')));
   const size = h('select', { id: 'f-limit', name: 'limit' }, [25, 50, 100, 500].map((n) => h('option', { value: n, selected: n === limit }, String(n))));
@@ -71,7 +75,7 @@ export function cdrListView(root, { match }) {
   const form = h('form', { class: 'filters', id: 'cdr-filters', 'aria-label': 'CDR filters' },
     input('from', 'From date', 'date'), input('to', 'To date (inclusive)', 'date'),
     input('number', 'Number (from or to)'), input('src', 'From'), input('dst', 'To'),
-    h('label', { for: 'f-disposition' }, 'Disposition'), disp, input('uniqueid', 'Unique ID'),
+    h('label', { for: 'f-disposition' }, 'Disposition'), disp, input('uniqueid', 'Unique ID'), input('call_id', 'SIP Call-ID'),
     h('label', { for: 'f-limit' }, 'Per page'), size, h('label', { for: 'f-order' }, 'Order'), ord,
     h('button', { type: 'submit', id: 'cdr-search' }, 'Search'),
     h('button', { type: 'button', id: 'cdr-csv', onclick: exportCSV }, 'Export CSV'));

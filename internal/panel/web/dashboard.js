@@ -1,8 +1,10 @@
 // The dashboard: calls per hour, answer-seizure ratio, average call
 // duration and the MOS distribution of the last 24 hours, computed in the
-// browser from /api/v1/cdrs and drawn as plain SVG.
+// browser from /api/v1/cdrs, and today's queue service levels from
+// /api/v1/queues/stats, drawn as plain SVG.
 import { api } from './api.js';
 import { h, svg, duration, message } from './dom.js';
+import { serviceLevel, statsQuery } from './queues.js';
 
 /** Figures of a list of CDRs: hourly buckets ending at `now` (ms). */
 export function summarize(cdrs, now, hours = 24) {
@@ -40,6 +42,24 @@ function bars(values, labels, { id, title, w = 720, hgt = 180 }) {
     svg('text', { x: 4, y: 12, class: 'axis' }, `max ${max}`));
 }
 
+/** One bar per queue: the share of offered calls answered within the service level. */
+function levels(queues, { id, title, w = 720 }) {
+  const row = 24, lw = 140, bw = w - lw - 170;
+  const hgt = queues.length * row + 8;
+  return svg('svg', { id, class: 'chart', viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, role: 'img', 'aria-label': title },
+    svg('title', {}, title),
+    queues.map((q, i) => {
+      const y = 4 + i * row;
+      const pct = q.offered ? q.service_level_pct : 0;
+      const text = q.offered ? `${pct.toFixed(0)} % of ${q.offered} offered` : 'no calls';
+      return svg('g', { 'data-queue': q.queue, 'data-pct': String(pct) },
+        svg('text', { x: 4, y: y + 15, class: 'axis' }, q.queue),
+        svg('rect', { x: lw, y, width: bw, height: row - 6, class: 's1' }),
+        svg('rect', { x: lw, y, width: (bw * pct) / 100, height: row - 6, class: 's0' }, svg('title', {}, `${q.queue}: ${text}`)),
+        svg('text', { x: lw + bw + 8, y: y + 15, class: 'axis' }, text));
+    }));
+}
+
 export function dashboardView(root) {
   const status = h('p', { class: 'status', role: 'status' });
   const body = h('div', { class: 'dash', id: 'dashboard' });
@@ -56,6 +76,8 @@ export function dashboardView(root) {
         cdrs.push(...(page.cdrs || []));
         if (cdrs.length >= page.total || (page.cdrs || []).length === 0) break;
       }
+      // Today's queue figures, the queues view's (no queue log: none).
+      const qs = await api('GET', `/queues/stats?${statsQuery()}`).then((r) => r.queues || []).catch(() => []);
       if (stopped) return;
       const s = summarize(cdrs, now);
       const hourLabel = (t) => String(new Date(t + 3600e3 - 1).getHours()).padStart(2, '0');
@@ -67,7 +89,9 @@ export function dashboardView(root) {
         h('h3', {}, 'Calls per hour (answered, other)'),
         bars(s.buckets.map((b) => [b.answered, b.other]), s.buckets.map((b) => hourLabel(b.t)), { id: 'chart-hourly', title: 'Calls per hour' }),
         h('h3', {}, 'MOS distribution'),
-        bars(s.mos.map((v) => [v]), ['<2', '2–3', '3–3.6', '3.6–4', '≥4'], { id: 'chart-mos', title: 'MOS distribution', w: 360 }));
+        bars(s.mos.map((v) => [v]), ['<2', '2–3', '3–3.6', '3.6–4', '≥4'], { id: 'chart-mos', title: 'MOS distribution', w: 360 }),
+        h('h3', {}, `Queue service level today (answered within ${serviceLevel} s)`),
+        qs.length ? levels(qs, { id: 'chart-sl', title: 'Queue service level today' }) : h('p', { id: 'chart-sl-none' }, 'No queue calls today.'));
       status.textContent = `Updated ${new Date(now).toLocaleTimeString()}`;
     } catch (err) {
       status.textContent = message(err);

@@ -10,6 +10,14 @@ const memberStates = {
   7: ['ringing, in use', 'inuse'], 8: ['on hold', 'hold'],
 };
 
+/** Seconds within which an answer counts for the service level (the API's default). */
+export const serviceLevel = 20;
+
+/** The /queues/stats query for today's figures, shared with the dashboard. */
+export function statsQuery() {
+  return `from=${new Date().toISOString().slice(0, 10)}&service_level=${serviceLevel}`;
+}
+
 export function queuesView(root, { live }) {
   const status = h('p', { class: 'status', role: 'status' });
   const body = h('div', { class: 'queues', id: 'queues' });
@@ -29,8 +37,7 @@ export function queuesView(root, { live }) {
       const callers = await Promise.all(queues.map((q) => api('GET', `/queues/${encodeURIComponent(q.name)}/calls`).then((r) => r.calls || [])));
       let stats = new Map();
       if (can('cdr.read')) {
-        const today = new Date().toISOString().slice(0, 10);
-        const s = await api('GET', `/queues/stats?from=${today}`).catch(() => null);
+        const s = await api('GET', `/queues/stats?${statsQuery()}`).catch(() => null);
         stats = new Map((s?.queues || []).map((x) => [x.queue, x]));
       }
       if (!stopped && mine === generation) render(queues, callers, stats);
@@ -46,11 +53,14 @@ export function queuesView(root, { live }) {
       const qn = encodeURIComponent(q.name);
       return h('section', { class: 'queue', id: `queue-${q.name}`, 'aria-label': `Queue ${q.name}` },
         h('h3', {}, `${q.name} (${q.number}) · ${q.strategy}`),
-        st ? h('p', { class: 'sl' }, `Today: ${st.offered} offered, ${st.answered} answered, ${st.abandoned} abandoned, service level ${st.service_level_pct.toFixed(0)} %, average wait ${duration(st.avg_wait)}`) : null,
+        st ? h('p', { class: 'sl' }, `Today: ${st.offered} offered, ${st.answered} answered, ${st.abandoned} abandoned, service level ${st.service_level_pct.toFixed(0)} % (${serviceLevel} s), average wait ${duration(st.avg_wait)}`) : null,
         h('h4', {}, `Waiting (${waiting.length})`),
         waiting.length === 0 ? h('p', {}, 'Nobody is waiting.') : h('table', {},
           h('thead', {}, h('tr', {}, h('th', {}, 'Pos'), h('th', {}, 'Caller'), h('th', {}, 'Waiting'), h('th', {}, ''))),
-          h('tbody', {}, waiting.map((c) => h('tr', {},
+          h('tbody', {}, waiting.map((c) => h('tr', {
+            draggable: can('queues.supervise') ? 'true' : null,
+            dataset: { queue: q.name, call: c.call_id, position: String(c.position) },
+          },
             h('td', {}, String(c.position)),
             h('td', {}, `${c.callerid_num}${c.callerid_name ? ` ${c.callerid_name}` : ''}`),
             h('td', { class: 'dur', dataset: { joined: c.joined } }, duration((Date.now() - Date.parse(c.joined)) / 1000)),
@@ -77,6 +87,31 @@ export function queuesView(root, { live }) {
           }))));
     }));
   }
+
+  // Reordering by drag: a waiting caller dropped on another caller of
+  // its queue takes that one's position (the request the ↑ ↓ buttons make).
+  let dragged = null;
+  const target = (ev) => {
+    const tr = ev.target.closest?.('tr[data-call]');
+    return tr && dragged && tr.dataset.queue === dragged.queue && tr.dataset.call !== dragged.call ? tr : null;
+  };
+  body.addEventListener('dragstart', (ev) => {
+    const tr = ev.target.closest?.('tr[data-call]');
+    if (!tr) return;
+    dragged = { queue: tr.dataset.queue, call: tr.dataset.call };
+    ev.dataTransfer.setData('text/plain', tr.dataset.call);
+    ev.dataTransfer.effectAllowed = 'move';
+  });
+  body.addEventListener('dragover', (ev) => { if (target(ev)) ev.preventDefault(); });
+  body.addEventListener('drop', (ev) => {
+    const tr = target(ev);
+    const d = dragged;
+    dragged = null;
+    if (!tr) return;
+    ev.preventDefault();
+    act('move', () => api('POST', `/queues/${encodeURIComponent(d.queue)}/calls/${encodeURIComponent(d.call)}/position`, { position: Number(tr.dataset.position) }));
+  });
+  body.addEventListener('dragend', () => { dragged = null; });
 
   const ticker = setInterval(() => {
     body.querySelectorAll('.dur').forEach((el) => { el.textContent = duration((Date.now() - Date.parse(el.dataset.joined)) / 1000); });

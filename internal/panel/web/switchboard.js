@@ -140,6 +140,7 @@ export function switchboardView(root, { live }) {
       render();
     },
   });
+  const canDrag = can('calls.control');
   const drawer = h('aside', { class: 'drawer', id: 'drawer', 'aria-label': 'Extension actions', hidden: true });
   const doors = h('section', { class: 'doors', id: 'doors', 'aria-label': 'Door phones' });
   root.append(
@@ -157,6 +158,47 @@ export function switchboardView(root, { live }) {
       say(`${label}: ${message(err)}`, true);
     }
   };
+
+  // Drag and drop: a tile dropped on another calls from the one to the
+  // other, or, when the dragged extension is in a call, sends its partner
+  // there: the Call and Transfer actions (which stay, for the keyboard).
+  let dragged = '';
+  const mark = (t) => tiles.querySelectorAll('.tile.over').forEach((el) => { if (el !== t) el.classList.remove('over'); });
+  const target = (ev) => {
+    const t = ev.target.closest?.('.tile');
+    return t && dragged && t.dataset.number !== dragged ? t : null;
+  };
+  if (canDrag) {
+    tiles.addEventListener('dragstart', (ev) => {
+      const t = ev.target.closest?.('.tile');
+      if (!t) return;
+      dragged = t.dataset.number;
+      ev.dataTransfer.setData('text/plain', dragged);
+      ev.dataTransfer.effectAllowed = 'link';
+    });
+    tiles.addEventListener('dragover', (ev) => {
+      const t = target(ev);
+      mark(t);
+      if (!t) return;
+      ev.preventDefault(); // a place to drop
+      t.classList.add('over');
+    });
+    tiles.addEventListener('drop', (ev) => {
+      const t = target(ev);
+      const from = dragged;
+      dragged = '';
+      mark(null);
+      if (!t) return;
+      ev.preventDefault();
+      dropped(from, t.dataset.number);
+    });
+    tiles.addEventListener('dragend', () => { dragged = ''; mark(null); });
+  }
+  function dropped(from, to) {
+    const leg = model.legOf(from);
+    if (leg) act(`transfer to ${to}`, () => api('POST', `/channels/${encodeURIComponent((leg.other || leg.mine).uniqueid)}/redirect`, { to }));
+    else act(`call ${from} → ${to}`, () => api('POST', '/calls', { from, to }));
+  }
 
   // Only the latest snapshot counts: an older one answering late could
   // be older than events already applied.
@@ -190,7 +232,7 @@ export function switchboardView(root, { live }) {
       since = t ? (Date.now() - Date.parse(t)) / 1000 : 0;
     }
     return h('button', {
-      type: 'button', class: 'tile', id: `tile-${x.number}`,
+      type: 'button', class: 'tile', id: `tile-${x.number}`, draggable: canDrag ? 'true' : null,
       dataset: { state: st, number: x.number },
       'aria-pressed': selected === x.number ? 'true' : 'false',
       'aria-label': `${x.number} ${x.name}: ${label}${who ? `, with ${who}` : ''}`,

@@ -327,6 +327,9 @@ func where(f pbx.CDRFilter) (string, []any) {
 	if f.UniqueID != "" {
 		conds, args = append(conds, "uniqueid = ?"), append(args, f.UniqueID)
 	}
+	if f.CallID != "" {
+		conds, args = append(conds, "(callid = ? OR callid_b = ?)"), append(args, f.CallID, f.CallID)
+	}
 	if f.Disposition != "" {
 		conds, args = append(conds, "disposition = ?"), append(args, string(f.Disposition))
 	}

@@ -72,7 +72,8 @@ func TestCDRStore(t *testing.T, open func(t *testing.T) store.CDRStore) {
 		s := open(t)
 		for i := 0; i < 30; i++ {
 			c := pbx.CDR{Tenant: "t1", CallDate: base.Add(time.Duration(i) * time.Hour), EndDate: base.Add(time.Duration(i)*time.Hour + time.Minute),
-				Src: fmt.Sprint(1000 + i%3), Dst: fmt.Sprint(2000 + i%5), Disposition: pbx.DispAnswered, UniqueID: fmt.Sprint("u", i)}
+				Src: fmt.Sprint(1000 + i%3), Dst: fmt.Sprint(2000 + i%5), Disposition: pbx.DispAnswered, UniqueID: fmt.Sprint("u", i),
+				CallID: fmt.Sprint("a", i, "@h"), Detail: pbx.CallDetail{CallIDB: fmt.Sprint("b", i, "@h")}}
 			if i%4 == 0 {
 				c.Disposition = pbx.DispBusy
 			}
@@ -98,6 +99,8 @@ func TestCDRStore(t *testing.T, open func(t *testing.T) store.CDRStore) {
 			{"src", pbx.CDRFilter{Tenant: "t1", Src: "1001"}, 10, "u1", 10},
 			{"dst", pbx.CDRFilter{Tenant: "t1", Dst: "2004"}, 6, "u4", 6},
 			{"uniqueid", pbx.CDRFilter{Tenant: "t1", UniqueID: "u17"}, 1, "u17", 1},
+			{"call id, caller's leg", pbx.CDRFilter{Tenant: "t1", CallID: "a12@h"}, 1, "u12", 1},
+			{"call id, dialled leg", pbx.CDRFilter{Tenant: "t1", CallID: "b13@h"}, 1, "u13", 1},
 			{"disposition", pbx.CDRFilter{Tenant: "t1", Disposition: pbx.DispBusy}, 8, "u0", 8},
 			{"paging", pbx.CDRFilter{Tenant: "t1", Limit: 7, Offset: 7}, 30, "u7", 7},
 			{"descending", pbx.CDRFilter{Tenant: "t1", Descending: true, Limit: 3}, 30, "u29", 3},
