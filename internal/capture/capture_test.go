@@ -316,3 +316,45 @@ func TestWriterWritesInBackgroundAndDropsWhenBehind(t *testing.T) {
 		t.Fatalf("%d on disk + %d dropped != 10000", n, behind)
 	}
 }
+
+// TestRecycledBuffersStayWithTheirFile: a closed file's buffers go to
+// the next file, and a stale flush of the closed one (its entry still in
+// the writer's queue) touches nothing of the new file.
+func TestRecycledBuffersStayWithTheirFile(t *testing.T) {
+	w := NewWriter()
+	defer w.Close()
+	dir := t.TempDir()
+	src, dst := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("10.0.0.2:5060")
+	a, err := w.Create(filepath.Join(dir, "a.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WritePacket(time.Now(), UDP, src, dst, []byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.Create(filepath.Join(dir, "b.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := b.WritePacket(time.Now(), UDP, src, dst, []byte(invite)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.flush() // stale
+	if err := a.WritePacket(time.Now(), UDP, src, dst, []byte(invite)); err != ErrClosed {
+		t.Fatalf("write after close: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readAll(t, filepath.Join(dir, "a.pcap"))); n != 1 {
+		t.Fatalf("a holds %d packets, want 1", n)
+	}
+	if n := len(readAll(t, filepath.Join(dir, "b.pcap"))); n != 3 {
+		t.Fatalf("b holds %d packets, want 3", n)
+	}
+}
