@@ -232,6 +232,13 @@ type Limits struct {
 	// StreamsPerUser bounds the event WebSocket connections one API user
 	// or key holds open (default 20).
 	StreamsPerUser int `yaml:"streams_per_user"`
+	// CallsInSetup is the hard ceiling on calls being set up (not yet
+	// answered) at once (default 2000); SetupLatencyTarget is the setup
+	// latency (an INVITE's arrival to the INVITE sent to the callee) the
+	// overload controller keeps the work under by refusing new INVITEs
+	// with 503 and Retry-After (default 200ms; docs/metrics.md).
+	CallsInSetup       int           `yaml:"calls_in_setup"`
+	SetupLatencyTarget time.Duration `yaml:"setup_latency_target"`
 	// HTTPBodyTimeout bounds reading one request's headers and body
 	// (default 30s): a client trickling a body ties up nothing longer.
 	HTTPBodyTimeout time.Duration `yaml:"http_body_timeout"`

@@ -280,6 +280,12 @@ func (c *Config) Validate() error {
 	if c.Limits.HTTPBodyTimeout < 0 || c.Limits.HTTPBodyTimeout > time.Hour {
 		e.add("limits.http_body_timeout", "must be between 0 and 1h")
 	}
+	if c.Limits.CallsInSetup < 0 || c.Limits.CallsInSetup > 1_000_000 {
+		e.add("limits.calls_in_setup", "%d must be 0 (default 2000) or a positive count up to 1000000", c.Limits.CallsInSetup)
+	}
+	if t := c.Limits.SetupLatencyTarget; t != 0 && (t < 10*time.Millisecond || t > 10*time.Second) {
+		e.add("limits.setup_latency_target", "%v must be 0 (default 200ms) or between 10ms and 10s", t)
+	}
 	for name, d := range c.Dialects {
 		if !reDialect.MatchString(name) {
 			e.add("dialects."+name, "%q is not a dialect name (lowercase letters and digits)", name)

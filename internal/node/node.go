@@ -236,7 +236,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (n *Node, err 
 		Listen: cfg.Listen.SIP, Transports: cfg.Listen.SIPTransports, Ports: n.ports, Logger: n.log,
 		AuthGuard: sipengine.AuthGuardConfig{AddrFailures: cfg.SIPSecurity.AddressFailures, ExtFailures: cfg.SIPSecurity.ExtensionFailures,
 			Window: cfg.SIPSecurity.Window, BlockFor: cfg.SIPSecurity.BlockFor},
-		MinSE: cfg.RTP.MinSE,
+		MinSE: cfg.RTP.MinSE, MaxSetups: cfg.Limits.CallsInSetup, SetupTarget: cfg.Limits.SetupLatencyTarget,
 	}
 	if cfg.RTP.Timeout != nil {
 		ecfg.RTPTimeout = *cfg.RTP.Timeout

@@ -68,6 +68,9 @@ type Config struct {
 	// MaxSetups bounds calls in setup (not yet answered); default
 	// DefaultMaxSetups.
 	MaxSetups int
+	// SetupTarget is the setup latency the overload controller aims
+	// under; default 200 ms.
+	SetupTarget time.Duration
 	// AuthGuard limits password guessing over SIP (zero: defaults).
 	AuthGuard AuthGuardConfig
 	// MaxNonces bounds the digest nonces whose nonce-count is tracked
@@ -245,6 +248,9 @@ func New(core Core, cfg Config) (*Engine, error) {
 	e.guard = newAuthGuard(cfg.AuthGuard, e.log)
 	e.guard.exempt = e.isTrunkIP
 	e.overload = newOverloadController(cfg.MaxSetups, nil)
+	if cfg.SetupTarget > 0 {
+		e.overload.target = cfg.SetupTarget
+	}
 	e.warnLog = slog.New(newThrottleHandler(e.log.Handler(), sipLogEvery))
 	e.abandoned = map[string]*abandonedInvite{}
 	if _, err := rand.Read(e.nonceKey); err != nil {
