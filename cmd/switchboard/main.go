@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-pbx/switchboard/internal/admincli"
 	"github.com/switchboard-pbx/switchboard/internal/config"
 	"github.com/switchboard-pbx/switchboard/internal/node"
+	"github.com/switchboard-pbx/switchboard/internal/sipengine"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -168,6 +169,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "switchboard: --demo-traffic needs --demo")
 		return 2
 	}
+
+	sipengine.SetTransactionLinger(cfg.Limits.TransactionLinger) // process-wide, before the engine starts
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

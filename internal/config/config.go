@@ -239,6 +239,12 @@ type Limits struct {
 	// with 503 and Retry-After (default 200ms; docs/metrics.md).
 	CallsInSetup       int           `yaml:"calls_in_setup"`
 	SetupLatencyTarget time.Duration `yaml:"setup_latency_target"`
+	// TransactionLinger is how long a finished SIP transaction stays to
+	// absorb retransmissions (timers D, J, L and M). RFC 3261 says 32 s;
+	// like Kamailio's wait_timer the default is 5 s, since every finished
+	// transaction holds its messages (at 1,000 calls/s, 32 s of them was
+	// over a gigabyte of heap). 32s restores the RFC's.
+	TransactionLinger time.Duration `yaml:"transaction_linger"`
 	// HTTPBodyTimeout bounds reading one request's headers and body
 	// (default 30s): a client trickling a body ties up nothing longer.
 	HTTPBodyTimeout time.Duration `yaml:"http_body_timeout"`

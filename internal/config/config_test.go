@@ -76,8 +76,8 @@ func TestValidationErrorsNameLineAndField(t *testing.T) {
 			"  - name: U\n    extensions:\n      - number: \"100\"\n        password: \"long-enough-pass\"\n" +
 			"    trunks:\n      - name: y\n        address: 192.0.2.1:5060\n        dids: [\"420555\"]\n",
 			[]string{"tenants[1].trunks[0].address: 192.0.2.1:5060 is also the address of tenants[0].trunks[0]"}},
-		{"limits out of range", "limits:\n  calls_per_user: -5\n  http_body_timeout: 3h\n  calls_in_setup: -1\n  setup_latency_target: 1ms\n" + base,
-			[]string{"limits.calls_per_user: -5 must be", "limits.http_body_timeout: must be between", "limits.calls_in_setup: -1 must be", "limits.setup_latency_target: 1ms must be"}},
+		{"limits out of range", "limits:\n  calls_per_user: -5\n  http_body_timeout: 3h\n  calls_in_setup: -1\n  setup_latency_target: 1ms\n  transaction_linger: 1m\n" + base,
+			[]string{"limits.transaction_linger: 1m0s must be", "limits.calls_per_user: -5 must be", "limits.http_body_timeout: must be between", "limits.calls_in_setup: -1 must be", "limits.setup_latency_target: 1ms must be"}},
 		{"trunk inbound trust", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        dids: [\"12a\"]\n        inbound_secret_header: X-Secret\n",
 			[]string{`tenants[0].trunks[0].dids[0]: "12a" is not a number`, "tenants[0].trunks[0].inbound_secret: inbound_secret_header and inbound_secret go together"}},
 		{"trunk rates", base + "    trunks:\n      - name: x\n        address: 192.0.2.1:5060\n        billing_increment: 1500ms\n" +

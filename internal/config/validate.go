@@ -283,6 +283,12 @@ func (c *Config) Validate() error {
 	if c.Limits.CallsInSetup < 0 || c.Limits.CallsInSetup > 1_000_000 {
 		e.add("limits.calls_in_setup", "%d must be 0 (default 2000) or a positive count up to 1000000", c.Limits.CallsInSetup)
 	}
+	if c.Limits.TransactionLinger == 0 {
+		c.Limits.TransactionLinger = 5 * time.Second
+	}
+	if t := c.Limits.TransactionLinger; t < time.Second || t > 32*time.Second {
+		e.add("limits.transaction_linger", "%v must be 0 (default 5s) or between 1s and 32s", t)
+	}
 	if t := c.Limits.SetupLatencyTarget; t != 0 && (t < 10*time.Millisecond || t > 10*time.Second) {
 		e.add("limits.setup_latency_target", "%v must be 0 (default 200ms) or between 10ms and 10s", t)
 	}

@@ -356,7 +356,13 @@ func (c *call) dial(ctx context.Context, tgt target, ch *pbx.Channel, callerNum,
 		case ctx.Err() != nil:
 			code, status = sip.StatusRequestTerminated, pbx.EndCancel
 		}
-		e.log.Debug("dial failed", "call_id", c.id, "code", code, "status", status, "err", err)
+		if dr == nil && ctx.Err() == nil {
+			// No final response and not our own cancel: a transport or
+			// transaction failure, worth a line (the caller sees 503).
+			e.log.Warn("dial failed without a final response", "call_id", c.id, "dest", clip(tgt.number), "err", err)
+		} else {
+			e.log.Debug("dial failed", "call_id", c.id, "code", code, "status", status, "err", err)
+		}
 		if ctx.Err() != nil { // we gave up: its 2xx may have crossed our CANCEL
 			e.releaseLateAnswer(c, cli)
 		}

@@ -554,6 +554,18 @@ func (e *Engine) track(c *call) bool {
 	return true
 }
 
+// SetTransactionLinger sets how long finished SIP transactions stay to
+// absorb retransmissions (timers D, J, L, M of RFC 3261 and 6026; 32 s
+// there). The timers are sipgo's process-wide settings, so this is for
+// the process's owner (cmd/switchboard) to call once, before any engine
+// starts; engines built without it keep the RFC's values.
+func SetTransactionLinger(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
+}
+
 // setupDone marks a call as out of its setup phase (answered or ended).
 func (e *Engine) setupDone(c *call) {
 	e.mu.Lock()
