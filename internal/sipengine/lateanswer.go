@@ -77,11 +77,19 @@ func (e *Engine) strayResponse(res *sip.Response) {
 	if a != nil {
 		delete(e.abandoned, id)
 	}
+	var live *sipgo.DialogClientSession
+	if l := e.dialogs[id]; a == nil && l != nil && l.cli != nil {
+		live = l.cli
+	}
 	running := a != nil && e.ctx != nil && e.ctx.Err() == nil
 	if running {
 		e.wg.Add(1)
 	}
 	e.mu.Unlock()
+	if live != nil {
+		e.reack(live, res)
+		return
+	}
 	if !running {
 		return
 	}
@@ -90,4 +98,22 @@ func (e *Engine) strayResponse(res *sip.Response) {
 		defer e.wg.Done()
 		e.ackAndBye(a.callID, a.cli, "retransmitted after the INVITE transaction ended")
 	}()
+}
+
+// reack answers a 2xx retransmitted for a live dialog we called out on
+// (our ACK was lost) after its INVITE transaction ended (finished
+// transactions linger only limits.transaction_linger): the ACK goes again,
+// or the callee would hang up when its retransmissions run out. Only the
+// dialog's initial INVITE is ACKed this way; a stray 2xx of a re-INVITE
+// is left alone.
+func (e *Engine) reack(cli *sipgo.DialogClientSession, res *sip.Response) {
+	inv := cli.InviteRequest
+	if inv == nil || inv.CSeq() == nil || res.CSeq().SeqNo != inv.CSeq().SeqNo || cli.InviteResponse == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := cli.Ack(ctx); err != nil {
+		e.log.Debug("re-ACK of a retransmitted 2xx", "sip_call_id", res.CallID().Value(), "err", err)
+	}
 }
