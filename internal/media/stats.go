@@ -99,6 +99,10 @@ func (s *rxStats) lost() (int64, float64) {
 // Bpl = 25.1 with packet loss concealment) and a one-way delay guessed
 // from the jitter buffer a phone would need (twice the jitter plus one
 // frame of 20 ms plus 20 ms of network).
+// EstimateMOS is the MOS the stream statistics report, for a loss
+// fraction and jitter measured over some interval.
+func EstimateMOS(loss, jitterMs float64) float64 { return mos(loss, jitterMs) }
+
 func mos(loss float64, jitterMs float64) float64 {
 	ppl := loss * 100
 	ie := (95 - 0) * ppl / (ppl + 25.1)

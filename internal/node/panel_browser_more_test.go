@@ -341,3 +341,80 @@ func TestPanelBrowserDrag(t *testing.T) {
 		t.Fatalf("browser reported problems:\n%s", strings.Join(p, "\n"))
 	}
 }
+
+// TestPanelBrowserQualityChart: a real call between two demo bots carries
+// audio for about 11 s; its CDR (GET /cdrs/{id}) has both streams' quality
+// series, a point per 5 s, and the panel's call page draws them as the
+// MOS, loss and jitter charts with a line per stream and lists every
+// point.
+func TestPanelBrowserQualityChart(t *testing.T) {
+	ctx, problems := browser(t)
+	n := startDemo(t)
+	base := "http://" + n.HTTPAddr().String() + "/"
+	var call struct {
+		ID string `json:"id"`
+	}
+	if code := apiJSON(t, n, "POST", "/api/v1/calls", `{"from":"42","to":"43"}`, &call); code != http.StatusCreated {
+		t.Fatalf("originate: %d", code)
+	}
+	time.Sleep(12 * time.Second)
+	if code := apiJSON(t, n, "DELETE", "/api/v1/calls/"+call.ID, "", nil); code != http.StatusNoContent {
+		t.Fatalf("hang up: %d", code)
+	}
+	stableTotal(t, n, "?number=42", 1)
+	var list struct {
+		CDRs []struct {
+			ID       int64  `json:"id"`
+			UniqueID string `json:"uniqueid"`
+		} `json:"cdrs"`
+	}
+	apiJSON(t, n, "GET", "/api/v1/cdrs?number=42", "", &list)
+	var id int64
+	for _, c := range list.CDRs {
+		if c.UniqueID == call.ID {
+			id = c.ID
+		}
+	}
+	if id == 0 {
+		t.Fatalf("no CDR of call %s in %+v", call.ID, list.CDRs)
+	}
+	type point struct {
+		Packets int64   `json:"packets"`
+		Lost    int64   `json:"lost"`
+		MOS     float64 `json:"mos"`
+	}
+	var cdr struct {
+		Series *struct{ A, B []point } `json:"quality_series"`
+	}
+	apiJSON(t, n, "GET", fmt.Sprintf("/api/v1/cdrs/%d", id), "", &cdr)
+	if cdr.Series == nil || len(cdr.Series.A) < 1 || len(cdr.Series.B) < 1 || len(cdr.Series.A) > 3 {
+		t.Fatalf("quality_series %+v: want 1-3 points per stream for ~11 s of audio", cdr.Series)
+	}
+	for _, p := range append(cdr.Series.A, cdr.Series.B...) {
+		if p.Packets < 150 || p.MOS < 4 {
+			t.Fatalf("point %+v: want about 250 packets of clean audio per 5 s", p)
+		}
+	}
+	var charts, linesA, linesB, rows int
+	step(t, ctx, "open the call page",
+		chromedp.Navigate(fmt.Sprintf("%s#/cdrs/%d", base, id)),
+	)
+	browserLogin(t, ctx)
+	step(t, ctx, "quality charts",
+		chromedp.WaitVisible(`#quality-over-time svg.qchart polyline.a`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#quality-over-time svg.qchart').length`, &charts),
+		chromedp.Evaluate(`document.querySelectorAll('#quality-over-time svg.qchart polyline.a').length`, &linesA),
+		chromedp.Evaluate(`document.querySelectorAll('#quality-over-time svg.qchart polyline.b').length`, &linesB),
+		chromedp.Evaluate(`document.querySelectorAll('#quality-over-time table.qpoints tbody tr').length`, &rows),
+	)
+	screenshot(t, ctx, "quality-chart")
+	if charts != 3 || linesA != 3 || linesB != 3 {
+		t.Errorf("%d charts with %d caller and %d callee lines, want 3 of each", charts, linesA, linesB)
+	}
+	if want := len(cdr.Series.A) + len(cdr.Series.B); rows != want {
+		t.Errorf("the points table has %d rows, want %d", rows, want)
+	}
+	if p := problems(); len(p) > 0 {
+		t.Errorf("browser problems: %v", p)
+	}
+}

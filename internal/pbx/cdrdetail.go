@@ -1,5 +1,7 @@
 package pbx
 
+import "time"
+
 // CallDetail is what a call-quality monitor (VoIPmonitor's CDR) knows of a
 // call beyond the Asterisk fields: names and domains, both legs' SIP
 // Call-IDs, each RTP stream's addresses and quality, and the distribution
@@ -41,4 +43,40 @@ type RTPStream struct {
 	// 70-90, 90-120, 120-150, 150-200, 200-300 and 300+ ms.
 	LossBursts   [10]uint32
 	DelayBuckets [7]uint32
+	// Series is the stream's quality over time, a point per interval
+	// while the call was bridged (the panel's quality chart).
+	Series []QualityPoint
+}
+
+// QualityPoint is one interval of a stream's quality.
+type QualityPoint struct {
+	At       time.Time // the interval's end
+	Packets  int64     // received in the interval
+	Lost     int64     // lost in the interval
+	JitterMs float64   // interarrival jitter at its end
+	MOS      float64   // estimated from the interval's loss and jitter
+}
+
+// MaxQualityPoints bounds a stream's series: a longer call's points are
+// merged in pairs (halving the resolution), so a day-long call costs
+// what an hour costs.
+const MaxQualityPoints = 720
+
+// AppendQualityPoint adds p to s, merging pairs once s is full.
+func AppendQualityPoint(s []QualityPoint, p QualityPoint) []QualityPoint {
+	if len(s) >= MaxQualityPoints {
+		n := 0
+		for i := 0; i+1 < len(s); i += 2 {
+			a, b := s[i], s[i+1]
+			s[n] = QualityPoint{At: b.At, Packets: a.Packets + b.Packets, Lost: a.Lost + b.Lost,
+				JitterMs: max(a.JitterMs, b.JitterMs), MOS: min(a.MOS, b.MOS)}
+			n++
+		}
+		if len(s)%2 == 1 {
+			s[n] = s[len(s)-1]
+			n++
+		}
+		s = s[:n]
+	}
+	return append(s, p)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // scanDeviceState is the definition the counted state must agree with: a
@@ -84,5 +85,34 @@ func TestDeviceStateCountsAgreeWithChannels(t *testing.T) {
 			legs = kept
 		}
 		check(step)
+	}
+}
+
+// TestAppendQualityPointMergesWhenFull: a series never grows past
+// MaxQualityPoints; a full one is merged in pairs (packets and losses
+// summed, the worse jitter and MOS kept) and keeps every packet counted.
+func TestAppendQualityPointMergesWhenFull(t *testing.T) {
+	var s []QualityPoint
+	base := time.Unix(1e9, 0)
+	for i := range 3 * MaxQualityPoints {
+		s = AppendQualityPoint(s, QualityPoint{At: base.Add(time.Duration(i) * 5 * time.Second), Packets: 250, Lost: int64(i % 2),
+			JitterMs: float64(i % 7), MOS: 4.4 - float64(i%3)/10})
+		if len(s) > MaxQualityPoints {
+			t.Fatalf("after %d points the series holds %d", i+1, len(s))
+		}
+	}
+	var packets, lost int64
+	for i, p := range s {
+		packets += p.Packets
+		lost += p.Lost
+		if i > 0 && !p.At.After(s[i-1].At) {
+			t.Fatalf("point %d at %v not after %v", i, p.At, s[i-1].At)
+		}
+	}
+	if packets != 250*3*MaxQualityPoints || lost != 3*MaxQualityPoints/2 {
+		t.Fatalf("merged series counts %d packets, %d lost; want every one", packets, lost)
+	}
+	if last := s[len(s)-1]; !last.At.Equal(base.Add(time.Duration(3*MaxQualityPoints-1) * 5 * time.Second)) {
+		t.Fatalf("last point at %v", last.At)
 	}
 }

@@ -41,6 +41,14 @@ type leg struct {
 	// call's liveness goroutine touches it and alarmAt.
 	alarm   *media.AlarmMonitor
 	alarmAt time.Time
+	// The stream's quality over time: the liveness goroutine appends a
+	// point per qualityEvery (qRecv, qLost and qAt are its baseline, its
+	// own); series is read at the end under qmu.
+	qAt    time.Time
+	qRecv  uint64
+	qLost  int64
+	qmu    sync.Mutex
+	series []pbx.QualityPoint
 	// transferring is set once the leg's phone asked (REFER) to transfer its
 	// partner: its BYE then ends only its own leg.
 	transferring atomic.Bool

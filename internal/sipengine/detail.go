@@ -46,11 +46,13 @@ func (c *call) detail() pbx.CallDetail {
 			d.CallerName = c.a.ch.CallerIDName
 		}
 		d.A = stream(c.a.rtp)
+		d.A.Series = c.a.qualitySeries()
 		d.Trunk = c.a.trunk != nil
 	}
 	if c.b != nil {
 		d.CallIDB = c.b.sipCallID
 		d.B = stream(c.b.rtp)
+		d.B.Series = c.b.qualitySeries()
 		d.Trunk = d.Trunk || c.b.trunk != nil
 	}
 	return d

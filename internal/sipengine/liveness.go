@@ -506,9 +506,49 @@ func (c *call) checkQuality(now time.Time, legs []*leg) {
 			continue
 		}
 		l.alarmAt = now
-		for _, ch := range l.alarm.Add(media.SampleOf(now, l.rtp.Stats(), quiet)) {
+		st := l.rtp.Stats()
+		l.sampleQuality(now, st, quiet)
+		for _, ch := range l.alarm.Add(media.SampleOf(now, st, quiet)) {
 			c.e.log.Info("call quality", "call_id", c.id, "channel", l.ch.Name, "alarm", string(ch.Kind), "raised", ch.Raised, "value", ch.Value)
 			c.e.core.QualityChanged(l.ch, pbx.QualityAlarm{Kind: string(ch.Kind), Raised: ch.Raised, Value: ch.Value, Threshold: ch.Threshold})
 		}
 	}
+}
+
+// qualityEvery is the resolution of a stream's quality-over-time series.
+const qualityEvery = 5 * time.Second
+
+// sampleQuality adds a point to the leg's quality series once per
+// qualityEvery: the interval's packets and losses, the jitter at its end
+// and the MOS they give. Quiet intervals (hold, not bridged) and
+// intervals without audio add nothing; a reset of the counters (a
+// transfer) starts a new baseline.
+func (l *leg) sampleQuality(now time.Time, st media.Stats, quiet bool) {
+	if l.qAt.IsZero() || st.PacketsRecv < l.qRecv {
+		l.qAt, l.qRecv, l.qLost = now, st.PacketsRecv, st.PacketsLost
+		return
+	}
+	if now.Sub(l.qAt) < qualityEvery {
+		return
+	}
+	recv, lost := int64(st.PacketsRecv-l.qRecv), max(st.PacketsLost-l.qLost, 0)
+	l.qAt, l.qRecv, l.qLost = now, st.PacketsRecv, st.PacketsLost
+	if quiet || recv+lost == 0 {
+		return
+	}
+	p := pbx.QualityPoint{At: now, Packets: recv, Lost: lost, JitterMs: st.JitterMillis,
+		MOS: media.EstimateMOS(float64(lost)/float64(recv+lost), st.JitterMillis)}
+	l.qmu.Lock()
+	l.series = pbx.AppendQualityPoint(l.series, p)
+	l.qmu.Unlock()
+}
+
+// qualitySeries is a copy of the leg's series so far.
+func (l *leg) qualitySeries() []pbx.QualityPoint {
+	if l == nil {
+		return nil
+	}
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	return append([]pbx.QualityPoint(nil), l.series...)
 }

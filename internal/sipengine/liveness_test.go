@@ -487,3 +487,35 @@ func alarmCall(t *testing.T, th media.AlarmThresholds) (context.Context, *rig, *
 	r.waitEvent(t, pbx.EvCallAnswered)
 	return ctx, r, pc
 }
+
+// TestQualitySeriesInCDR: a call whose caller loses every 20th packet for
+// about 12 s ends with a CDR whose caller stream has a quality point per
+// 5 s, each counting the interval's packets and about 5 % of them lost,
+// with a MOS below a clean stream's; the bot's stream is clean.
+func TestQualitySeriesInCDR(t *testing.T) {
+	ctx, r, pc := alarmCall(t, media.AlarmThresholds{OneWayAfter: time.Minute})
+	pc.rtp.DropGenerated(20)
+	tone, stop := context.WithCancel(ctx)
+	go func() { _ = pc.rtp.PlayTone(tone, 440) }()
+	time.Sleep(12 * time.Second)
+	stop()
+	if err := pc.cli.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cdr := r.waitEnded(t)
+	a, b := cdr.Detail.A.Series, cdr.Detail.B.Series
+	if len(a) < 1 || len(a) > 3 || len(b) < 1 {
+		t.Fatalf("series: caller %d points, bot %d; want 1-3 and some", len(a), len(b))
+	}
+	for _, p := range a {
+		loss := float64(p.Lost) / float64(p.Packets+p.Lost)
+		if p.Packets < 150 || loss < 0.03 || loss > 0.07 || p.MOS >= 4.3 || p.At.IsZero() {
+			t.Fatalf("caller point %+v (loss %.3f): want ~250 packets, ~5 %% lost, MOS below clean", p, loss)
+		}
+	}
+	for _, p := range b {
+		if p.Lost != 0 || p.MOS < 4.3 {
+			t.Fatalf("bot point %+v: want a clean stream", p)
+		}
+	}
+}

@@ -87,7 +87,9 @@ func toWireDossier(d dossier.Dossier) wireDossier {
 		w.Recordings = append(w.Recordings, wireDossierRec{wireRecording: toWireRecording(r), Audio: "/api/v1/recordings/" + r.ID + "/audio"})
 	}
 	for _, c := range d.CDRs {
-		w.CDRs = append(w.CDRs, wireDossierCDR{wireCDR: toWireCDR(c), PCAP: fmt.Sprintf("/api/v1/cdrs/%d/pcap", c.ID),
+		wc := toWireCDR(c)
+		wc.QualitySeries = toWireSeries(c.Detail)
+		w.CDRs = append(w.CDRs, wireDossierCDR{wireCDR: wc, PCAP: fmt.Sprintf("/api/v1/cdrs/%d/pcap", c.ID),
 			SIP: fmt.Sprintf("/api/v1/cdrs/%d/sip", c.ID)})
 	}
 	for _, e := range d.Events {

@@ -716,7 +716,9 @@ func (a *API) getCDR(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toWireCDR(c))
+	wc := toWireCDR(c)
+	wc.QualitySeries = toWireSeries(c.Detail)
+	writeJSON(w, http.StatusOK, wc)
 }
 
 // EventLog replays a tenant's logged events.

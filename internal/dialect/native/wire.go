@@ -115,6 +115,35 @@ type wireCDR struct {
 	JitterABMillis  float64   `json:"jitter_ab_ms"`
 	JitterBAMillis  float64   `json:"jitter_ba_ms"`
 	MOS             float64   `json:"mos"`
+	// QualitySeries is only in a single CDR (GET /cdrs/{id}) and the
+	// dossier: up to 720 points per stream would swell every listing.
+	QualitySeries *wireQualitySeries `json:"quality_series,omitempty"`
+}
+
+// wireQualitySeries is each RTP stream's quality over time: a, the
+// caller's audio as switchboard received it; b, the called party's.
+type wireQualitySeries struct {
+	A []wireQualityPoint `json:"a"`
+	B []wireQualityPoint `json:"b"`
+}
+
+type wireQualityPoint struct {
+	At       time.Time `json:"at"`
+	Packets  int64     `json:"packets"`
+	Lost     int64     `json:"lost"`
+	JitterMs float64   `json:"jitter_ms"`
+	MOS      float64   `json:"mos"`
+}
+
+func toWireSeries(d pbx.CallDetail) *wireQualitySeries {
+	conv := func(s []pbx.QualityPoint) []wireQualityPoint {
+		out := make([]wireQualityPoint, len(s))
+		for i, p := range s {
+			out[i] = wireQualityPoint{At: p.At, Packets: p.Packets, Lost: p.Lost, JitterMs: p.JitterMs, MOS: p.MOS}
+		}
+		return out
+	}
+	return &wireQualitySeries{A: conv(d.A.Series), B: conv(d.B.Series)}
 }
 
 type wireRecording struct {

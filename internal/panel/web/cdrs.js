@@ -184,6 +184,7 @@ export function cdrDetailView(root, { match }) {
           h('tr', {}, h('th', {}, 'Loss'), h('td', {}, `${(c.loss_ab * 100).toFixed(2)} %`), h('td', {}, `${(c.loss_ba * 100).toFixed(2)} %`)),
           h('tr', {}, h('th', {}, 'Jitter'), h('td', {}, `${c.jitter_ab_ms.toFixed(1)} ms`), h('td', {}, `${c.jitter_ba_ms.toFixed(1)} ms`)))),
       h('p', {}, `MOS ${c.mos ? c.mos.toFixed(2) : '—'}`),
+      qualityCharts(c.quality_series),
     );
     if (can('calls.read')) await legs(c);
     if (can('recordings.read')) await recordings(c);
@@ -318,6 +319,54 @@ export function peaks(buf, n) {
 }
 
 /** The recording's waveform; a click seeks the player there. */
+// qualityCharts draws each stream's quality over time (a point per 5 s
+// while the call was bridged): MOS, loss and jitter, caller's and
+// callee's audio as two lines, with the points as a table for screen
+// readers and copying.
+function qualityCharts(series) {
+  const a = series?.a || [], b = series?.b || [];
+  if (a.length === 0 && b.length === 0) return h('p', { id: 'quality-over-time' }, 'No quality over time for this call (no audio was bridged).');
+  const all = [...a, ...b];
+  const t0 = Math.min(...all.map((p) => Date.parse(p.at))) - 5000;
+  const t1 = Math.max(...all.map((p) => Date.parse(p.at)));
+  const loss = (p) => (p.packets + p.lost ? (100 * p.lost) / (p.packets + p.lost) : 0);
+  const charts = [
+    ['MOS', (p) => p.mos, 1, 4.5, (v) => v.toFixed(1)],
+    ['Loss %', loss, 0, Math.max(1, ...all.map(loss)), (v) => v.toFixed(1)],
+    ['Jitter ms', (p) => p.jitter_ms, 0, Math.max(10, ...all.map((p) => p.jitter_ms)), (v) => v.toFixed(0)],
+  ];
+  const w = 600, ht = 90, pad = 34;
+  // Each point covers the 5 s before its time: drawn as a step, so a
+  // single point is a visible segment.
+  const xt = (ms) => pad + ((ms - t0) / Math.max(1, t1 - t0)) * (w - pad - 4);
+  const chart = ([name, f, lo, hi, fmt]) => {
+    const y = (v) => 4 + (1 - (Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo || 1)) * (ht - 18);
+    const line = (pts, cls) => pts.length ? svg('polyline', {
+      class: cls,
+      points: pts.flatMap((p) => {
+        const end = Date.parse(p.at), yy = y(f(p)).toFixed(1);
+        return [`${xt(end - 5000).toFixed(1)},${yy}`, `${xt(end).toFixed(1)},${yy}`];
+      }).join(' '),
+    }) : null;
+    return svg('svg', { class: 'qchart', viewBox: `0 0 ${w} ${ht}`, width: w, height: ht, role: 'img', 'aria-label': `${name} over time`, 'data-metric': name },
+      svg('text', { x: 2, y: 12, class: 'axis' }, fmt(hi)),
+      svg('text', { x: 2, y: ht - 14, class: 'axis' }, fmt(lo)),
+      svg('text', { x: w - 4, y: ht - 2, 'text-anchor': 'end', class: 'axis' }, `${name} · ${Math.round((t1 - t0) / 1000)} s`),
+      line(a, 'a'), line(b, 'b'));
+  };
+  const rows = (label, pts) => pts.map((p) => h('tr', {},
+    h('td', {}, label), h('td', {}, `+${Math.round((Date.parse(p.at) - t0) / 1000)} s`), h('td', {}, String(p.packets)),
+    h('td', {}, `${loss(p).toFixed(2)} %`), h('td', {}, p.jitter_ms.toFixed(1)), h('td', {}, p.mos.toFixed(2))));
+  return h('section', { id: 'quality-over-time', 'aria-label': 'Quality over time' },
+    h('h4', {}, 'Over time'),
+    h('p', { class: 'legend' }, h('span', { class: 'a' }, '— caller → callee'), ' ', h('span', { class: 'b' }, '— callee → caller')),
+    charts.map(chart),
+    h('details', {}, h('summary', {}, 'Points'),
+      h('table', { class: 'qpoints' },
+        h('thead', {}, h('tr', {}, ['Stream', 'Time', 'Packets', 'Loss', 'Jitter ms', 'MOS'].map((t) => h('th', {}, t)))),
+        h('tbody', {}, rows('caller → callee', a), rows('callee → caller', b)))));
+}
+
 function waveform(buf, audio) {
   const w = 600, ht = 80;
   const p = peaks(buf, w);

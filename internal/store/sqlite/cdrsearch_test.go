@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestCDRDetailRoundTrip(t *testing.T) {
 	want.A.LossBursts = [10]uint32{3, 0, 0, 0, 0, 0, 0, 0, 0, 1}
 	want.A.DelayBuckets = [7]uint32{0, 5, 0, 0, 0, 0, 4}
 	want.B.LossBursts, want.B.DelayBuckets = [10]uint32{}, [7]uint32{}
-	if got.Detail != want {
+	if !reflect.DeepEqual(got.Detail, want) {
 		t.Fatalf("detail\n got %+v\nwant %+v", got.Detail, want)
 	}
 }

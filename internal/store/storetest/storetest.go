@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,10 @@ func TestCDRStore(t *testing.T, open func(t *testing.T) store.CDRStore) {
 			PDDMillis: 120, LastSIPResponse: 200, HangupBy: "caller", SrcUserAgent: "Zoiper", DstUserAgent: "Yealink",
 			SrcIP: "10.0.0.1", DstIP: "10.0.0.2", RTPPacketsAB: 3000, RTPPacketsBA: 2999, LossAB: 0.01, LossBA: 0.002,
 			JitterABMillis: 1.5, JitterBAMillis: 2.25, MOS: 4.2}
+		in.Detail.A.PayloadType, in.Detail.B.PayloadType = 8, 8
+		in.Detail.A.Series = []pbx.QualityPoint{{At: base.Add(7 * time.Second), Packets: 250, Lost: 0, JitterMs: 1.25, MOS: 4.4},
+			{At: base.Add(12 * time.Second), Packets: 240, Lost: 10, JitterMs: 30.5, MOS: 3.1}}
+		in.Detail.B.Series = []pbx.QualityPoint{{At: base.Add(7 * time.Second), Packets: 250, JitterMs: 0.5, MOS: 4.41}}
 		if err := s.InsertCDR(ctx, &in); err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +43,7 @@ func TestCDRStore(t *testing.T, open func(t *testing.T) store.CDRStore) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != in {
+		if !reflect.DeepEqual(got, in) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
 		}
 		if _, err := s.GetCDR(ctx, "t2", in.ID); !errors.Is(err, store.ErrNotFound) {
