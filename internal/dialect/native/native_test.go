@@ -268,6 +268,11 @@ func TestOriginateHangupAndCDRs(t *testing.T) {
 	if st, body := f.do(t, "GET", "/api/v1/cdrs?call_id=nope", "ro:ro-pass", ""); st != 200 || !strings.Contains(body, `"total":0`) {
 		t.Errorf("cdrs?call_id=nope: %d %s", st, body)
 	}
+	for _, q := range []string{"' OR '1'='1", "x\" OR 1=1 --", "sip%", "a\r\nX-Injected: 1", "a\x00b"} {
+		if st, body := f.do(t, "GET", "/api/v1/cdrs?call_id="+url.QueryEscape(q), "ro:ro-pass", ""); st != 200 || !strings.Contains(body, `"total":0`) {
+			t.Errorf("cdrs?call_id=%q: %d %s, want no match", q, st, body)
+		}
+	}
 	if st, _ := f.do(t, "GET", "/api/v1/cdrs?call_id="+strings.Repeat("x", 257), "ro:ro-pass", ""); st != 400 {
 		t.Errorf("a 257-character call_id: %d, want 400", st)
 	}
