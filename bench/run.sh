@@ -175,6 +175,8 @@ start_sb() { # [config]
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SB_HTTP/healthz" >/dev/null && break; sleep 0.1; done
 }
 stop_sb() { kill $SBPID; wait $SBPID || true; }
+scrape() { curl -s -H "Authorization: Bearer bench-metrics-token" "http://127.0.0.1:$SB_HTTP/metrics"; }
+metric() { scrape | awk -v m="$1" '$1==m{v=$2} END{print v+0}'; } # a metric's value (0 if absent)
 printf 'SEQUENTIAL\nbench.local;\n' > "$W/users.csv"
 register_uas() {
   sipp 127.0.0.1:$SB_SIP -sf test/e2e/testdata/register.xml -inf "$W/users.csv" -s 1001 -au 1001 -ap bench-secret-1001 \
@@ -212,7 +214,7 @@ sleep 1
   for _ in $(seq $((SECS / 10 + 4))); do
     sleep 10
     kill -0 $SBPID 2>/dev/null || break
-    m=$(curl -s -H "Authorization: Bearer bench-metrics-token" "http://127.0.0.1:$SB_HTTP/metrics")
+    m=$(scrape)
     printf '    memory: RSS %s MiB, heap in use %s MiB, goroutines %s, calls live %s, in setup %s\n' \
       "$(awk '/VmRSS/{printf "%d", $2/1024}' /proc/$SBPID/status)" \
       "$(awk '$1=="go_memstats_heap_inuse_bytes"{printf "%d", $2/1048576}' <<<"$m")" \
@@ -243,7 +245,6 @@ register_uas
 sipp -sn uas -p $UAS -mp $UAS_MEDIA "${common[@]}" >/dev/null 2>&1 &
 UASPID=$!
 sleep 1
-metric() { curl -s -H "Authorization: Bearer bench-metrics-token" "http://127.0.0.1:$SB_HTTP/metrics" | awk -v m="$1" '$1==m{v=$2} END{print v+0}'; }
 SHED0=$(metric switchboard_sip_shed_total)
 rm -f "$W"/uac_*.csv "$W"/uac2_*.csv
 sipp 127.0.0.1:$SB_SIP -sn uac -s 1001 -p $UAC -mp $UAC_MEDIA -r "$OFFER" -rp 1000 -m $((OFFER * 30)) -l 30000 \

@@ -112,11 +112,15 @@ type result struct {
 	firstErr                error
 }
 
+// lost counts packets sent and never received (duplicates do not make up
+// for them: recv counts each packet once).
+func (r *result) lost() uint64 { return r.sent - min(r.recv, r.sent) }
+
 func (r *result) loss() float64 {
 	if r.sent == 0 {
 		return 0
 	}
-	return float64(r.sent-min(r.recv, r.sent)) / float64(r.sent)
+	return float64(r.lost()) / float64(r.sent)
 }
 
 func (r *result) print(w io.Writer) {
@@ -130,13 +134,13 @@ func (r *result) print(w io.Writer) {
 			ms(s[n/2]), ms(s[min(n-1, n*99/100)]), ms(s[n-1]))
 	}
 	fmt.Fprintf(w, "RTP packets sent %d, received %d, lost %d (%.4f %%; worst stream %.3f %%), duplicated %d, reordered %d\n",
-		r.sent, r.recv, r.sent-min(r.recv, r.sent), 100*r.loss(), 100*r.worstLoss, r.dup, r.late)
+		r.sent, r.recv, r.lost(), 100*r.loss(), 100*r.worstLoss, r.dup, r.late)
 	fmt.Fprintf(w, "one-way latency through switchboard: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms\n",
 		ms(r.hist.quantile(0.5)), ms(r.hist.quantile(0.99)), ms(r.hist.quantile(0.999)), ms(time.Duration(r.hist.maxNs)))
 	fmt.Fprintf(w, "generator: kernel receive drops on its own sockets %d, send errors %d, foreign packets %d\n", r.ownDrops, r.sendErrs, r.alien)
 	// One line for scripts.
 	fmt.Fprintf(w, "RESULT answered=%d calls=%d sent=%d lost=%d loss_pct=%.4f p50_ms=%.2f p99_ms=%.2f own_drops=%d\n",
-		r.answered, r.calls, r.sent, r.sent-min(r.recv, r.sent), 100*r.loss(), ms(r.hist.quantile(0.5)), ms(r.hist.quantile(0.99)), r.ownDrops)
+		r.answered, r.calls, r.sent, r.lost(), 100*r.loss(), ms(r.hist.quantile(0.5)), ms(r.hist.quantile(0.99)), r.ownDrops)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -34,13 +33,7 @@ func TestCloudPBXOnTheDemo(t *testing.T) {
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return roundTrip(t, req)
 	}
 	if code, body := do("GET", "/cdr", "", ""); code != 401 || body != "Unauthorized" {
 		t.Fatalf("anonymous /cdr: %d %s", code, body)
@@ -162,13 +155,7 @@ func TestCloudPBXCostFromTrunkRates(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+path, nil)
 		req.Header.Set("Authorization", "Bearer MyExampleKey")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return roundTrip(t, req)
 	}
 	if code, body := get("/dial?cpa=1003&cpb=0048221234567"); code != 200 {
 		t.Fatalf("dial: %d %s", code, body)

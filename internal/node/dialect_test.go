@@ -71,13 +71,7 @@ func TestADialectPlugsIn(t *testing.T) {
 		if key != "" {
 			req.Header.Set("Authorization", "Bearer "+key)
 		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return roundTrip(t, req)
 	}
 	shared := "http://" + n.HTTPAddr().String()
 	own := "http://" + n.DialectAddr("echo").String()
@@ -204,13 +198,7 @@ func TestDemoDoorRelay(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		req.SetBasicAuth(user, pass)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return roundTrip(t, req)
 	}
 	if code, body := do("GET", "/api/v1/relays/17", "admin", "admin", ""); code != 200 || !strings.Contains(body, `"state":0`) || !strings.Contains(body, `"driver":"virtual"`) {
 		t.Fatalf("relay 17 at start: %d %s", code, body)
@@ -267,13 +255,7 @@ func TestOutboundCallerIDThroughTheCarrier(t *testing.T) {
 	post := func(body string) (int, string) {
 		req, _ := http.NewRequest("POST", "http://"+n.HTTPAddr().String()+"/api/v1/calls", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer MyExampleKey")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return roundTrip(t, req)
 	}
 	if code, body := post(`{"from":"1003","to":"0221112233","outbound_caller_id":"+48999"}`); code != 403 {
 		t.Fatalf("unlisted outbound caller id: %d %s", code, body)

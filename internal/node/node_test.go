@@ -145,13 +145,7 @@ func apiGet(t *testing.T, n *Node, path string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr().String()+path, nil)
 	req.Header.Set("Authorization", "Bearer MyExampleKey")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return roundTrip(t, req)
 }
 
 func TestDemoTrafficLeavesCDRs(t *testing.T) {
@@ -168,4 +162,16 @@ func TestDemoTrafficLeavesCDRs(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatal("demo traffic produced no answered CDR within 20 s")
+}
+
+// roundTrip sends req and returns the answer's status and body.
+func roundTrip(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

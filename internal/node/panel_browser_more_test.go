@@ -13,18 +13,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// browserLogin logs in on the panel's login form (already shown) as admin.
-func browserLogin(t *testing.T, ctx context.Context) {
-	t.Helper()
-	step(t, ctx, "login",
-		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
-		chromedp.SendKeys(`#login-user`, "admin", chromedp.ByQuery),
-		chromedp.SendKeys(`#login-password`, "admin", chromedp.ByQuery),
-		chromedp.Click(`#login-submit`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#conn-state[data-state="live"]`, chromedp.ByQuery),
-	)
-}
-
 // TestPanelBrowserAdminLink: a VoIPmonitor GUI link,
 // admin.php?cdr_filter={fcaller:'2001'} in the spec's object syntax, opened
 // in the browser lands (after the panel's login) in the CDR browser

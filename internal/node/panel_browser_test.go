@@ -140,6 +140,18 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", p)
 }
 
+// browserLogin logs in on the panel's login form (already shown) as admin.
+func browserLogin(t *testing.T, ctx context.Context) {
+	t.Helper()
+	step(t, ctx, "login",
+		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
+		chromedp.SendKeys(`#login-user`, "admin", chromedp.ByQuery),
+		chromedp.SendKeys(`#login-password`, "admin", chromedp.ByQuery),
+		chromedp.Click(`#login-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#conn-state[data-state="live"]`, chromedp.ByQuery),
+	)
+}
+
 // step runs browser actions and fails the test with a screenshot when
 // they do not complete.
 func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action) {
@@ -178,13 +190,9 @@ func TestPanelBrowser(t *testing.T) {
 	n := startDemo(t)
 	base := "http://" + n.HTTPAddr().String() + "/"
 
-	step(t, ctx, "login",
-		chromedp.Navigate(base),
-		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
-		chromedp.SendKeys(`#login-user`, "admin", chromedp.ByQuery),
-		chromedp.SendKeys(`#login-password`, "admin", chromedp.ByQuery),
-		chromedp.Click(`#login-submit`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#conn-state[data-state="live"]`, chromedp.ByQuery),
+	step(t, ctx, "open", chromedp.Navigate(base))
+	browserLogin(t, ctx)
+	step(t, ctx, "tiles",
 		chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#tile-43[data-state="idle"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#tile-2001[data-state="unavailable"]`, chromedp.ByQuery), // no phone registered
@@ -596,15 +604,9 @@ func TestPanelBrowserReplay(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	step(t, ctx, "login", network.Enable(),
-		chromedp.Navigate("http://"+proxy.ln.Addr().String()+"/"),
-		chromedp.WaitVisible(`#login-user`, chromedp.ByQuery),
-		chromedp.SendKeys(`#login-user`, "admin", chromedp.ByQuery),
-		chromedp.SendKeys(`#login-password`, "admin", chromedp.ByQuery),
-		chromedp.Click(`#login-submit`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#conn-state[data-state="live"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery),
-	)
+	step(t, ctx, "open", network.Enable(), chromedp.Navigate("http://"+proxy.ln.Addr().String()+"/"))
+	browserLogin(t, ctx)
+	step(t, ctx, "tiles", chromedp.WaitVisible(`#tile-42[data-state="idle"]`, chromedp.ByQuery))
 	// An event so the page has a sequence number to resume from.
 	var first struct{ ID string }
 	if code := apiJSON(t, n, "POST", "/api/v1/calls", `{"from":"12","to":"13"}`, &first); code != http.StatusCreated {

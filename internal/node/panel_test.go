@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -52,13 +51,7 @@ func panelDo(t *testing.T, n *Node, method, path, body string, hdr map[string]st
 	if cookie != nil {
 		req.AddCookie(cookie)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return roundTrip(t, req)
 }
 
 // TestPanelServedByDemo: the demo node serves the panel at "/" with its

@@ -42,13 +42,7 @@ func apiDo(t *testing.T, n *Node, method, path, body string) (int, string) {
 	req, _ := http.NewRequest(method, "http://"+n.HTTPAddr().String()+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer MyExampleKey")
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return roundTrip(t, req)
 }
 
 func sendSMS(t *testing.T, n *Node, to string) smsAPI {

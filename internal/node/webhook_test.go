@@ -44,13 +44,7 @@ func TestWebhookDeadLetterThroughTheAPI(t *testing.T) {
 	do := func(method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		req.SetBasicAuth("admin", "admin")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return roundTrip(t, req)
 	}
 	if code, body := do("POST", "/api/v1/queues/VMX/members/1002/pause", `{"paused":true}`); code != 200 {
 		t.Fatalf("pause: %d %s", code, body)

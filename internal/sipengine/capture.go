@@ -176,10 +176,17 @@ func (cs *captures) traced(transport, laddr, raddr string, msg []byte, out bool)
 func (cs *captures) prunePendingLocked(now time.Time) {
 	for id, ms := range cs.pending {
 		if now.Sub(ms[len(ms)-1].t) > pendingTTL {
-			cs.npend -= len(ms)
-			delete(cs.pending, id)
+			cs.takePendingLocked(id)
 		}
 	}
+}
+
+// takePendingLocked removes and returns the early messages of a Call-ID.
+func (cs *captures) takePendingLocked(sipCallID string) []pendingMsg {
+	ms := cs.pending[sipCallID]
+	delete(cs.pending, sipCallID)
+	cs.npend -= len(ms)
+	return ms
 }
 
 // forget drops the early messages of an INVITE that was refused before a
@@ -189,10 +196,7 @@ func (cs *captures) forget(sipCallID string) {
 		return
 	}
 	cs.mu.Lock()
-	if ms, ok := cs.pending[sipCallID]; ok {
-		cs.npend -= len(ms)
-		delete(cs.pending, sipCallID)
-	}
+	cs.takePendingLocked(sipCallID)
 	cs.mu.Unlock()
 }
 
@@ -232,10 +236,7 @@ func (cs *captures) attach(c *call, l *leg) {
 	// traced, under the same lock: a response arriving meanwhile (the
 	// callee's 180) must not land in the file before the INVITE it answers.
 	cs.mu.Lock()
-	early := cs.pending[l.sipCallID]
-	delete(cs.pending, l.sipCallID)
-	cs.npend -= len(early)
-	for _, m := range early {
+	for _, m := range cs.takePendingLocked(l.sipCallID) {
 		_ = cc.f.WritePacket(m.t, m.proto, m.src, m.dst, m.msg)
 	}
 	if cs.byCall[l.sipCallID] != cc {

@@ -87,9 +87,7 @@ func toWireDossier(d dossier.Dossier) wireDossier {
 		w.Recordings = append(w.Recordings, wireDossierRec{wireRecording: toWireRecording(r), Audio: "/api/v1/recordings/" + r.ID + "/audio"})
 	}
 	for _, c := range d.CDRs {
-		wc := toWireCDR(c)
-		wc.QualitySeries = toWireSeries(c.Detail)
-		w.CDRs = append(w.CDRs, wireDossierCDR{wireCDR: wc, PCAP: fmt.Sprintf("/api/v1/cdrs/%d/pcap", c.ID),
+		w.CDRs = append(w.CDRs, wireDossierCDR{wireCDR: toWireCDRWithSeries(c), PCAP: fmt.Sprintf("/api/v1/cdrs/%d/pcap", c.ID),
 			SIP: fmt.Sprintf("/api/v1/cdrs/%d/sip", c.ID)})
 	}
 	for _, e := range d.Events {

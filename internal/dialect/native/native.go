@@ -716,9 +716,7 @@ func (a *API) getCDR(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		a.fail(w, r, err)
 		return
 	}
-	wc := toWireCDR(c)
-	wc.QualitySeries = toWireSeries(c.Detail)
-	writeJSON(w, http.StatusOK, wc)
+	writeJSON(w, http.StatusOK, toWireCDRWithSeries(c))
 }
 
 // EventLog replays a tenant's logged events.

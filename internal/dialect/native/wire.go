@@ -135,6 +135,14 @@ type wireQualityPoint struct {
 	MOS      float64   `json:"mos"`
 }
 
+// toWireCDRWithSeries is a single CDR as GET /cdrs/{id} and the dossier
+// show it: with its quality series.
+func toWireCDRWithSeries(x pbx.CDR) wireCDR {
+	w := toWireCDR(x)
+	w.QualitySeries = toWireSeries(x.Detail)
+	return w
+}
+
 func toWireSeries(d pbx.CallDetail) *wireQualitySeries {
 	conv := func(s []pbx.QualityPoint) []wireQualityPoint {
 		out := make([]wireQualityPoint, len(s))
